@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/aabendialog/aabendialog/eventstore"
+)
+
+// ServeConfig is everything "serve" can be told.
+type ServeConfig struct {
+	DataDir    string
+	Fsync      eventstore.Fsync
+	NATSListen string // host:port of the embedded node
+	NATSURL    string // an existing cluster instead of the embedded node
+	Replicas   int
+	LogLevel   slog.Level
+	LogFormat  string
+}
+
+// Main is the running service. Tests start it in-process the same way main does.
+type Main struct {
+	Config ServeConfig
+	Logger *slog.Logger
+
+	node  *eventstore.Node
+	nc    *nats.Conn
+	Store *eventstore.Store
+}
+
+// Run starts the log (embedded node or cluster connection) and opens the stream.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	log := m.Logger
+	if cfg.NATSURL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+		host, port, err := splitHostPort(cfg.NATSListen)
+		if err != nil {
+			return fmt.Errorf("--nats-listen: %w", err)
+		}
+		m.node, err = eventstore.StartNode(eventstore.NodeConfig{
+			DataDir: filepath.Join(cfg.DataDir, "jetstream"),
+			Name:    "aabendialog",
+			Host:    host,
+			Port:    port,
+			Fsync:   cfg.Fsync,
+			Logger:  log,
+		})
+		if err != nil {
+			return err
+		}
+		if m.nc, err = m.node.Connect(); err != nil {
+			return err
+		}
+		log.Info("embedded NATS JetStream node started", "nats", m.node.ClientURL(), "fsync", cfg.Fsync.String(), "data", cfg.DataDir)
+	} else {
+		var err error
+		m.nc, err = nats.Connect(cfg.NATSURL, nats.Name("aabendialog"), nats.MaxReconnects(-1),
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
+			nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", "url", nc.ConnectedUrl()) }))
+		if err != nil {
+			return fmt.Errorf("connect to %s: %w", cfg.NATSURL, err)
+		}
+		log.Info("connected to NATS", "url", m.nc.ConnectedUrl())
+	}
+	openCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var err error
+	m.Store, err = eventstore.Open(openCtx, m.nc, eventstore.Config{Replicas: cfg.Replicas})
+	if err != nil {
+		return err
+	}
+	last, err := m.Store.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("log ready", "stream", eventstore.StreamName, "last_seq", last, "replicas", cfg.Replicas)
+	return nil
+}
+
+// NATSURL is where NATS clients reach the log.
+func (m *Main) NATSURL() string {
+	if m.node != nil {
+		return m.node.ClientURL()
+	}
+	return m.Config.NATSURL
+}
+
+// Close stops everything Run started and returns the first error.
+func (m *Main) Close() error {
+	var first error
+	if m.nc != nil {
+		if err := m.nc.Drain(); err != nil && first == nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			first = err
+		}
+	}
+	if m.node != nil {
+		m.node.Shutdown()
+	}
+	return first
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q is not a number from 0 to 65535", p)
+	}
+	return host, port, nil
+}
+
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve [--data DIR] [--nats-listen ADDR | --nats URL] [--fsync always|DURATION]", stderr)
+	cfg := ServeConfig{}
+	fs.StringVar(&cfg.DataDir, "data", envOr("AABENDIALOG_DATA", "./data"), "directory for the embedded log and the read models (env AABENDIALOG_DATA)")
+	fsync := fs.String("fsync", envOr("AABENDIALOG_FSYNC", "always"), "when the embedded node flushes to disk: \"always\" (an acknowledged command is on disk) or an interval such as 1s (faster; a power failure may lose what was acknowledged within it) (env AABENDIALOG_FSYNC)")
+	fs.StringVar(&cfg.NATSListen, "nats-listen", envOr("AABENDIALOG_NATS_LISTEN", "127.0.0.1:4222"), "where the embedded node listens for NATS clients, such as the nats tool; port 0 picks a free one (env AABENDIALOG_NATS_LISTEN)")
+	fs.StringVar(&cfg.NATSURL, "nats", envOr("AABENDIALOG_NATS", ""), "use an existing NATS JetStream cluster at these URLs (comma-separated) instead of the embedded node (env AABENDIALOG_NATS)")
+	replicas := fs.Int("replicas", 0, "copies of the stream: default 1 on the embedded node, 3 on a cluster")
+	level := fs.String("log-level", envOr("AABENDIALOG_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", envOr("AABENDIALOG_LOG_FORMAT", "text"), "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if cfg.Fsync, err = eventstore.ParseFsync(*fsync); err != nil {
+		return usageError("--%v", err)
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		return usageError("--log-level %q: use debug, info, warn or error", *level)
+	}
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return usageError("--log-format %q: use text or json", cfg.LogFormat)
+	}
+	cfg.Replicas = *replicas
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+		if cfg.NATSURL != "" {
+			cfg.Replicas = 3
+		}
+	}
+	if cfg.Replicas < 1 || cfg.Replicas > 5 {
+		return usageError("--replicas %d: use 1 to 5", cfg.Replicas)
+	}
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	m := &Main{Config: cfg, Logger: log}
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "aabendialog serving; NATS at %s. Stop with Ctrl-C.\n", m.NATSURL())
+	<-ctx.Done()
+	log.Info("shutting down")
+	if err := m.Close(); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && strings.TrimSpace(v) != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,343 @@
+package eventstore
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+
+	"github.com/aabendialog/aabendialog/domain"
+)
+
+// TestConformance runs one suite against the embedded single node and a 3-node cluster (R3).
+func TestConformance(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			if testing.Short() && b.replicas > 1 {
+				t.Skip("cluster in -short mode")
+			}
+			c := b.start(t)
+			s := c.open(t, b.replicas)
+			t.Run("AppendAndLoad", func(t *testing.T) { testAppendAndLoad(t, s) })
+			t.Run("ConcurrentAppendsOneWinnerPerRound", func(t *testing.T) { testRace(t, s) })
+			t.Run("RetriedCommandWritesOnce", func(t *testing.T) { testRetry(t, s) })
+			t.Run("ReadAsOf", func(t *testing.T) { testReadAsOf(t, s) })
+			t.Run("ReadByCitizenAndMeeting", func(t *testing.T) { testReadFilters(t, s) })
+			t.Run("CacheSeesOtherWriters", func(t *testing.T) { testOtherWriter(t, c, s, b.replicas) })
+			t.Run("CorruptMessageNamesSequence", func(t *testing.T) { testCorrupt(t, s) })
+			if b.replicas > 1 {
+				t.Run("NodeStopsWhileAppending", func(t *testing.T) { testNodeLoss(t, c, s) })
+			}
+		})
+	}
+}
+
+func testAppendAndLoad(t *testing.T, s *Store) {
+	ctx := ctxT(t)
+	citizen, meeting := uuid.New(), uuid.New()
+
+	l, err := s.Load(ctx, meeting)
+	if err != nil {
+		t.Fatalf("load unknown meeting: %v", err)
+	}
+	if l.Seq != 0 || l.Meeting.Exists() {
+		t.Fatalf("unknown meeting: got seq %d exists %v, want 0 false", l.Seq, l.Meeting.Exists())
+	}
+
+	a1, err := s.Append(ctx, conveneCommit(citizen, meeting), 0)
+	if err != nil {
+		t.Fatalf("append convene: %v", err)
+	}
+	a2, err := s.Append(ctx, agendaCommit(citizen, meeting, "Min bolig", "Mit arbejde"), a1.Seq)
+	if err != nil {
+		t.Fatalf("append agenda: %v", err)
+	}
+	if a2.Seq <= a1.Seq {
+		t.Fatalf("got seq %d after %d, want it larger", a2.Seq, a1.Seq)
+	}
+	// A fresh store has an empty cache: this is the cold path.
+	cold, err := Open(ctxT(t), s.Conn(), s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, st := range map[string]*Store{"warm": s, "cold": cold} {
+		l, err := st.Load(ctx, meeting)
+		if err != nil {
+			t.Fatalf("%s load: %v", name, err)
+		}
+		if l.Seq != a2.Seq || l.Meeting.CitizenID() != citizen {
+			t.Errorf("%s load: got seq %d citizen %s, want %d %s", name, l.Seq, l.Meeting.CitizenID(), a2.Seq, citizen)
+		}
+		if got := l.Meeting.Agenda(); !slices.Equal(got, []string{"Min bolig", "Mit arbejde"}) {
+			t.Errorf("%s load: got agenda %q", name, got)
+		}
+		if l.Subject != MeetingSubject(citizen, meeting) {
+			t.Errorf("%s load: got subject %s", name, l.Subject)
+		}
+	}
+	// Loading by the owner's subject gives the same.
+	lo, err := cold.LoadOwned(ctx, citizen, meeting)
+	if err != nil || lo.Seq != a2.Seq {
+		t.Fatalf("load owned: got seq %d err %v, want %d", lo.Seq, err, a2.Seq)
+	}
+	// A convene on an existing meeting id at expected 0 is a conflict.
+	if _, err := s.Append(ctx, conveneCommit(citizen, meeting), 0); !errors.Is(err, ErrConcurrentUpdate) || !domain.IsKind(err, domain.Conflict) {
+		t.Fatalf("second convene at 0: got %v, want a concurrent-update conflict", err)
+	}
+}
+
+// testRace: N goroutines append at the same expected sequence, round after round. Exactly one wins
+// each round; afterwards the meeting holds exactly the winners, none lost or doubled.
+func testRace(t *testing.T, s *Store) {
+	ctx := ctxT(t)
+	citizen, meeting := uuid.New(), uuid.New()
+	first, err := s.Append(ctx, conveneCommit(citizen, meeting), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, rounds = 8, 15
+	expected := first.Seq
+	var winners []string
+	for round := 0; round < rounds; round++ {
+		var (
+			wg        sync.WaitGroup
+			mu        sync.Mutex
+			won       []string
+			wonSeq    uint64
+			conflicts int
+		)
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				item := fmt.Sprintf("round %d writer %d", round, w)
+				a, err := s.Append(ctx, agendaCommit(citizen, meeting, item), expected)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won = append(won, item)
+					wonSeq = a.Seq
+				case errors.Is(err, ErrConcurrentUpdate):
+					conflicts++
+				default:
+					t.Errorf("round %d writer %d: %v", round, w, err)
+				}
+			}(w)
+		}
+		wg.Wait()
+		if len(won) != 1 || conflicts != writers-1 {
+			t.Fatalf("round %d: got %d winners and %d conflicts, want 1 and %d", round, len(won), conflicts, writers-1)
+		}
+		winners = append(winners, won[0])
+		expected = wonSeq
+	}
+	var got []string
+	err = s.Read(ctx, ReadOptions{Filter: MeetingSubject(citizen, meeting)}, func(r Recorded) error {
+		if a, ok := r.Commit.Events[0].Data.(domain.AgendaSet); ok {
+			got = append(got, a.Items[0])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, winners) {
+		t.Fatalf("log holds %q, want the winners %q", got, winners)
+	}
+	l, err := s.Load(ctx, meeting)
+	if err != nil || l.Seq != expected {
+		t.Fatalf("load: got seq %d err %v, want %d", l.Seq, err, expected)
+	}
+}
+
+func testRetry(t *testing.T, s *Store) {
+	ctx := ctxT(t)
+	citizen, meeting := uuid.New(), uuid.New()
+	a1, err := s.Append(ctx, conveneCommit(citizen, meeting), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := agendaCommit(citizen, meeting, "Første gang")
+	a2, err := s.Append(ctx, cmd, a1.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, _ := s.LastSeq(ctx)
+	again, err := s.Append(ctx, cmd, a1.Seq)
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if !again.Duplicate || again.Seq != a2.Seq {
+		t.Fatalf("retry: got %+v, want duplicate at %d", again, a2.Seq)
+	}
+	if now, _ := s.LastSeq(ctx); now != last {
+		t.Fatalf("retry wrote: log at %d, want %d", now, last)
+	}
+	l, err := s.Load(ctx, meeting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seq, ok := l.CommandSeq(cmd.CommandID); !ok || seq != a2.Seq {
+		t.Fatalf("command seq: got %d %v, want %d", seq, ok, a2.Seq)
+	}
+}
+
+func testReadAsOf(t *testing.T, s *Store) {
+	ctx := ctxT(t)
+	citizen, meeting := uuid.New(), uuid.New()
+	var seqs []uint64
+	var times []time.Time
+	prev := uint64(0)
+	for i, c := range []domain.Commit{
+		conveneCommit(citizen, meeting),
+		agendaCommit(citizen, meeting, "a"),
+		agendaCommit(citizen, meeting, "a", "b"),
+		agendaCommit(citizen, meeting, "a", "b", "c"),
+	} {
+		a, err := s.Append(ctx, c, prev)
+		if err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+		prev = a.Seq
+		seqs = append(seqs, a.Seq)
+		time.Sleep(5 * time.Millisecond)
+		times = append(times, time.Now())
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := range seqs {
+		want := i // agenda items after commit i
+		l, err := s.LoadAsOf(ctx, meeting, seqs[i], time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(l.Meeting.Agenda()); got != want || l.Seq != seqs[i] {
+			t.Errorf("as of seq %d: got %d items at seq %d, want %d at %d", seqs[i], got, l.Seq, want, seqs[i])
+		}
+		l, err = s.LoadAsOf(ctx, meeting, 0, times[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(l.Meeting.Agenda()); got != want || l.Seq != seqs[i] {
+			t.Errorf("as of time %d: got %d items at seq %d, want %d at %d", i, got, l.Seq, want, seqs[i])
+		}
+	}
+	n := 0
+	if err := s.Read(ctx, ReadOptions{Filter: MeetingSubject(citizen, meeting), From: seqs[1], UntilSeq: seqs[2]}, func(Recorded) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("read from %d until %d: got %d commits, want 2", seqs[1], seqs[2], n)
+	}
+}
+
+func testReadFilters(t *testing.T, s *Store) {
+	ctx := ctxT(t)
+	anna, bo := uuid.New(), uuid.New()
+	want := map[uuid.UUID][]uuid.UUID{}
+	for _, citizen := range []uuid.UUID{anna, bo, anna} {
+		m := uuid.New()
+		if _, err := s.Append(ctx, conveneCommit(citizen, m), 0); err != nil {
+			t.Fatal(err)
+		}
+		want[citizen] = append(want[citizen], m)
+	}
+	for citizen, meetings := range want {
+		var got []uuid.UUID
+		err := s.Read(ctx, ReadOptions{Filter: CitizenFilter(citizen)}, func(r Recorded) error {
+			if r.Commit.CitizenID != citizen {
+				t.Errorf("citizen filter %s returned a commit of %s", citizen, r.Commit.CitizenID)
+			}
+			got = append(got, r.Commit.MeetingID)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, meetings) {
+			t.Errorf("citizen %s: got meetings %v, want %v", citizen, got, meetings)
+		}
+	}
+	// A citizen with nothing in the log reads nothing and returns at once.
+	if err := s.Read(ctx, ReadOptions{Filter: CitizenFilter(uuid.New())}, func(Recorded) error {
+		t.Error("read a commit for a citizen with none")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Reading from past the end returns at once.
+	last, _ := s.LastSeq(ctx)
+	if err := s.Read(ctx, ReadOptions{From: last + 1}, func(Recorded) error {
+		t.Error("read past the end")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testOtherWriter: two stores (two processes, in effect) write the same meeting; each one's cache
+// notices the other's commits.
+func testOtherWriter(t *testing.T, c *cluster, a *Store, replicas int) {
+	ctx := ctxT(t)
+	b := c.open(t, replicas)
+	citizen, meeting := uuid.New(), uuid.New()
+	s1, err := a.Append(ctx, conveneCommit(citizen, meeting), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Load(ctx, meeting); err != nil { // warm a's cache
+		t.Fatal(err)
+	}
+	lb, err := b.Load(ctx, meeting)
+	if err != nil || lb.Seq != s1.Seq {
+		t.Fatalf("b load: got %d %v, want %d", lb.Seq, err, s1.Seq)
+	}
+	s2, err := b.Append(ctx, agendaCommit(citizen, meeting, "fra b"), lb.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	la, err := a.Load(ctx, meeting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if la.Seq != s2.Seq || !slices.Equal(la.Meeting.Agenda(), []string{"fra b"}) {
+		t.Fatalf("a after b wrote: got seq %d agenda %q, want %d [fra b]", la.Seq, la.Meeting.Agenda(), s2.Seq)
+	}
+	// a's stale expectation is refused.
+	if _, err := a.Append(ctx, agendaCommit(citizen, meeting, "fra a"), s1.Seq); !errors.Is(err, ErrConcurrentUpdate) {
+		t.Fatalf("stale append: got %v, want ErrConcurrentUpdate", err)
+	}
+}
+
+func testCorrupt(t *testing.T, s *Store) {
+	ctx := ctxT(t)
+	citizen, meeting := uuid.New(), uuid.New()
+	a, err := s.Append(ctx, conveneCommit(citizen, meeting), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := &nats.Msg{Subject: MeetingSubject(citizen, meeting), Data: []byte(`{"v":1,"events":[{"type":"Nonsense"}]}`)}
+	ack, err := s.JetStream().PublishMsg(ctx, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := Open(ctx, s.Conn(), s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fresh.Load(ctx, meeting)
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Seq != ack.Sequence {
+		t.Fatalf("load: got %v, want a CorruptError at %d", err, ack.Sequence)
+	}
+	n := 0
+	err = s.Read(ctx, ReadOptions{Filter: MeetingSubject(citizen, meeting)}, func(r Recorded) error { n++; return nil })
+	if !errors.As(err, &ce) || ce.Seq != ack.Sequence || n != 1 {
+		t.Fatalf("read: got %v after %d commits, want a CorruptError at %d after 1 (the convene at %d)", err, n, ack.Sequence, a.Seq)
+	}
+}

@@ -1,0 +1,196 @@
+// Package eventstore keeps the log of meeting commits in a NATS JetStream stream: an embedded
+// node for one machine, or a JetStream cluster; append with optimistic concurrency and
+// retry-safe deduplication; load a meeting (cached); read from a position or as of a moment.
+package eventstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Fsync says when the embedded node flushes the log to disk.
+type Fsync struct {
+	// Always flushes before every acknowledgement: an acknowledged commit is on disk.
+	Always bool
+	// Interval is how often the node flushes when Always is false. A crash or power failure may
+	// lose what was acknowledged since the last flush.
+	Interval time.Duration
+}
+
+// FsyncAlways is the durable default.
+var FsyncAlways = Fsync{Always: true}
+
+// ParseFsync reads "always" or a duration such as "1s" or "2m".
+func ParseFsync(s string) (Fsync, error) {
+	if s == "always" {
+		return FsyncAlways, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return Fsync{}, fmt.Errorf("fsync %q: use \"always\" or a positive interval such as 1s or 2m", s)
+	}
+	return Fsync{Interval: d}, nil
+}
+
+func (f Fsync) String() string {
+	if f.Always {
+		return "always"
+	}
+	return f.Interval.String()
+}
+
+// NodeConfig configures an embedded NATS JetStream node.
+type NodeConfig struct {
+	// DataDir holds the JetStream store.
+	DataDir string
+	// Name is the server's name; it must be unique and stable within a cluster.
+	Name string
+	// Host and Port are where NATS clients connect. Port 0 picks a free port; the node always
+	// listens, because a node that does not listen cannot route to a cluster (nats-server#5174).
+	Host string
+	Port int
+	// Fsync is the durability setting; the zero value means FsyncAlways.
+	Fsync Fsync
+	// Cluster, when set, makes the node one of a JetStream cluster.
+	Cluster *ClusterConfig
+	// Logger receives the server's log; nil discards it.
+	Logger *slog.Logger
+}
+
+// ClusterConfig makes an embedded node a member of a JetStream cluster.
+type ClusterConfig struct {
+	Name string
+	Host string
+	Port int
+	// Routes are the other members' cluster addresses, host:port.
+	Routes []string
+}
+
+// Node is an embedded NATS server with JetStream.
+type Node struct {
+	srv *server.Server
+}
+
+// StartNode starts an embedded node and waits until it accepts connections.
+func StartNode(cfg NodeConfig) (*Node, error) {
+	if cfg.DataDir == "" {
+		return nil, fmt.Errorf("start node: data dir is required")
+	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	port := cfg.Port
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	fs := cfg.Fsync
+	if !fs.Always && fs.Interval == 0 {
+		fs = FsyncAlways
+	}
+	opts := &server.Options{
+		ServerName: cfg.Name,
+		Host:       cfg.Host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   cfg.DataDir,
+		SyncAlways: fs.Always,
+		NoSigs:     true,
+		// Room for a large commit; the handlers limit what one command may carry.
+		MaxPayload: 8 << 20,
+	}
+	if fs.Always {
+		// The server also flushes on this timer; keep its default while every write is synced.
+		opts.SyncInterval = 2 * time.Minute
+	} else {
+		opts.SyncInterval = fs.Interval
+	}
+	if c := cfg.Cluster; c != nil {
+		opts.Cluster = server.ClusterOpts{Name: c.Name, Host: c.Host, Port: c.Port}
+		if opts.Cluster.Host == "" {
+			opts.Cluster.Host = "127.0.0.1"
+		}
+		for _, r := range c.Routes {
+			u, err := url.Parse("nats://" + strings.TrimPrefix(r, "nats://"))
+			if err != nil {
+				return nil, fmt.Errorf("start node: route %q: %w", r, err)
+			}
+			opts.Routes = append(opts.Routes, u)
+		}
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	if cfg.Logger != nil {
+		srv.SetLoggerV2(serverLog{cfg.Logger.With("component", "nats")}, false, false, false)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("start node: not ready for connections after 30s")
+	}
+	return &Node{srv: srv}, nil
+}
+
+// ClientURL is the node's NATS address for clients, such as the standard nats tooling.
+func (n *Node) ClientURL() string { return n.srv.ClientURL() }
+
+// ClusterAddr is the node's cluster address, or "" when it is not clustered.
+func (n *Node) ClusterAddr() string {
+	if a := n.srv.ClusterAddr(); a != nil {
+		return net.JoinHostPort(a.IP.String(), strconv.Itoa(a.Port))
+	}
+	return ""
+}
+
+// Name is the node's server name.
+func (n *Node) Name() string { return n.srv.Name() }
+
+// Connect opens an in-process client connection, the fastest path to an embedded node.
+func (n *Node) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	opts = append([]nats.Option{nats.InProcessServer(n.srv), nats.Name("aabendialog")}, opts...)
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to embedded node: %w", err)
+	}
+	return nc, nil
+}
+
+// WaitJetStream waits until the node's JetStream is current with its cluster's meta layer.
+func (n *Node) WaitJetStream(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !n.srv.JetStreamIsCurrent() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for jetstream on %s: %w", n.Name(), ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Shutdown stops the node, flushing what it holds, and waits until it has stopped.
+func (n *Node) Shutdown() {
+	n.srv.Shutdown()
+	n.srv.WaitForShutdown()
+}
+
+// serverLog carries the server's log lines into slog.
+type serverLog struct{ l *slog.Logger }
+
+func (s serverLog) Noticef(f string, v ...any) { s.l.Info(fmt.Sprintf(f, v...)) }
+func (s serverLog) Warnf(f string, v ...any)   { s.l.Warn(fmt.Sprintf(f, v...)) }
+func (s serverLog) Fatalf(f string, v ...any)  { s.l.Error(fmt.Sprintf(f, v...)) }
+func (s serverLog) Errorf(f string, v ...any)  { s.l.Error(fmt.Sprintf(f, v...)) }
+func (s serverLog) Debugf(f string, v ...any)  { s.l.Debug(fmt.Sprintf(f, v...)) }
+func (s serverLog) Tracef(f string, v ...any)  { s.l.Debug(fmt.Sprintf(f, v...)) }

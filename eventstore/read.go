@@ -1,0 +1,128 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aabendialog/aabendialog/domain"
+)
+
+// Recorded is a commit as it stands in the log, with its position. An event's position is
+// (Seq, its index in Commit.Events).
+type Recorded struct {
+	Seq     uint64
+	Subject string
+	// Time is when the log stored the commit.
+	Time   time.Time
+	Commit domain.Commit
+}
+
+// ReadOptions says what part of the log to read.
+type ReadOptions struct {
+	// Filter is AllFilter (the default), CitizenFilter(id) or a MeetingSubject.
+	Filter string
+	// From is the first sequence to read; 0 means 1.
+	From uint64
+	// UntilSeq, when set, stops after this sequence: the log as of a sequence.
+	UntilSeq uint64
+	// UntilTime, when set, stops before the first commit stored after it: the log as of a time.
+	UntilTime time.Time
+}
+
+// RawRecorded carries an undecoded commit, for readers that decode themselves.
+type RawRecorded struct {
+	Seq     uint64
+	Subject string
+	Time    time.Time
+	Data    []byte
+}
+
+// Read calls fn for every commit that matches, in log order, from opts.From up to what the log
+// held when Read was called (or the until bounds). It returns fn's first error, or a
+// *CorruptError for a message that cannot be decoded: nothing is skipped in silence.
+func (s *Store) Read(ctx context.Context, opts ReadOptions, fn func(Recorded) error) error {
+	return s.ReadRaw(ctx, opts, func(r RawRecorded) error {
+		c, err := domain.DecodeCommit(r.Data)
+		if err != nil {
+			return &CorruptError{Seq: r.Seq, Subject: r.Subject, Err: err}
+		}
+		return fn(Recorded{Seq: r.Seq, Subject: r.Subject, Time: r.Time, Commit: c})
+	})
+}
+
+// ReadRaw is Read without decoding, for readers that batch or decode in their own way.
+func (s *Store) ReadRaw(ctx context.Context, opts ReadOptions, fn func(RawRecorded) error) error {
+	filter := opts.Filter
+	if filter == "" {
+		filter = AllFilter
+	}
+	from := max(opts.From, 1)
+	end, err := s.lastMatching(ctx, filter)
+	if err != nil {
+		return err
+	}
+	if opts.UntilSeq > 0 {
+		end = min(end, opts.UntilSeq)
+	}
+	if end < from {
+		return nil
+	}
+	cons, err := s.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{filter},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    from,
+	})
+	if err != nil {
+		return fmt.Errorf("read log from %d: %w", from, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(1000))
+	if err != nil {
+		return fmt.Errorf("read log from %d: %w", from, err)
+	}
+	defer it.Stop()
+	// Stop reading when ctx ends: Next has no context of its own.
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("read log: %w", err)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return fmt.Errorf("read log: %w", err)
+		}
+		seq := meta.Sequence.Stream
+		if seq > end || (!opts.UntilTime.IsZero() && meta.Timestamp.After(opts.UntilTime)) {
+			return nil
+		}
+		if err := fn(RawRecorded{Seq: seq, Subject: msg.Subject(), Time: meta.Timestamp, Data: msg.Data()}); err != nil {
+			return err
+		}
+		if seq == end || meta.NumPending == 0 {
+			return nil
+		}
+	}
+}
+
+// lastMatching is the sequence of the last commit matching filter, 0 when there is none.
+func (s *Store) lastMatching(ctx context.Context, filter string) (uint64, error) {
+	if filter == AllFilter {
+		return s.LastSeq(ctx)
+	}
+	msg, err := s.stream.GetLastMsgForSubject(ctx, filter)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("last commit on %s: %w", filter, err)
+	}
+	return msg.Sequence, nil
+}

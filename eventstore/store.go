@@ -1,0 +1,269 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aabendialog/aabendialog/domain"
+)
+
+// StreamName is the JetStream stream that is the log.
+const StreamName = "DIALOG"
+
+// SubjectPrefix starts every event subject: dialog.events.<citizen-id>.<meeting-id>.
+const SubjectPrefix = "dialog.events"
+
+// MeetingSubject is the subject of one meeting's commits.
+func MeetingSubject(citizen, meeting uuid.UUID) string {
+	return SubjectPrefix + "." + citizen.String() + "." + meeting.String()
+}
+
+// CitizenFilter is the filter for every commit of one citizen's meetings.
+func CitizenFilter(citizen uuid.UUID) string { return SubjectPrefix + "." + citizen.String() + ".>" }
+
+// AllFilter is the filter for every commit in the log.
+const AllFilter = SubjectPrefix + ".>"
+
+// IndexStreamName is the stream that maps a meeting id to its citizen, so a command that names
+// only the meeting finds the meeting's subject with one lookup instead of a wildcard search of the
+// log (measured: ~6 ms at 100k meetings, against ~20 µs). It holds nothing the log does not: each
+// entry is written just before the meeting's first commit, and claims the meeting id for one
+// citizen.
+const IndexStreamName = "DIALOG_MEETINGS"
+
+func indexSubject(meeting uuid.UUID) string { return "dialog.meetings." + meeting.String() }
+
+// ErrConcurrentUpdate means the meeting changed between loading and appending. The caller
+// reloads, decides again and retries. Errors wrapping it are also domain Conflict errors.
+var ErrConcurrentUpdate = errors.New("concurrent update")
+
+// CorruptError is a message in the log that cannot be read. It is never skipped in silence.
+type CorruptError struct {
+	Seq     uint64
+	Subject string
+	Err     error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("log message at sequence %d (%s) cannot be read: %v", e.Seq, e.Subject, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Config configures the stream.
+type Config struct {
+	// Replicas is the number of copies of the stream: 1 on a single node, 3 on a cluster.
+	Replicas int
+	// DuplicateWindow is how long JetStream remembers command ids. Retries after it are still
+	// answered from the meeting's own record of the commands it has seen (see Load).
+	DuplicateWindow time.Duration
+	// MaxMeetings bounds the meeting-state cache; 0 means 100,000.
+	MaxMeetings int
+}
+
+// Store is the log: one JetStream stream of meeting commits.
+type Store struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	index  jetstream.Stream
+	cfg    Config
+	cache  *meetingCache
+	// subjects maps meeting ids to their subject once found; a meeting's citizen never changes.
+	subjects sync.Map
+}
+
+// Open ensures the stream exists with the configuration this code needs and returns the store.
+// On a cluster that is still forming it retries until ctx ends.
+func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.DuplicateWindow == 0 {
+		cfg.DuplicateWindow = 10 * time.Minute
+	}
+	if cfg.MaxMeetings == 0 {
+		cfg.MaxMeetings = 100_000
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	sc := jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "Åben Dialog meeting commits: the only source of truth",
+		Subjects:    []string{AllFilter},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardNew,
+		Replicas:    cfg.Replicas,
+		Duplicates:  cfg.DuplicateWindow,
+		AllowDirect: true,
+		// Group commit sends commits of several meetings as one atomic batch.
+		AllowAtomicPublish: true,
+		DenyDelete:         true,
+		DenyPurge:          true,
+	}
+	stream, err := ensureStream(ctx, js, sc)
+	if err != nil {
+		return nil, err
+	}
+	index, err := ensureStream(ctx, js, jetstream.StreamConfig{
+		Name:              IndexStreamName,
+		Description:       "Which citizen each meeting id belongs to (derived from DIALOG)",
+		Subjects:          []string{"dialog.meetings.*"},
+		Storage:           jetstream.FileStorage,
+		Replicas:          cfg.Replicas,
+		MaxMsgsPerSubject: 1,
+		AllowDirect:       true,
+		DenyDelete:        true,
+		DenyPurge:         true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings)}, nil
+}
+
+// ensureStream creates or updates a stream, retrying while a cluster is still forming.
+func ensureStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) (jetstream.Stream, error) {
+	for attempt := 0; ; attempt++ {
+		stream, err := js.CreateOrUpdateStream(ctx, sc)
+		if err == nil {
+			return stream, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("open stream %s: %w (last error: %v)", sc.Name, ctx.Err(), err)
+		case <-time.After(backoff(attempt)):
+		}
+	}
+}
+
+func backoff(attempt int) time.Duration {
+	d := 50 * time.Millisecond << min(attempt, 5)
+	return min(d, time.Second)
+}
+
+// Conn is the NATS connection the store uses.
+func (s *Store) Conn() *nats.Conn { return s.nc }
+
+// JetStream is the JetStream context the store uses.
+func (s *Store) JetStream() jetstream.JetStream { return s.js }
+
+// Appended says where a commit was written.
+type Appended struct {
+	// Seq is the stream sequence of the commit. For a duplicate it is the first write's.
+	Seq uint64
+	// Duplicate is true when the command id had been written before and nothing new was written.
+	Duplicate bool
+}
+
+// Append writes the commit as one message on its meeting's subject, if and only if the last
+// commit on that subject is still at expected (0: the meeting has no commits yet, and the meeting
+// id is claimed for the commit's citizen first). The command id is the message id, so a retried
+// command is written once and answered with the first write's sequence, even when the meeting
+// has moved on since. A stale expected sequence returns an error wrapping ErrConcurrentUpdate.
+func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (Appended, error) {
+	data, err := domain.EncodeCommit(c)
+	if err != nil {
+		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
+	}
+	if expected == 0 {
+		if err := s.claim(ctx, c.MeetingID, c.CitizenID); err != nil {
+			return Appended{}, err
+		}
+	}
+	subject := MeetingSubject(c.CitizenID, c.MeetingID)
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, c.CommandID.String())
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, fmt.Sprint(expected))
+	msg.Header.Set("Aabendialog-Command", c.Command)
+	ack, err := s.js.PublishMsg(ctx, msg)
+	if err != nil {
+		if isWrongLastSequence(err) {
+			// JetStream checks the expected sequence before the message id: a retry of a command
+			// that was written is refused as stale. The meeting's own record tells them apart.
+			if l, lerr := s.LoadOwned(ctx, c.CitizenID, c.MeetingID); lerr == nil {
+				if seq, ok := l.CommandSeq(c.CommandID); ok {
+					return Appended{Seq: seq, Duplicate: true}, nil
+				}
+			}
+			return Appended{}, fmt.Errorf("append meeting %s: %w: %w", c.MeetingID, ErrConcurrentUpdate,
+				domain.Errorf(domain.Conflict, "the meeting was changed by someone else at the same time; try again"))
+		}
+		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
+	}
+	s.subjects.Store(c.MeetingID, subject)
+	if !ack.Duplicate {
+		s.cache.advance(c, subject, expected, ack.Sequence)
+	}
+	return Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// claim records that a meeting id belongs to a citizen. Claiming it again for the same citizen is
+// harmless; for another citizen it is a conflict, so two meetings never share an id.
+func (s *Store) claim(ctx context.Context, meeting, citizen uuid.UUID) error {
+	msg := &nats.Msg{Subject: indexSubject(meeting), Data: []byte(citizen.String()), Header: nats.Header{}}
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+	_, err := s.js.PublishMsg(ctx, msg)
+	if err == nil {
+		return nil
+	}
+	if !isWrongLastSequence(err) {
+		return fmt.Errorf("claim meeting id %s: %w", meeting, err)
+	}
+	owner, err := s.owner(ctx, meeting)
+	if err != nil {
+		return err
+	}
+	if owner != citizen {
+		return fmt.Errorf("claim meeting id %s: %w", meeting,
+			domain.Errorf(domain.Conflict, "a meeting with id %s already exists; use a new id", meeting))
+	}
+	return nil
+}
+
+// owner returns the citizen a meeting id was claimed for, or uuid.Nil.
+func (s *Store) owner(ctx context.Context, meeting uuid.UUID) (uuid.UUID, error) {
+	msg, err := s.index.GetLastMsgForSubject(ctx, indexSubject(meeting))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return uuid.Nil, nil
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("find meeting %s: %w", meeting, err)
+	}
+	citizen, err := uuid.ParseBytes(msg.Data)
+	if err != nil {
+		return uuid.Nil, &CorruptError{Seq: msg.Sequence, Subject: msg.Subject, Err: err}
+	}
+	return citizen, nil
+}
+
+// isWrongLastSequence reports a failed expected-sequence check: error 10071, or 10164 on
+// replicated streams.
+func isWrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+	}
+	return strings.Contains(err.Error(), "wrong last sequence")
+}
+
+// LastSeq is the stream's last sequence: how far the log has been written.
+func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("log info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
