@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -177,3 +178,13 @@ func (FollowUpRecorded) EventType() string     { return TypeFollowUpRecorded }
 func (FollowUpCompleted) EventType() string    { return TypeFollowUpCompleted }
 func (MeetingClosed) EventType() string        { return TypeMeetingClosed }
 func (MeetingCancelled) EventType() string     { return TypeMeetingCancelled }
+
+// EventTypes returns the name of every event type the log may hold, sorted.
+func EventTypes() []string {
+	names := make([]string, 0, len(eventCodecs))
+	for n := range eventCodecs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}

@@ -106,7 +106,9 @@ func (s *Store) ReadRaw(ctx context.Context, opts ReadOptions, fn func(RawRecord
 		if err := fn(RawRecorded{Seq: seq, Subject: msg.Subject(), Time: meta.Timestamp, Data: msg.Data()}); err != nil {
 			return err
 		}
-		if seq == end || meta.NumPending == 0 {
+		// Not NumPending == 0: on a replicated stream the consumer may sit on a replica that is
+		// still catching up, and would stop short. end comes from the leader.
+		if seq >= end {
 			return nil
 		}
 	}

@@ -67,6 +67,10 @@ type Config struct {
 	DuplicateWindow time.Duration
 	// MaxMeetings bounds the meeting-state cache; 0 means 100,000.
 	MaxMeetings int
+	// AppendTimeout bounds one publish attempt; 0 means 5 s. A publish sent to a leader that has
+	// just died gets no answer, so without a bound it would wait for the caller's whole deadline
+	// instead of being retried (with the same command id) once a new leader is elected.
+	AppendTimeout time.Duration
 }
 
 // Store is the log: one JetStream stream of meeting commits.
@@ -93,6 +97,9 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	if cfg.MaxMeetings == 0 {
 		cfg.MaxMeetings = 100_000
 	}
+	if cfg.AppendTimeout == 0 {
+		cfg.AppendTimeout = 5 * time.Second
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
@@ -106,7 +113,10 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		Discard:     jetstream.DiscardNew,
 		Replicas:    cfg.Replicas,
 		Duplicates:  cfg.DuplicateWindow,
-		AllowDirect: true,
+		// Direct gets are answered by any replica, and a follower may be behind (nats.docs#815;
+		// ADR-53's MinLastSeq is not in nats-server 2.15). Loads decide what may be written next,
+		// so on a replicated stream they go to the leader.
+		AllowDirect: cfg.Replicas == 1,
 		// Group commit sends commits of several meetings as one atomic batch.
 		AllowAtomicPublish: true,
 		DenyDelete:         true,
@@ -123,7 +133,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		Storage:           jetstream.FileStorage,
 		Replicas:          cfg.Replicas,
 		MaxMsgsPerSubject: 1,
-		AllowDirect:       true,
+		AllowDirect:       cfg.Replicas == 1,
 		DenyDelete:        true,
 		DenyPurge:         true,
 	})
@@ -187,7 +197,9 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 	msg.Header.Set(jetstream.MsgIDHeader, c.CommandID.String())
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, fmt.Sprint(expected))
 	msg.Header.Set("Aabendialog-Command", c.Command)
-	ack, err := s.js.PublishMsg(ctx, msg)
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.AppendTimeout)
+	ack, err := s.js.PublishMsg(pctx, msg)
+	cancel()
 	if err != nil {
 		if isWrongLastSequence(err) {
 			// JetStream checks the expected sequence before the message id: a retry of a command
@@ -214,7 +226,9 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 func (s *Store) claim(ctx context.Context, meeting, citizen uuid.UUID) error {
 	msg := &nats.Msg{Subject: indexSubject(meeting), Data: []byte(citizen.String()), Header: nats.Header{}}
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
-	_, err := s.js.PublishMsg(ctx, msg)
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.AppendTimeout)
+	_, err := s.js.PublishMsg(pctx, msg)
+	cancel()
 	if err == nil {
 		return nil
 	}
