@@ -37,6 +37,9 @@ const (
 	MaxParticipants = 100
 	MaxSuggestions  = 100
 	MaxFollowUps    = 200
+	// MaxCommits bounds how many commands change one meeting, so that no meeting grows without
+	// end (each load and cached append costs time in proportion to it).
+	MaxCommits = 1000
 )
 
 // ConveneMeeting calls a new meeting for a citizen. The caller chooses the meeting id (a new

@@ -36,6 +36,9 @@ func (m *Meeting) Decide(a Actor, cmd Command, now time.Time) ([]Event, error) {
 	if m.id != cmd.MeetingID() {
 		return nil, Errorf(NotFound, "meeting %s does not exist", cmd.MeetingID())
 	}
+	if m.commits >= MaxCommits {
+		return nil, Errorf(Conflict, "the meeting has been changed %d times, the most allowed; convene a new meeting", MaxCommits)
+	}
 	switch c := cmd.(type) {
 	case *CitizenSetsAgenda:
 		return m.setAgenda(a, c)

@@ -231,6 +231,15 @@ func TestInviteParticipantLimit(t *testing.T) {
 		when: &domain.InviteParticipant{Meeting: meetingID, Participant: strangerID, Name: "x", Kind: domain.KindNetwork}, kind: domain.Conflict, msg: "most allowed"}})
 }
 
+func TestMeetingChangeLimit(t *testing.T) {
+	given := clone(convened)
+	for len(given) < domain.MaxCommits {
+		given = append(given, domain.AgendaSet{Items: []string{"igen"}})
+	}
+	runDecide(t, []decideCase{{name: "full", given: given, actor: citizen,
+		when: &domain.CitizenSetsAgenda{Meeting: meetingID, Items: []string{"en gang til"}}, kind: domain.Conflict, msg: "the most allowed"}})
+}
+
 func TestWithdrawInvitation(t *testing.T) {
 	cmd := &domain.WithdrawInvitation{Meeting: meetingID, Participant: psykID}
 	cases := []decideCase{

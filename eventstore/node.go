@@ -188,7 +188,9 @@ func (n *Node) Shutdown() {
 // serverLog carries the server's log lines into slog.
 type serverLog struct{ l *slog.Logger }
 
-func (s serverLog) Noticef(f string, v ...any) { s.l.Info(fmt.Sprintf(f, v...)) }
+// Noticef logs at debug: nats-server's notices are its start-up banner and routine events, and
+// the service logs what an operator needs (where it listens, the log's state) itself.
+func (s serverLog) Noticef(f string, v ...any) { s.l.Debug(fmt.Sprintf(f, v...)) }
 func (s serverLog) Warnf(f string, v ...any)   { s.l.Warn(fmt.Sprintf(f, v...)) }
 func (s serverLog) Fatalf(f string, v ...any)  { s.l.Error(fmt.Sprintf(f, v...)) }
 func (s serverLog) Errorf(f string, v ...any)  { s.l.Error(fmt.Sprintf(f, v...)) }

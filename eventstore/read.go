@@ -75,10 +75,15 @@ func (s *Store) ReadRaw(ctx context.Context, opts ReadOptions, fn func(RawRecord
 		FilterSubjects: []string{filter},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    from,
+		// A backstop: the consumer is deleted when the read ends (below).
+		InactiveThreshold: 30 * time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("read log from %d: %w", from, err)
 	}
+	// nats.go leaves an ordered consumer on the server for its inactive threshold after Stop, and
+	// the server caps consumers per stream: without this, a burst of reads exhausts the cap.
+	defer s.deleteConsumer(ctx, cons)
 	it, err := cons.Messages(jetstream.PullMaxMessages(1000))
 	if err != nil {
 		return fmt.Errorf("read log from %d: %w", from, err)
@@ -127,4 +132,15 @@ func (s *Store) lastMatching(ctx context.Context, filter string) (uint64, error)
 		return 0, fmt.Errorf("last commit on %s: %w", filter, err)
 	}
 	return msg.Sequence, nil
+}
+
+func (s *Store) deleteConsumer(ctx context.Context, cons jetstream.Consumer) {
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	// Best effort: a consumer that outlives this is removed by its inactive threshold.
+	_ = s.js.DeleteConsumer(dctx, StreamName, info.Name)
 }
