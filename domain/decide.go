@@ -53,7 +53,7 @@ func (m *Meeting) Decide(a Actor, cmd Command, now time.Time) ([]Event, error) {
 	case *ScheduleMeeting:
 		return m.scheduleMeeting(a, c, now)
 	case *RecordAttendance:
-		return m.recordAttendance(a, c)
+		return m.recordAttendance(a, c, now)
 	case *RecordFollowUp:
 		return m.recordFollowUp(a, c)
 	case *CompleteFollowUp:
@@ -231,7 +231,10 @@ func (m *Meeting) scheduleMeeting(a Actor, c *ScheduleMeeting, now time.Time) ([
 	return one(MeetingRescheduled{At: c.At, Place: c.Place, Address: c.Address}), nil
 }
 
-func (m *Meeting) recordAttendance(a Actor, c *RecordAttendance) ([]Event, error) {
+// EarlyStart is how long before its scheduled time a meeting may be recorded as held.
+const EarlyStart = time.Hour
+
+func (m *Meeting) recordAttendance(a Actor, c *RecordAttendance, now time.Time) ([]Event, error) {
 	if p, ok := m.invited(a.ID); !a.ActsFor(m.citizen) && (!ok || p.Answer != AnswerAccepted) {
 		return nil, Errorf(Forbidden, "only the citizen, their support person or a participant who accepted can record attendance")
 	}
@@ -243,6 +246,9 @@ func (m *Meeting) recordAttendance(a Actor, c *RecordAttendance) ([]Event, error
 	}
 	if m.schedule == nil {
 		return nil, Errorf(Conflict, "the meeting has no time and place yet; schedule it before recording who attended")
+	}
+	if now.Before(m.schedule.At.Add(-EarlyStart)) {
+		return nil, Errorf(Conflict, "the meeting is scheduled for %s; record who attended when it has taken place, or move it", m.schedule.At.Format(time.RFC3339))
 	}
 	citizen := false
 	for i, id := range c.Present {
@@ -310,8 +316,8 @@ func (m *Meeting) completeFollowUp(a Actor, c *CompleteFollowUp) ([]Event, error
 }
 
 func (m *Meeting) close(a Actor, c *CloseMeeting) ([]Event, error) {
-	if _, ok := m.invited(a.ID); !ok && !a.ActsFor(m.citizen) && !m.attended(a.ID) {
-		return nil, Errorf(Forbidden, "only the citizen, their support person or a participant can close the meeting")
+	if !a.ActsFor(m.citizen) && !m.attended(a.ID) {
+		return nil, Errorf(Forbidden, "only the citizen, their support person or a participant who attended can close the meeting")
 	}
 	if err := m.open(); err != nil {
 		return nil, err

@@ -87,6 +87,7 @@ type decideCase struct {
 	kind  domain.ErrorKind   // the error's kind, when it fails
 	field string             // the field the error names, if any
 	msg   string             // a part of the error's message
+	at    time.Time          // when the command is given; zero means now
 }
 
 func runDecide(t *testing.T, cases []decideCase) {
@@ -95,7 +96,11 @@ func runDecide(t *testing.T, cases []decideCase) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := meetingFrom(t, tc.given)
 			before := m.Clone()
-			got, err := m.Decide(tc.actor, tc.when, now)
+			at := tc.at
+			if at.IsZero() {
+				at = now
+			}
+			got, err := m.Decide(tc.actor, tc.when, at)
 			if !reflect.DeepEqual(m, before) {
 				t.Fatalf("Decide changed the meeting")
 			}
@@ -342,6 +347,13 @@ func TestRecordAttendance(t *testing.T) {
 	}
 	// psyk declined and sister has not answered: only those who accepted may record.
 	cases = append(cases, refused("attendance", scheduled, cmd, "a participant who accepted", psyk, sister, stranger, otherCitizen, otherSupport, evaluator, admin)...)
+	for i := range cases {
+		cases[i].at = when // at the meeting
+	}
+	cases = append(cases,
+		decideCase{name: "too early", given: scheduled, actor: citizen, when: cmd, at: when.Add(-61 * time.Minute), kind: domain.Conflict, msg: "is scheduled for"},
+		decideCase{name: "a little early", given: scheduled, actor: citizen, when: cmd, at: when.Add(-59 * time.Minute), then: []domain.EventData{domain.MeetingHeld{Present: []uuid.UUID{citizenID, jobID}}}},
+	)
 	runDecide(t, cases)
 }
 
@@ -395,7 +407,8 @@ func TestCloseMeeting(t *testing.T) {
 		{name: "twice", given: closed, actor: citizen, when: cmd, kind: domain.Conflict, msg: "closed"},
 		{name: "cancelled", given: cancelled, actor: citizen, when: cmd, kind: domain.Conflict, msg: "cancelled"},
 	}
-	cases = append(cases, refused("close", held, cmd, "can close the meeting", stranger, otherCitizen, otherSupport, evaluator, admin)...)
+	// psyk declined and sister never answered: neither attended.
+	cases = append(cases, refused("close", held, cmd, "who attended can close", psyk, sister, stranger, otherCitizen, otherSupport, evaluator, admin)...)
 	runDecide(t, cases)
 }
 

@@ -29,6 +29,9 @@ func TestConformance(t *testing.T) {
 			t.Run("ReadAsOf", func(t *testing.T) { testReadAsOf(t, s) })
 			t.Run("ReadByCitizenAndMeeting", func(t *testing.T) { testReadFilters(t, s) })
 			t.Run("CacheSeesOtherWriters", func(t *testing.T) { testOtherWriter(t, c, s, b.replicas) })
+			t.Run("RetryAfterDuplicateWindowWritesOnce", func(t *testing.T) { testRetryAfterWindow(t, c, b.replicas) })
+			t.Run("CommandIDReusedOnAnotherMeeting", func(t *testing.T) { testIDReusedElsewhere(t, s) })
+			t.Run("CachedStateEqualsStateFromLog", func(t *testing.T) { testCachedEqualsCold(t, c, s, b.replicas) })
 			t.Run("CorruptMessageNamesSequence", func(t *testing.T) { testCorrupt(t, s) })
 			if b.replicas > 1 {
 				t.Run("NodeStopsWhileAppending", func(t *testing.T) { testNodeLoss(t, c, s) })
@@ -339,5 +342,104 @@ func testCorrupt(t *testing.T, s *Store) {
 	err = s.Read(ctx, ReadOptions{Filter: MeetingSubject(citizen, meeting)}, func(r Recorded) error { n++; return nil })
 	if !errors.As(err, &ce) || ce.Seq != ack.Sequence || n != 1 {
 		t.Fatalf("read: got %v after %d commits, want a CorruptError at %d after 1 (the convene at %d)", err, n, ack.Sequence, a.Seq)
+	}
+}
+
+// testRetryAfterWindow retries a written command after JetStream has forgotten its id, at the
+// meeting's current sequence (as a handler that reloaded would): it is answered as a duplicate.
+func testRetryAfterWindow(t *testing.T, c *cluster, replicas int) {
+	ctx := ctxT(t)
+	s, err := Open(ctx, c.connect(t), Config{Replicas: replicas, DuplicateWindow: 200 * time.Millisecond, AppendTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { // give the shared stream its window back for the other subtests
+		if _, err := Open(ctx, c.connect(t), Config{Replicas: replicas}); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	citizen, meeting := uuid.New(), uuid.New()
+	a1, err := s.Append(ctx, conveneCommit(citizen, meeting), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := agendaCommit(citizen, meeting, "x")
+	a2, err := s.Append(ctx, cmd, a1.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the window (the server checks it about once a second)
+	l, err := s.Load(ctx, meeting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Append(ctx, cmd, l.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Duplicate || again.Seq != a2.Seq {
+		t.Fatalf("retry after the window: got %+v, want a duplicate at %d", again, a2.Seq)
+	}
+	if l2, _ := s.Load(ctx, meeting); l2.Seq != a2.Seq {
+		t.Fatalf("meeting at %d after the retry, want %d: written twice", l2.Seq, a2.Seq)
+	}
+}
+
+// testIDReusedElsewhere appends two meetings' commits with the same command id: both are written.
+func testIDReusedElsewhere(t *testing.T, s *Store) {
+	ctx := ctxT(t)
+	cit := uuid.New()
+	m1, m2 := uuid.New(), uuid.New()
+	b1, err := s.Append(ctx, conveneCommit(cit, m1), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := s.Append(ctx, conveneCommit(cit, m2), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := agendaCommit(cit, m1, "m1")
+	if _, err := s.Append(ctx, x, b1.Seq); err != nil {
+		t.Fatal(err)
+	}
+	y := agendaCommit(cit, m2, "m2")
+	y.CommandID = x.CommandID
+	ay, err := s.Append(ctx, y, b2.Seq)
+	if err != nil || ay.Duplicate {
+		t.Fatalf("same command id on another meeting: got %+v %v, want a new write", ay, err)
+	}
+	l, err := s.Load(ctx, m2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Meeting.Agenda(); !slices.Equal(got, []string{"m2"}) {
+		t.Fatalf("meeting 2 agenda %v, want [m2]", got)
+	}
+}
+
+// testCachedEqualsCold compares the state this process cached while writing with the state
+// another store builds from the log: they are the same, times included.
+func testCachedEqualsCold(t *testing.T, c *cluster, s *Store, replicas int) {
+	ctx := ctxT(t)
+	cit, m := uuid.New(), uuid.New()
+	conv := conveneCommit(cit, m)
+	conv.At = time.Now().In(time.FixedZone("CET", 3600)) // a local time with a monotonic reading
+	a, err := s.Append(ctx, conv, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm, err := s.Load(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cold, err := c.open(t, replicas).Load(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if warm.Seq != a.Seq || cold.Seq != a.Seq {
+		t.Fatalf("got seqs %d and %d, want %d", warm.Seq, cold.Seq, a.Seq)
+	}
+	if w, c := warm.Meeting.ConvenedAt(), cold.Meeting.ConvenedAt(); w != c {
+		t.Fatalf("convened at: cached %v, from the log %v", w, c)
 	}
 }

@@ -63,8 +63,8 @@ func (s *Store) LoadOwned(ctx context.Context, citizen, meetingID uuid.UUID) (Lo
 // findSubject returns a meeting's subject and last sequence, or "" when it has no commits.
 func (s *Store) findSubject(ctx context.Context, meetingID uuid.UUID) (string, uint64, error) {
 	var subject string
-	if v, ok := s.subjects.Load(meetingID); ok {
-		subject = v.(string)
+	if e := s.cache.get(meetingID); e != nil {
+		subject = e.subject // a meeting's citizen, and so its subject, never changes
 	} else {
 		citizen, err := s.owner(ctx, meetingID)
 		if err != nil || citizen == uuid.Nil {
@@ -76,7 +76,6 @@ func (s *Store) findSubject(ctx context.Context, meetingID uuid.UUID) (string, u
 	if err != nil || last == 0 {
 		return "", 0, err
 	}
-	s.subjects.Store(meetingID, subject)
 	return subject, last, nil
 }
 

@@ -144,3 +144,16 @@ func (s *Store) deleteConsumer(ctx context.Context, cons jetstream.Consumer) {
 	// Best effort: a consumer that outlives this is removed by its inactive threshold.
 	_ = s.js.DeleteConsumer(dctx, StreamName, info.Name)
 }
+
+// CommitAt returns the commit stored at seq.
+func (s *Store) CommitAt(ctx context.Context, seq uint64) (Recorded, error) {
+	msg, err := s.stream.GetMsg(ctx, seq)
+	if err != nil {
+		return Recorded{}, fmt.Errorf("read commit at %d: %w", seq, err)
+	}
+	c, err := domain.DecodeCommit(msg.Data)
+	if err != nil {
+		return Recorded{}, &CorruptError{Seq: msg.Sequence, Subject: msg.Subject, Err: err}
+	}
+	return Recorded{Seq: msg.Sequence, Subject: msg.Subject, Time: msg.Time, Commit: c}, nil
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -62,8 +61,9 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 type Config struct {
 	// Replicas is the number of copies of the stream: 1 on a single node, 3 on a cluster.
 	Replicas int
-	// DuplicateWindow is how long JetStream remembers command ids. Retries after it are still
-	// answered from the meeting's own record of the commands it has seen (see Load).
+	// DuplicateWindow is how long JetStream remembers command ids. A retry after it is still
+	// answered from the meeting's own record of the commands it has seen: Load's CommandSeq, and
+	// Append's check of the cached state at the expected sequence.
 	DuplicateWindow time.Duration
 	// MaxMeetings bounds the meeting-state cache; 0 means 100,000.
 	MaxMeetings int
@@ -81,8 +81,6 @@ type Store struct {
 	index  jetstream.Stream
 	cfg    Config
 	cache  *meetingCache
-	// subjects maps meeting ids to their subject once found; a meeting's citizen never changes.
-	subjects sync.Map
 }
 
 // Open ensures the stream exists with the configuration this code needs and returns the store.
@@ -183,6 +181,14 @@ type Appended struct {
 // command is written once and answered with the first write's sequence, even when the meeting
 // has moved on since. A stale expected sequence returns an error wrapping ErrConcurrentUpdate.
 func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (Appended, error) {
+	// The log keeps UTC without a monotonic reading; the cached state must be what a reader of the
+	// log would build.
+	c.At = c.At.UTC().Round(0)
+	if e := s.cache.get(c.MeetingID); e != nil && e.seq == expected {
+		if seq, ok := e.commands[c.CommandID]; ok {
+			return Appended{Seq: seq, Duplicate: true}, nil
+		}
+	}
 	data, err := domain.EncodeCommit(c)
 	if err != nil {
 		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
@@ -194,7 +200,7 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 	}
 	subject := MeetingSubject(c.CitizenID, c.MeetingID)
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, c.CommandID.String())
+	msg.Header.Set(jetstream.MsgIDHeader, MsgID(c.MeetingID, c.CommandID))
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, fmt.Sprint(expected))
 	msg.Header.Set("Aabendialog-Command", c.Command)
 	pctx, cancel := context.WithTimeout(ctx, s.cfg.AppendTimeout)
@@ -214,12 +220,16 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 		}
 		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
 	}
-	s.subjects.Store(c.MeetingID, subject)
 	if !ack.Duplicate {
 		s.cache.advance(c, subject, expected, ack.Sequence)
 	}
 	return Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 }
+
+// MsgID is the Nats-Msg-Id of a commit: the command id, scoped to its meeting. JetStream
+// deduplicates message ids across the whole stream, so an unscoped id reused on another meeting
+// would be answered as a duplicate of the first meeting's commit and the second write lost.
+func MsgID(meeting, command uuid.UUID) string { return meeting.String() + ":" + command.String() }
 
 // claim records that a meeting id belongs to a citizen. Claiming it again for the same citizen is
 // harmless; for another citizen it is a conflict, so two meetings never share an id.

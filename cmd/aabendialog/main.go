@@ -11,8 +11,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
+
+	"github.com/aabendialog/aabendialog/domain"
 )
 
 // command is one verb of the CLI.
@@ -23,9 +24,14 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{
-		{name: "serve", summary: "run the service: embedded NATS JetStream log (or a cluster) and SQLite read models", run: runServe},
+	cs := []command{
+		{name: "serve", summary: "run the service: embedded NATS JetStream log (or a cluster), HTTP API, command handlers", run: runServe},
+		{name: "token", summary: "issue a signed token for a citizen, support person, professional, evaluator or admin", run: runToken},
 	}
+	for _, v := range verbs() {
+		cs = append(cs, command{name: v.name, summary: domain.CommandSummary(v.name), run: v.run})
+	}
+	return cs
 }
 
 func main() {
@@ -78,7 +84,6 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	cs := commands()
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].name == "serve" && cs[j].name != "serve" })
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %-24s %s\n", c.name, c.summary)
 	}

@@ -7,15 +7,19 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
 	"github.com/aabendialog/aabendialog/eventstore"
+	"github.com/aabendialog/aabendialog/handlers"
 )
 
 // ServeConfig is everything "serve" can be told.
@@ -27,6 +31,12 @@ type ServeConfig struct {
 	Replicas   int
 	LogLevel   slog.Level
 	LogFormat  string
+	HTTPListen string // host:port of the HTTP API
+	// TokenPublicKey, when set, is the PEM public key of an identity provider whose tokens are
+	// accepted; otherwise the embedded default's own key (under DataDir/keys) signs and verifies.
+	TokenPublicKey string
+	TokenIssuer    string
+	TokenAudience  string
 }
 
 // Main is the running service. Tests start it in-process the same way main does.
@@ -34,9 +44,16 @@ type Main struct {
 	Config ServeConfig
 	Logger *slog.Logger
 
-	node  *eventstore.Node
-	nc    *nats.Conn
-	Store *eventstore.Store
+	node     *eventstore.Node
+	nc       *nats.Conn
+	Store    *eventstore.Store
+	Service  *handlers.CommandService
+	Metrics  *handlers.Metrics
+	Verifier *handlers.Verifier
+	router   *handlers.CommandRouter
+	routerWG sync.WaitGroup
+	http     *http.Server
+	httpLn   net.Listener
 }
 
 // Run starts the log (embedded node or cluster connection) and opens the stream.
@@ -88,8 +105,77 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	log.Info("log ready", "stream", eventstore.StreamName, "last_seq", last, "replicas", cfg.Replicas)
+
+	if err := m.openVerifier(); err != nil {
+		return err
+	}
+	m.Metrics = handlers.NewMetrics()
+	m.Service = handlers.NewCommandService(m.Store, time.Now, m.Metrics)
+	m.router, err = handlers.NewCommandRouter(m.nc, m.Service, m.Verifier, newCommandID, log, handlers.RouterConfig{})
+	if err != nil {
+		return err
+	}
+	m.routerWG.Add(1)
+	go func() {
+		defer m.routerWG.Done()
+		if err := m.router.Run(context.WithoutCancel(ctx)); err != nil {
+			log.Error("command router stopped", "err", err)
+		}
+	}()
+	select {
+	case <-m.router.Running():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	log.Info("taking commands over NATS", "subjects", handlers.CommandSubjectPrefix+"*", "queue", handlers.CommandQueue)
+
+	api := &handlers.API{Service: m.Service, Verifier: m.Verifier, Metrics: m.Metrics, Log: log, NewID: newCommandID,
+		Ready: func(ctx context.Context) error { _, err := m.Store.LastSeq(ctx); return err }}
+	m.httpLn, err = net.Listen("tcp", cfg.HTTPListen)
+	if err != nil {
+		return fmt.Errorf("--http %s: %w", cfg.HTTPListen, err)
+	}
+	m.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := m.http.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP server stopped", "err", err)
+		}
+	}()
+	log.Info("HTTP API listening", "url", m.HTTPURL())
 	return nil
 }
+
+// openVerifier sets up token checking: an identity provider's public key when one is given,
+// else the embedded default's own signing key, created on first start.
+func (m *Main) openVerifier() error {
+	cfg := m.Config
+	if cfg.TokenPublicKey != "" {
+		pub, err := handlers.LoadPublicKey(cfg.TokenPublicKey)
+		if err != nil {
+			return err
+		}
+		m.Verifier = handlers.NewVerifier(pub, cfg.TokenIssuer, cfg.TokenAudience, time.Now)
+		return nil
+	}
+	key, err := handlers.LoadOrCreateKey(handlers.KeyFile(cfg.DataDir))
+	if err != nil {
+		return err
+	}
+	m.Verifier = handlers.NewVerifier(key.Public(), cfg.TokenIssuer, cfg.TokenAudience, time.Now)
+	return nil
+}
+
+// HTTPURL is where the HTTP API answers.
+func (m *Main) HTTPURL() string {
+	if m.httpLn == nil {
+		return ""
+	}
+	return "http://" + m.httpLn.Addr().String()
+}
+
+// newCommandID makes a command id: a UUIDv7, so ids sort by time in logs.
+func newCommandID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 
 // NATSURL is where NATS clients reach the log.
 func (m *Main) NATSURL() string {
@@ -102,6 +188,20 @@ func (m *Main) NATSURL() string {
 // Close stops everything Run started and returns the first error.
 func (m *Main) Close() error {
 	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		keep(m.http.Shutdown(ctx))
+		cancel()
+	}
+	if m.router != nil {
+		keep(m.router.Close())
+		m.routerWG.Wait()
+	}
 	if m.nc != nil {
 		if err := m.nc.Drain(); err != nil && first == nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			first = err
@@ -134,7 +234,7 @@ func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [--data DIR] [--nats-listen ADDR | --nats URL] [--fsync always|DURATION]", stderr)
+	fs := newFlagSet("serve", "serve [--data DIR] [--http ADDR] [--nats-listen ADDR | --nats URL] [--fsync always|DURATION]", stderr)
 	cfg := ServeConfig{}
 	fs.StringVar(&cfg.DataDir, "data", envOr("AABENDIALOG_DATA", "./data"), "directory for the embedded log and the read models (env AABENDIALOG_DATA)")
 	fsync := fs.String("fsync", envOr("AABENDIALOG_FSYNC", "always"), "when the embedded node flushes to disk: \"always\" (an acknowledged command is on disk) or an interval such as 1s (faster; a power failure may lose what was acknowledged within it) (env AABENDIALOG_FSYNC)")
@@ -143,6 +243,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	replicas := fs.Int("replicas", 0, "copies of the stream: default 1 on the embedded node, 3 on a cluster")
 	level := fs.String("log-level", envOr("AABENDIALOG_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr("AABENDIALOG_LOG_FORMAT", "text"), "log format: text or json")
+	fs.StringVar(&cfg.HTTPListen, "http", envOr("AABENDIALOG_HTTP", "127.0.0.1:8080"), "where the HTTP API listens; port 0 picks a free one (env AABENDIALOG_HTTP)")
+	fs.StringVar(&cfg.TokenPublicKey, "token-public-key", envOr("AABENDIALOG_TOKEN_PUBLIC_KEY", ""), "PEM file with an identity provider's public key (Ed25519, ECDSA or RSA); default: the embedded key under DATA/keys (env AABENDIALOG_TOKEN_PUBLIC_KEY)")
+	fs.StringVar(&cfg.TokenIssuer, "token-issuer", envOr("AABENDIALOG_TOKEN_ISSUER", handlers.TokenIssuer), "the issuer (iss) tokens must name (env AABENDIALOG_TOKEN_ISSUER)")
+	fs.StringVar(&cfg.TokenAudience, "token-audience", envOr("AABENDIALOG_TOKEN_AUDIENCE", handlers.TokenAudience), "the audience (aud) tokens must name (env AABENDIALOG_TOKEN_AUDIENCE)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -175,7 +279,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		m.Close()
 		return err
 	}
-	fmt.Fprintf(stdout, "aabendialog serving; NATS at %s. Stop with Ctrl-C.\n", m.NATSURL())
+	fmt.Fprintf(stdout, "aabendialog serving; HTTP at %s, NATS at %s. Stop with Ctrl-C.\n", m.HTTPURL(), m.NATSURL())
 	<-ctx.Done()
 	log.Info("shutting down")
 	if err := m.Close(); err != nil {

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/handlers"
+)
+
+// stringList is a flag that may be given more than once.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ", ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// verb is one command-line verb that sends a meeting command.
+type verb struct {
+	name  string
+	usage string
+	// flags declares the verb's own flags and returns a function that builds the command's body
+	// once they are parsed, and the id it generated for the user to keep (or uuid.Nil).
+	flags func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error)
+	// done says in a few words what happened.
+	done string
+}
+
+// fieldFlags maps the command's JSON fields to the flags that set them, so the server's errors
+// name the flag the user typed.
+var fieldFlags = map[string]string{
+	"meeting_id": "--meeting", "citizen_id": "--citizen", "participant_id": "--participant", "items": "--item",
+	"present": "--present", "follow_up_id": "--follow-up", "responsible": "--responsible", "what": "--what",
+	"due": "--due", "at": "--at", "place": "--place", "address": "--address", "name": "--name", "kind": "--kind",
+	"service": "--service", "reason": "--reason", "title": "--title",
+}
+
+func meetingFlag(fs *flag.FlagSet) *string {
+	return fs.String("meeting", "", "the meeting's id (required)")
+}
+
+func verbs() []verb {
+	return []verb{
+		{name: domain.CmdConveneMeeting, usage: "--citizen ID [--title TEXT] [--meeting ID]", done: "Meeting convened.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				citizen := fs.String("citizen", "", "the citizen's id (required): the citizen whose meeting it is")
+				title := fs.String("title", "", "a title the citizen chooses")
+				meeting := fs.String("meeting", "", "the new meeting's id (default: a new random id, printed)")
+				return func() (map[string]any, uuid.UUID, error) {
+					id := uuid.New()
+					if *meeting != "" {
+						var err error
+						if id, err = uuid.Parse(*meeting); err != nil {
+							return nil, uuid.Nil, usageError("--meeting %q is not a UUID", *meeting)
+						}
+					}
+					return map[string]any{"meeting_id": id.String(), "citizen_id": *citizen, "title": *title}, id, nil
+				}
+			}},
+		{name: domain.CmdCitizenSetsAgenda, usage: "--meeting ID --item TEXT [--item TEXT ...]", done: "Agenda set.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				var items stringList
+				fs.Var(&items, "item", "an agenda item in the citizen's own words (repeat for more)")
+				return func() (map[string]any, uuid.UUID, error) {
+					return map[string]any{"meeting_id": *m, "items": []string(items)}, uuid.Nil, nil
+				}
+			}},
+		{name: domain.CmdInviteParticipant, usage: "--meeting ID --participant ID --name TEXT --kind professional|network|region|other [--service TEXT]", done: "Participant invited.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				p := fs.String("participant", "", "the invitee's id (required)")
+				name := fs.String("name", "", "the invitee's name (required)")
+				kind := fs.String("kind", "", "professional, network, region or other (required)")
+				service := fs.String("service", "", "the service or centre a professional comes from")
+				return func() (map[string]any, uuid.UUID, error) {
+					return map[string]any{"meeting_id": *m, "participant_id": *p, "name": *name, "kind": *kind, "service": *service}, uuid.Nil, nil
+				}
+			}},
+		{name: domain.CmdWithdrawInvitation, usage: "--meeting ID --participant ID", done: "Invitation withdrawn.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				p := fs.String("participant", "", "the invitee's id (required)")
+				return func() (map[string]any, uuid.UUID, error) {
+					return map[string]any{"meeting_id": *m, "participant_id": *p}, uuid.Nil, nil
+				}
+			}},
+		{name: domain.CmdSuggestParticipant, usage: "--meeting ID --name TEXT --kind KIND [--service TEXT] [--participant ID] [--reason TEXT]", done: "Suggestion sent to the citizen.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				name := fs.String("name", "", "who you suggest (required)")
+				kind := fs.String("kind", "", "professional, network, region or other (required)")
+				service := fs.String("service", "", "their service or centre")
+				p := fs.String("participant", "", "their id, if known")
+				reason := fs.String("reason", "", "why they should come")
+				return func() (map[string]any, uuid.UUID, error) {
+					id := uuid.New()
+					body := map[string]any{"meeting_id": *m, "suggestion_id": id.String(), "name": *name, "kind": *kind, "service": *service, "reason": *reason}
+					if *p != "" {
+						body["participant_id"] = *p
+					}
+					return body, id, nil
+				}
+			}},
+		{name: domain.CmdRespondToInvitation, usage: "--meeting ID (--accept | --decline [--reason TEXT])", done: "Answer sent.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				accept := fs.Bool("accept", false, "accept the invitation")
+				decline := fs.Bool("decline", false, "decline the invitation")
+				reason := fs.String("reason", "", "why you decline")
+				return func() (map[string]any, uuid.UUID, error) {
+					if *accept == *decline {
+						return nil, uuid.Nil, usageError("give one of --accept and --decline")
+					}
+					return map[string]any{"meeting_id": *m, "accept": *accept, "reason": *reason}, uuid.Nil, nil
+				}
+			}},
+		{name: domain.CmdScheduleMeeting, usage: "--meeting ID --at RFC3339 --place home|chosen|office|online [--address TEXT]", done: "Time and place set.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				at := fs.String("at", "", "when, as RFC 3339: 2026-12-01T10:00:00+01:00 (required)")
+				place := fs.String("place", "", "home, chosen, office or online (required)")
+				address := fs.String("address", "", "where: required for a place the citizen chose")
+				return func() (map[string]any, uuid.UUID, error) {
+					return map[string]any{"meeting_id": *m, "at": *at, "place": *place, "address": *address}, uuid.Nil, nil
+				}
+			}},
+		{name: domain.CmdRecordAttendance, usage: "--meeting ID --present ID [--present ID ...]", done: "Attendance recorded; the meeting is held.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				var present stringList
+				fs.Var(&present, "present", "the id of someone who was there, the citizen first of all (repeat for more)")
+				return func() (map[string]any, uuid.UUID, error) {
+					return map[string]any{"meeting_id": *m, "present": []string(present)}, uuid.Nil, nil
+				}
+			}},
+		{name: domain.CmdRecordFollowUp, usage: "--meeting ID --what TEXT --responsible ID [--due YYYY-MM-DD]", done: "Follow-up recorded.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				what := fs.String("what", "", "what was agreed (required)")
+				resp := fs.String("responsible", "", "the id of who is responsible: the citizen or a participant who was there (required)")
+				due := fs.String("due", "", "by when, as YYYY-MM-DD")
+				return func() (map[string]any, uuid.UUID, error) {
+					id := uuid.New()
+					return map[string]any{"meeting_id": *m, "follow_up_id": id.String(), "what": *what, "responsible": *resp, "due": *due}, id, nil
+				}
+			}},
+		{name: domain.CmdCompleteFollowUp, usage: "--meeting ID --follow-up ID", done: "Follow-up marked done.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				f := fs.String("follow-up", "", "the follow-up's id (required)")
+				return func() (map[string]any, uuid.UUID, error) {
+					return map[string]any{"meeting_id": *m, "follow_up_id": *f}, uuid.Nil, nil
+				}
+			}},
+		{name: domain.CmdCloseMeeting, usage: "--meeting ID [--next-agreed]", done: "Meeting closed.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				next := fs.Bool("next-agreed", false, "a next meeting was agreed")
+				return func() (map[string]any, uuid.UUID, error) {
+					return map[string]any{"meeting_id": *m, "next_agreed": *next}, uuid.Nil, nil
+				}
+			}},
+		{name: domain.CmdCancelMeeting, usage: "--meeting ID [--reason TEXT]", done: "Meeting cancelled.",
+			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				reason := fs.String("reason", "", "why")
+				return func() (map[string]any, uuid.UUID, error) {
+					return map[string]any{"meeting_id": *m, "reason": *reason}, uuid.Nil, nil
+				}
+			}},
+	}
+}
+
+// clientFlags are the flags every client verb shares.
+type clientFlags struct {
+	server, token, commandID string
+	json                     bool
+	timeout                  time.Duration
+}
+
+func addClientFlags(fs *flag.FlagSet) *clientFlags {
+	c := &clientFlags{}
+	fs.StringVar(&c.server, "server", envOr("AABENDIALOG_SERVER", "http://127.0.0.1:8080"), "the server's HTTP address (env AABENDIALOG_SERVER)")
+	fs.StringVar(&c.token, "token", envOr("AABENDIALOG_TOKEN", ""), "your token, from \"aabendialog token\" or your identity provider (env AABENDIALOG_TOKEN)")
+	fs.BoolVar(&c.json, "json", false, "print the server's reply as JSON")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "how long to wait for the server")
+	return c
+}
+
+func (v verb) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(v.name, v.name+" "+v.usage+" [--json] [--server URL] [--token TOKEN] [--command-id ID]", stderr)
+	cf := addClientFlags(fs)
+	fs.StringVar(&cf.commandID, "command-id", "", "the command's id, to retry a command safely (default: a new UUIDv7)")
+	build := v.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	body, generated, err := build()
+	if err != nil {
+		return err
+	}
+	for k, val := range body { // leave out what was not given, so the server says what is missing
+		if s, ok := val.(string); ok && s == "" {
+			delete(body, k)
+		}
+	}
+	id := uuid.Must(uuid.NewV7())
+	if cf.commandID != "" {
+		if id, err = uuid.Parse(cf.commandID); err != nil {
+			return usageError("--command-id %q is not a UUID", cf.commandID)
+		}
+	}
+	if cf.token == "" {
+		return usageError("no token: give --token or set AABENDIALOG_TOKEN (\"aabendialog token\" issues one)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	client := &handlers.Client{Server: cf.server, Token: cf.token, HTTP: &http.Client{}}
+	reply, err := client.Command(ctx, v.name, id, body)
+	if err != nil {
+		var ae *handlers.APIError
+		if errors.As(err, &ae) && ae.Field != "" {
+			if f, ok := fieldFlags[ae.Field]; ok {
+				ae.Field = f
+			}
+		}
+		if cf.json && ae != nil {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(handlers.ErrorBody{Error: ae.ErrorDetail})
+		}
+		return err
+	}
+	if cf.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(reply)
+	}
+	switch {
+	case v.name == domain.CmdConveneMeeting:
+		fmt.Fprintln(stdout, reply.MeetingID)
+	case generated != uuid.Nil:
+		fmt.Fprintln(stdout, generated)
+	}
+	note := ""
+	if reply.Duplicate {
+		note = " It had been done before with this command id; nothing new was written."
+	}
+	fmt.Fprintf(stderr, "%s Meeting %s, sequence %d.%s\n", v.done, reply.MeetingID, reply.Sequence, note)
+	return nil
+}

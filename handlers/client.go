@@ -1,0 +1,75 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Client sends commands to a running server over its HTTP API. The CLI uses it.
+type Client struct {
+	Server string // base URL, such as http://127.0.0.1:8080
+	Token  string
+	HTTP   *http.Client
+}
+
+// APIError is a refusal from the server: its status and what was wrong.
+type APIError struct {
+	Status int
+	ErrorDetail
+}
+
+func (e *APIError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s", e.Field, e.Message)
+	}
+	return e.Message
+}
+
+// Command sends one command with the given id and returns the server's reply.
+func (c *Client) Command(ctx context.Context, name string, commandID uuid.UUID, body any) (Reply, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return Reply{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.Server, "/")+"/api/v1/commands/"+name, bytes.NewReader(b))
+	if err != nil {
+		return Reply{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(HeaderIdempotencyKey, commandID.String())
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return Reply{}, fmt.Errorf("send %s to %s: %w", name, c.Server, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return Reply{}, fmt.Errorf("read reply to %s: %w", name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error.Message == "" {
+			return Reply{}, &APIError{Status: resp.StatusCode, ErrorDetail: ErrorDetail{Kind: "internal", Message: fmt.Sprintf("the server answered %s", resp.Status)}}
+		}
+		return Reply{}, &APIError{Status: resp.StatusCode, ErrorDetail: eb.Error}
+	}
+	var r Reply
+	if err := json.Unmarshal(data, &r); err != nil {
+		return Reply{}, fmt.Errorf("read reply to %s: %w", name, err)
+	}
+	return r, nil
+}

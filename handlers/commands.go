@@ -1,0 +1,165 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/eventstore"
+)
+
+// Log is what command handling needs of the log.
+type Log interface {
+	Load(ctx context.Context, meetingID uuid.UUID) (eventstore.Loaded, error)
+	Append(ctx context.Context, c domain.Commit, expected uint64) (eventstore.Appended, error)
+	CommitAt(ctx context.Context, seq uint64) (eventstore.Recorded, error)
+}
+
+// Reply is the answer to a command, the same over NATS, HTTP and the CLI.
+type Reply struct {
+	MeetingID uuid.UUID `json:"meeting_id"`
+	CommandID uuid.UUID `json:"command_id"`
+	Command   string    `json:"command"`
+	// Sequence is the stream sequence the commit was written at; a query can wait for it.
+	Sequence uint64 `json:"sequence"`
+	// Duplicate is true when the command id had been handled before: the reply is the first one
+	// and nothing new was written.
+	Duplicate bool         `json:"duplicate"`
+	Events    []ReplyEvent `json:"events"`
+}
+
+// ReplyEvent is one event the command wrote.
+type ReplyEvent struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+// CommandService handles commands: load the meeting, let the domain decide, append the commit.
+// A concurrency conflict reloads and decides again a few times before it is answered as one.
+type CommandService struct {
+	log       Log
+	now       func() time.Time
+	metrics   *Metrics
+	conflicts int
+}
+
+// NewCommandService returns a service writing to log. now is the clock; metrics may be nil.
+func NewCommandService(log Log, now func() time.Time, metrics *Metrics) *CommandService {
+	return &CommandService{log: log, now: now, metrics: metrics, conflicts: 5}
+}
+
+// Handle carries out the command for the actor. commandID makes it idempotent: the same id again
+// returns the first reply and writes nothing. Errors are domain errors (with their kind) or
+// failures of the log.
+func (s *CommandService) Handle(ctx context.Context, actor domain.Actor, commandID uuid.UUID, cmd domain.Command) (Reply, error) {
+	start := time.Now()
+	r, err := s.handle(ctx, actor, commandID, cmd)
+	if s.metrics != nil && cmd != nil {
+		s.metrics.observeCommand(cmd.CommandName(), outcome(r, err), time.Since(start))
+	}
+	return r, err
+}
+
+func (s *CommandService) handle(ctx context.Context, actor domain.Actor, commandID uuid.UUID, cmd domain.Command) (Reply, error) {
+	if commandID == uuid.Nil {
+		return Reply{}, domain.FieldErrorf("command_id", "is missing")
+	}
+	if cmd == nil {
+		return Reply{}, domain.FieldErrorf("command", "is missing")
+	}
+	if err := cmd.Validate(); err != nil {
+		return Reply{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		l, err := s.log.Load(ctx, cmd.MeetingID())
+		if err != nil {
+			return Reply{}, err
+		}
+		if seq, ok := l.CommandSeq(commandID); ok {
+			return s.first(ctx, actor, commandID, cmd, seq)
+		}
+		now := s.now().UTC()
+		events, err := l.Meeting.Decide(actor, cmd, now)
+		if err != nil {
+			return Reply{}, err
+		}
+		citizen := l.Meeting.CitizenID()
+		if c, ok := cmd.(*domain.ConveneMeeting); ok {
+			citizen = c.Citizen
+		}
+		commit := domain.Commit{
+			CommandID: commandID, Command: cmd.CommandName(), MeetingID: cmd.MeetingID(), CitizenID: citizen,
+			Actor: actor, At: now, Events: events,
+		}
+		a, err := s.log.Append(ctx, commit, l.Seq)
+		if errors.Is(err, eventstore.ErrConcurrentUpdate) {
+			if s.metrics != nil {
+				s.metrics.conflicts.Inc()
+			}
+			if attempt < s.conflicts {
+				// Someone else changed the meeting: decide again on what they wrote.
+				time.Sleep(time.Duration(rand.Int64N(int64(2*time.Millisecond) << attempt)))
+				continue
+			}
+		}
+		if err != nil {
+			return Reply{}, err
+		}
+		if a.Duplicate {
+			return s.first(ctx, actor, commandID, cmd, a.Seq)
+		}
+		return reply(commit, a.Seq, false)
+	}
+}
+
+// first answers a repeated command id with the reply to its first write, if it really is the
+// same command from the same person.
+func (s *CommandService) first(ctx context.Context, actor domain.Actor, commandID uuid.UUID, cmd domain.Command, seq uint64) (Reply, error) {
+	r, err := s.log.CommitAt(ctx, seq)
+	if err != nil {
+		return Reply{}, err
+	}
+	c := r.Commit
+	if c.CommandID != commandID || c.Command != cmd.CommandName() || c.MeetingID != cmd.MeetingID() || c.Actor.ID != actor.ID {
+		return Reply{}, domain.Errorf(domain.Conflict, "command id %s was already used for another command; use a new id", commandID)
+	}
+	return reply(c, seq, true)
+}
+
+func reply(c domain.Commit, seq uint64, duplicate bool) (Reply, error) {
+	r := Reply{MeetingID: c.MeetingID, CommandID: c.CommandID, Command: c.Command, Sequence: seq, Duplicate: duplicate,
+		Events: make([]ReplyEvent, len(c.Events))}
+	for i, e := range c.Events {
+		data, err := json.Marshal(e.Data)
+		if err != nil {
+			return Reply{}, fmt.Errorf("reply: %w", err)
+		}
+		r.Events[i] = ReplyEvent{Type: e.Type, Data: data}
+	}
+	return r, nil
+}
+
+// outcome names how a command ended, for metrics.
+func outcome(r Reply, err error) string {
+	switch {
+	case err == nil && r.Duplicate:
+		return "duplicate"
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrUnauthenticated):
+		return "unauthenticated"
+	}
+	if k := domain.KindOf(err); k != "" {
+		return string(k)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return "timeout"
+	}
+	return "error"
+}

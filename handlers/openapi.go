@@ -1,0 +1,160 @@
+package handlers
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/domain"
+)
+
+// enums lists the values of the domain's closed sets, for the API document.
+var enums = map[reflect.Type][]string{
+	reflect.TypeFor[domain.ParticipantKind](): {string(domain.KindProfessional), string(domain.KindNetwork), string(domain.KindRegion), string(domain.KindOther)},
+	reflect.TypeFor[domain.PlaceKind]():       {string(domain.PlaceHome), string(domain.PlaceChosen), string(domain.PlaceOffice), string(domain.PlaceOnline)},
+}
+
+type object = map[string]any
+
+// schemaOf describes a command field's Go type as a JSON Schema.
+func schemaOf(t reflect.Type) object {
+	switch t {
+	case reflect.TypeFor[uuid.UUID]():
+		return object{"type": "string", "format": "uuid"}
+	case reflect.TypeFor[time.Time]():
+		return object{"type": "string", "format": "date-time"}
+	}
+	if vs, ok := enums[t]; ok {
+		return object{"type": "string", "enum": vs}
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return object{"type": "boolean"}
+	case reflect.String:
+		return object{"type": "string"}
+	case reflect.Slice:
+		return object{"type": "array", "items": schemaOf(t.Elem())}
+	}
+	return object{}
+}
+
+// commandSchema describes a command's JSON body from its struct: every field, which are
+// required (those the JSON always carries, booleans excepted), and nothing else allowed.
+func commandSchema(cmd domain.Command) object {
+	t := reflect.TypeOf(cmd).Elem()
+	props := object{}
+	var required []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		props[name] = schemaOf(f.Type)
+		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") && f.Type.Kind() != reflect.Bool {
+			required = append(required, name)
+		}
+	}
+	s := object{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s
+}
+
+func errorResponse(desc string) object {
+	return object{"description": desc, "content": object{"application/json": object{"schema": object{"$ref": "#/components/schemas/Error"}}}}
+}
+
+// OpenAPIDocument returns the API's OpenAPI 3.0 document for the given routes.
+func OpenAPIDocument(routes []Route) []byte {
+	paths := object{}
+	add := func(path, method string, op object) {
+		p, _ := paths[path].(object)
+		if p == nil {
+			p = object{}
+			paths[path] = p
+		}
+		p[strings.ToLower(method)] = op
+	}
+	for _, r := range routes {
+		name, isCommand := strings.CutPrefix(r.Path, "/api/v1/commands/")
+		switch {
+		case isCommand:
+			cmd, _ := domain.NewCommand(name)
+			add(r.Path, r.Method, object{
+				"operationId": name,
+				"summary":     domain.CommandSummary(name),
+				"tags":        []string{"commands"},
+				"security":    []object{{"bearer": []string{}}},
+				"parameters": []object{{
+					"name": HeaderIdempotencyKey, "in": "header", "required": false,
+					"description": "The command id (a UUID). The same id again returns the first reply and writes nothing.",
+					"schema":      object{"type": "string", "format": "uuid"},
+				}},
+				"requestBody": object{"required": true, "content": object{"application/json": object{"schema": commandSchema(cmd)}}},
+				"responses": object{
+					"200": object{"description": "The command was carried out (or had been, with the same id).", "content": object{"application/json": object{"schema": object{"$ref": "#/components/schemas/Reply"}}}},
+					"400": errorResponse("The command is malformed or breaks a rule about its content; the error names the field."),
+					"401": errorResponse("No valid token."),
+					"403": errorResponse("This person may not give this command for this meeting."),
+					"404": errorResponse("The meeting (or the participant or follow-up named) does not exist."),
+					"409": errorResponse("The meeting's state does not allow it, or it changed at the same time too often."),
+					"413": errorResponse("The body is too large."),
+					"415": errorResponse("The body is not JSON."),
+					"503": errorResponse("The log did not answer in time; send the same command again."),
+				},
+			})
+		case r.Path == "/metrics":
+			add(r.Path, r.Method, object{"operationId": "metrics", "summary": "Prometheus metrics", "tags": []string{"operations"},
+				"responses": object{"200": object{"description": "Metrics in Prometheus text format.", "content": object{"text/plain": object{"schema": object{"type": "string"}}}}}})
+		case r.Path == "/healthz" || r.Path == "/readyz":
+			add(r.Path, r.Method, object{"operationId": strings.TrimPrefix(r.Path, "/"), "tags": []string{"operations"},
+				"summary": map[string]string{"/healthz": "The process is alive.", "/readyz": "The service can answer: the log is reachable."}[r.Path],
+				"responses": object{
+					"200": object{"description": "Yes.", "content": object{"application/json": object{"schema": object{"$ref": "#/components/schemas/Status"}}}},
+					"503": object{"description": "Not now.", "content": object{"application/json": object{"schema": object{"$ref": "#/components/schemas/Status"}}}},
+				}})
+		case r.Path == "/api/v1/openapi.json":
+			add(r.Path, r.Method, object{"operationId": "openapi", "summary": "This document.", "tags": []string{"operations"},
+				"responses": object{"200": object{"description": "The OpenAPI document.", "content": object{"application/json": object{"schema": object{"type": "object"}}}}}})
+		}
+	}
+	doc := object{
+		"openapi": "3.0.3",
+		"info": object{
+			"title":       "aabendialog",
+			"version":     "1",
+			"description": "Commands for Åben Dialog (Open Dialogue) meetings. Every command is also served over NATS request/reply on dialog.cmd.<command-name> with the same JSON in and out.",
+		},
+		"paths": paths,
+		"components": object{
+			"securitySchemes": object{"bearer": object{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+			"schemas": object{
+				"Reply": object{"type": "object", "required": []string{"meeting_id", "command_id", "command", "sequence", "duplicate", "events"},
+					"properties": object{
+						"meeting_id": object{"type": "string", "format": "uuid"},
+						"command_id": object{"type": "string", "format": "uuid"},
+						"command":    object{"type": "string"},
+						"sequence":   object{"type": "integer", "format": "int64", "minimum": 1, "description": "The stream sequence written; a query can wait until its read model has reached it."},
+						"duplicate":  object{"type": "boolean", "description": "The command id was handled before; this is the first reply and nothing new was written."},
+						"events": object{"type": "array", "items": object{"type": "object", "required": []string{"type", "data"},
+							"properties": object{"type": object{"type": "string", "enum": domain.EventTypes()}, "data": object{"type": "object"}}}},
+					}},
+				"Error": object{"type": "object", "required": []string{"error"}, "properties": object{"error": object{
+					"type": "object", "required": []string{"kind", "message"},
+					"properties": object{
+						"kind":    object{"type": "string", "enum": []string{"invalid", "forbidden", "not_found", "conflict", "unauthenticated", "too_large", "unavailable", "internal"}},
+						"field":   object{"type": "string", "description": "The field at fault, if any."},
+						"message": object{"type": "string"},
+					}}}},
+				"Status": object{"type": "object", "required": []string{"status"}, "properties": object{"status": object{"type": "string"}, "reason": object{"type": "string"}}},
+			},
+		},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic(err) // impossible: the document is built of maps, slices and strings
+	}
+	return b
+}
