@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -197,24 +198,28 @@ type requestSubscriber struct {
 	slots chan struct{} // bounds the requests in flight
 	log   *slog.Logger
 
-	mu     sync.Mutex
-	subs   []*nats.Subscription
-	wg     sync.WaitGroup
+	// mu is held for reading by a callback handing a request to the router, and for writing by
+	// Close when it closes the output channels, so nothing is sent on a closed channel.
+	mu     sync.RWMutex
 	closed bool
+	subs   []*nats.Subscription
+	outs   []chan *message.Message
+	wg     sync.WaitGroup // replies in flight
+	once   sync.Once
 }
 
 func (s *requestSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	out := make(chan *message.Message)
-	done := make(chan struct{})
 	sub, err := s.nc.QueueSubscribe(topic, s.queue, func(m *nats.Msg) {
 		if m.Reply == "" {
 			return // not a request: nobody to answer
 		}
-		select {
-		case s.slots <- struct{}{}:
-		case <-done:
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		if s.closed {
 			return
 		}
+		s.slots <- struct{}{} // back-pressure: at most cap(slots) commands in flight
 		req := &request{msg: m}
 		wm := message.NewMessage(watermill.NewUUID(), m.Data)
 		if c := m.Header.Get("Correlation-Id"); c != "" {
@@ -222,13 +227,7 @@ func (s *requestSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 		}
 		wm.SetContext(context.WithValue(context.Background(), requestKey{}, req))
 		s.wg.Add(1)
-		select {
-		case out <- wm:
-		case <-done:
-			<-s.slots
-			s.wg.Done()
-			return
-		}
+		out <- wm // the router reads until Close closes out, which waits for this lock
 		go s.reply(req, wm)
 	})
 	if err != nil {
@@ -236,12 +235,9 @@ func (s *requestSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 	}
 	s.mu.Lock()
 	s.subs = append(s.subs, sub)
+	s.outs = append(s.outs, out)
 	s.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		close(done)
-		_ = sub.Drain()
-	}()
+	context.AfterFunc(ctx, func() { _ = s.Close() })
 	return out, nil
 }
 
@@ -277,21 +273,33 @@ func (s *requestSubscriber) reply(req *request, wm *message.Message) {
 	}
 }
 
+// Close stops taking requests: it drains the subscriptions (requests already received are still
+// handed to the router and answered), closes the channels the router reads, and waits for the
+// replies in flight.
 func (s *requestSubscriber) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	subs := s.subs
-	s.mu.Unlock()
 	var first error
-	for _, sub := range subs {
-		if err := sub.Drain(); err != nil && first == nil && !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, nats.ErrBadSubscription) {
-			first = err
+	s.once.Do(func() {
+		s.mu.RLock()
+		subs := slices.Clone(s.subs)
+		s.mu.RUnlock()
+		for _, sub := range subs {
+			if err := sub.Drain(); err != nil && first == nil && !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, nats.ErrBadSubscription) {
+				first = err
+			}
 		}
-	}
-	s.wg.Wait()
+		deadline := time.Now().Add(10 * time.Second)
+		for _, sub := range subs {
+			for sub.IsValid() && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		s.mu.Lock()
+		s.closed = true
+		for _, out := range s.outs {
+			close(out)
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
 	return first
 }

@@ -1,0 +1,210 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/eventstore"
+	"github.com/aabendialog/aabendialog/handlers"
+)
+
+// clock is a settable clock, so tests can schedule a meeting and then hold it.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
+
+// env is a real embedded node with the log, the command service, the HTTP API on a test server
+// and the NATS command router.
+type env struct {
+	t       *testing.T
+	node    *eventstore.Node
+	nc      *nats.Conn
+	store   *eventstore.Store
+	service *handlers.CommandService
+	metrics *handlers.Metrics
+	signer  *handlers.Signer
+	clock   *clock
+	api     *handlers.API
+	http    *httptest.Server
+	router  routers.Router // the OpenAPI document's routes, to check requests and replies
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	nd, err := eventstore.StartNode(eventstore.NodeConfig{DataDir: t.TempDir(), Port: -1, Fsync: eventstore.FsyncAlways})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nd.Shutdown)
+	nc, err := nats.Connect(nd.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	store, err := eventstore.Open(ctx, nc, eventstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(nil)
+	e := &env{t: t, node: nd, nc: nc, store: store, clock: &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}, metrics: handlers.NewMetrics()}
+	e.signer = handlers.NewSigner(key, e.clock.Now)
+	e.service = handlers.NewCommandService(store, e.clock.Now, e.metrics)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e.api = &handlers.API{Service: e.service, Verifier: handlers.NewVerifier(key.Public(), handlers.TokenIssuer, handlers.TokenAudience, e.clock.Now),
+		Metrics: e.metrics, Log: log, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) },
+		Ready: func(ctx context.Context) error { _, err := store.LastSeq(ctx); return err }}
+	e.http = httptest.NewServer(e.api.Handler())
+	t.Cleanup(e.http.Close)
+
+	doc, err := openapi3.NewLoader().LoadFromData(handlers.OpenAPIDocument(e.api.Routes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Servers = openapi3.Servers{{URL: e.http.URL}}
+	if e.router, err = legacy.NewRouter(doc); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// startRouter runs a command router on its own connection and service, as another server
+// process would.
+func (e *env) startRouter(metrics *handlers.Metrics) {
+	e.t.Helper()
+	nc, err := nats.Connect(e.node.ClientURL())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(nc.Close)
+	svc := handlers.NewCommandService(e.store, e.clock.Now, metrics)
+	r, err := handlers.NewCommandRouter(nc, svc, e.api.Verifier, func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, e.api.Log, handlers.RouterConfig{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(context.Background()) }()
+	<-r.Running()
+	e.t.Cleanup(func() { _ = r.Close(); <-done })
+}
+
+func (e *env) token(a domain.Actor) string {
+	e.t.Helper()
+	tok, err := e.signer.Issue(a, time.Hour)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// answer is an HTTP answer: its status, its reply when 200, its error otherwise.
+type answer struct {
+	status int
+	reply  handlers.Reply
+	err    handlers.ErrorDetail
+	raw    []byte
+}
+
+// post sends a command over HTTP and checks both the request and the answer against the
+// OpenAPI document.
+func (e *env) post(token, name string, id uuid.UUID, body any) answer {
+	e.t.Helper()
+	var b []byte
+	switch v := body.(type) {
+	case []byte:
+		b = v
+	case string:
+		b = []byte(v)
+	default:
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/api/v1/commands/"+name, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if id != uuid.Nil {
+		req.Header.Set(handlers.HeaderIdempotencyKey, id.String())
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, raw: raw}
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(raw, &a.reply); err != nil {
+			e.t.Fatalf("reply %s: %v", raw, err)
+		}
+	} else {
+		var eb handlers.ErrorBody
+		if err := json.Unmarshal(raw, &eb); err != nil {
+			e.t.Fatalf("error body %s: %v", raw, err)
+		}
+		a.err = eb.Error
+	}
+	e.checkDoc(req, b, resp, raw)
+	return a
+}
+
+// checkDoc validates a request the document says is well formed, and every answer, against the
+// OpenAPI document. Requests the server refuses as malformed are not checked (the document
+// refuses them too).
+func (e *env) checkDoc(req *http.Request, body []byte, resp *http.Response, raw []byte) {
+	e.t.Helper()
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	route, params, err := e.router.FindRoute(req)
+	if err != nil {
+		if resp.StatusCode == http.StatusOK {
+			e.t.Fatalf("%s %s answered 200 but is not in the OpenAPI document: %v", req.Method, req.URL.Path, err)
+		}
+		return
+	}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	if resp.StatusCode == http.StatusOK {
+		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+			e.t.Fatalf("the server accepted a request the document refuses: %v", err)
+		}
+	}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+		Body: io.NopCloser(bytes.NewReader(raw))}
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		e.t.Fatalf("answer %d does not match the OpenAPI document: %v\n%s", resp.StatusCode, err, raw)
+	}
+}
+
+func (e *env) ok(token, name string, body any) handlers.Reply {
+	e.t.Helper()
+	a := e.post(token, name, uuid.Must(uuid.NewV7()), body)
+	if a.status != http.StatusOK {
+		e.t.Fatalf("%s: got %d %+v, want 200", name, a.status, a.err)
+	}
+	return a.reply
+}
