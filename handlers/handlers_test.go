@@ -2,10 +2,10 @@ package handlers_test
 
 import (
 	"context"
-	"io"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -145,7 +145,6 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 }
-
 
 func (e *env) get(path string) string {
 	e.t.Helper()

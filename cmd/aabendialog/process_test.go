@@ -62,6 +62,7 @@ type process struct {
 	cmd    *exec.Cmd
 	stderr *lockedBuffer
 	done   chan error
+	ready  string // the line that said it was ready
 }
 
 type lockedBuffer struct {
@@ -118,6 +119,7 @@ func startProcess(t testing.TB, ready string, args ...string) *process {
 				t.Fatalf("aabendialog %v exited before it was ready:\n%s", args, p.stderr)
 			}
 			if strings.Contains(line, ready) {
+				p.ready = line
 				go func() {
 					for range lines {
 					}
