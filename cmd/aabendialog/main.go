@@ -27,6 +27,7 @@ func commands() []command {
 	cs := []command{
 		{name: "serve", summary: "run the service: embedded NATS JetStream log (or a cluster), HTTP API, command handlers", run: runServe},
 		{name: "token", summary: "issue a signed token for a citizen, support person, professional, evaluator or admin", run: runToken},
+		{name: "health", summary: "ask a running server whether it is ready (exit status 0 if so)", run: runHealth},
 	}
 	for _, v := range verbs() {
 		cs = append(cs, command{name: v.name, summary: domain.CommandSummary(v.name), run: v.run})
@@ -55,7 +56,10 @@ func usageError(format string, args ...any) error {
 }
 
 func exitCode(err error) int {
-	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0 // help was asked for
+	}
+	if errors.Is(err, errUsage) {
 		return 2
 	}
 	return 1

@@ -240,9 +240,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fsync := fs.String("fsync", envOr("AABENDIALOG_FSYNC", "always"), "when the embedded node flushes to disk: \"always\" (an acknowledged command is on disk) or an interval such as 1s (faster; a power failure may lose what was acknowledged within it) (env AABENDIALOG_FSYNC)")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", envOr("AABENDIALOG_NATS_LISTEN", "127.0.0.1:4222"), "where the embedded node listens for NATS clients, such as the nats tool; port 0 picks a free one (env AABENDIALOG_NATS_LISTEN)")
 	fs.StringVar(&cfg.NATSURL, "nats", envOr("AABENDIALOG_NATS", ""), "use an existing NATS JetStream cluster at these URLs (comma-separated) instead of the embedded node (env AABENDIALOG_NATS)")
-	replicas := fs.Int("replicas", 0, "copies of the stream: default 1 on the embedded node, 3 on a cluster")
-	level := fs.String("log-level", envOr("AABENDIALOG_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
-	fs.StringVar(&cfg.LogFormat, "log-format", envOr("AABENDIALOG_LOG_FORMAT", "text"), "log format: text or json")
+	replicas := fs.Int("replicas", envInt("AABENDIALOG_REPLICAS", 0), "copies of the stream: default 1 on the embedded node, 3 on a cluster (env AABENDIALOG_REPLICAS)")
+	level := fs.String("log-level", envOr("AABENDIALOG_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env AABENDIALOG_LOG_LEVEL)")
+	fs.StringVar(&cfg.LogFormat, "log-format", envOr("AABENDIALOG_LOG_FORMAT", "text"), "log format: text or json (env AABENDIALOG_LOG_FORMAT)")
 	fs.StringVar(&cfg.HTTPListen, "http", envOr("AABENDIALOG_HTTP", "127.0.0.1:8080"), "where the HTTP API listens; port 0 picks a free one (env AABENDIALOG_HTTP)")
 	fs.StringVar(&cfg.TokenPublicKey, "token-public-key", envOr("AABENDIALOG_TOKEN_PUBLIC_KEY", ""), "PEM file with an identity provider's public key (Ed25519, ECDSA or RSA); default: the embedded key under DATA/keys (env AABENDIALOG_TOKEN_PUBLIC_KEY)")
 	fs.StringVar(&cfg.TokenIssuer, "token-issuer", envOr("AABENDIALOG_TOKEN_ISSUER", handlers.TokenIssuer), "the issuer (iss) tokens must name (env AABENDIALOG_TOKEN_ISSUER)")
@@ -294,4 +294,18 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// envInt reads an integer setting from the environment; a value that is not a number is left to
+// the flag's own check by returning -1.
+func envInt(key string, def int) int {
+	v := envOr(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
 }
