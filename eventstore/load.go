@@ -202,3 +202,14 @@ func (s *Store) LoadAsOf(ctx context.Context, meetingID uuid.UUID, untilSeq uint
 	}
 	return l, nil
 }
+
+// Cached returns the meeting's cached state without asking the log whether it is still the
+// latest, or false when the meeting is not cached. A decision made on it is safe: the append's
+// expected-sequence check refuses it if the meeting has moved on, and the caller then loads.
+func (s *Store) Cached(meetingID uuid.UUID) (Loaded, bool) {
+	e := s.cache.get(meetingID)
+	if e == nil {
+		return Loaded{}, false
+	}
+	return Loaded{Meeting: e.meeting.Clone(), Seq: e.seq, Subject: e.subject, commands: e.commands}, true
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -24,6 +25,9 @@ const (
 	TokenIssuer   = "aabendialog"
 	TokenAudience = "aabendialog"
 )
+
+// leeway allows for clocks that differ a little between the token's issuer and this server.
+const leeway = 30 * time.Second
 
 // ErrUnauthenticated means the request carried no valid token: HTTP 401.
 var ErrUnauthenticated = errors.New("unauthenticated")
@@ -71,19 +75,34 @@ func (s *Signer) Issue(a domain.Actor, ttl time.Duration) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(s.key)
 }
 
-// Verifier checks tokens and says who is acting.
+// Verifier checks tokens and says who is acting. It remembers tokens it has verified until they
+// expire: a token cannot change, and checking its signature again costs more than the rest of a
+// command (measured: a fifth of the CPU of a command over NATS).
 type Verifier struct {
 	key    crypto.PublicKey
 	parser *jwt.Parser
+	now    func() time.Time
+
+	mu       sync.Mutex
+	verified map[string]verifiedToken
 }
+
+type verifiedToken struct {
+	actor     domain.Actor
+	notBefore time.Time
+	expires   time.Time
+}
+
+// maxVerified bounds the remembered tokens; when full, arbitrary ones are forgotten.
+const maxVerified = 10_000
 
 // NewVerifier returns a verifier for tokens signed by the holder of key (Ed25519, ECDSA or RSA)
 // with the given issuer and audience.
 func NewVerifier(key crypto.PublicKey, issuer, audience string, now func() time.Time) *Verifier {
-	return &Verifier{key: key, parser: jwt.NewParser(
+	return &Verifier{key: key, now: now, verified: map[string]verifiedToken{}, parser: jwt.NewParser(
 		jwt.WithValidMethods([]string{"EdDSA", "ES256", "ES384", "RS256", "PS256"}),
 		jwt.WithIssuer(issuer), jwt.WithAudience(audience), jwt.WithExpirationRequired(),
-		jwt.WithLeeway(30*time.Second), jwt.WithTimeFunc(now),
+		jwt.WithLeeway(leeway), jwt.WithTimeFunc(now),
 	)}
 }
 
@@ -92,6 +111,13 @@ func NewVerifier(key crypto.PublicKey, issuer, audience string, now func() time.
 func (v *Verifier) Actor(token string) (domain.Actor, error) {
 	if token == "" {
 		return domain.Actor{}, fmt.Errorf("%w: no token; send Authorization: Bearer <token>", ErrUnauthenticated)
+	}
+	now := v.now()
+	v.mu.Lock()
+	vt, ok := v.verified[token]
+	v.mu.Unlock()
+	if ok && now.Before(vt.expires.Add(leeway)) && !now.Before(vt.notBefore.Add(-leeway)) {
+		return vt.actor, nil
 	}
 	var c claims
 	if _, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
@@ -110,6 +136,22 @@ func (v *Verifier) Actor(token string) (domain.Actor, error) {
 	if err := a.Validate(); err != nil {
 		return domain.Actor{}, fmt.Errorf("%w: the token names no valid actor: %v", ErrUnauthenticated, err)
 	}
+	vt = verifiedToken{actor: a, expires: c.ExpiresAt.Time}
+	if c.NotBefore != nil {
+		vt.notBefore = c.NotBefore.Time
+	}
+	v.mu.Lock()
+	if len(v.verified) >= maxVerified {
+		n := 0
+		for k := range v.verified {
+			delete(v.verified, k)
+			if n++; n >= maxVerified/10 {
+				break
+			}
+		}
+	}
+	v.verified[token] = vt
+	v.mu.Unlock()
 	return a, nil
 }
 

@@ -17,6 +17,7 @@ import (
 // Log is what command handling needs of the log.
 type Log interface {
 	Load(ctx context.Context, meetingID uuid.UUID) (eventstore.Loaded, error)
+	Cached(meetingID uuid.UUID) (eventstore.Loaded, bool)
 	Append(ctx context.Context, c domain.Commit, expected uint64) (eventstore.Appended, error)
 	CommitAt(ctx context.Context, seq uint64) (eventstore.Recorded, error)
 }
@@ -77,7 +78,7 @@ func (s *CommandService) handle(ctx context.Context, actor domain.Actor, command
 		return Reply{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		l, err := s.log.Load(ctx, cmd.MeetingID())
+		l, err := s.load(ctx, cmd, attempt)
 		if err != nil {
 			return Reply{}, err
 		}
@@ -116,6 +117,22 @@ func (s *CommandService) handle(ctx context.Context, actor domain.Actor, command
 		}
 		return reply(commit, a.Seq, false)
 	}
+}
+
+// load returns the meeting to decide on. The first attempt trusts the cache without asking the
+// log whether it is the latest (one round trip less), and takes a meeting being convened that is
+// not cached to be new: the append's expected-sequence check and the claim of the meeting id
+// refuse a decision made on a stale state, and the retry loads from the log.
+func (s *CommandService) load(ctx context.Context, cmd domain.Command, attempt int) (eventstore.Loaded, error) {
+	if attempt == 0 {
+		if l, ok := s.log.Cached(cmd.MeetingID()); ok {
+			return l, nil
+		}
+		if _, ok := cmd.(*domain.ConveneMeeting); ok {
+			return eventstore.Loaded{Meeting: &domain.Meeting{}}, nil
+		}
+	}
+	return s.log.Load(ctx, cmd.MeetingID())
 }
 
 // first answers a repeated command id with the reply to its first write, if it really is the

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/handlers"
 )
 
@@ -389,5 +390,71 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	}
 	if e.get("/healthz") == "" || !strings.Contains(e.get("/readyz"), "ready") {
 		t.Error("health or readiness")
+	}
+}
+
+func TestVerifiedTokenStillExpires(t *testing.T) {
+	e := newEnv(t)
+	p := newCast()
+	tok, err := e.signer.Issue(p.citizen, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := e.api.Verifier.Actor(tok); err != nil || a.ID != p.citizen.ID {
+		t.Fatalf("fresh token: %v %v", a, err)
+	}
+	e.clock.Set(e.clock.Now().Add(2 * time.Minute))
+	if _, err := e.api.Verifier.Actor(tok); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired token after it was verified once: got %v, want expired", err)
+	}
+}
+
+// TestTwoProcessesShareAMeeting alternates commands on one meeting between two command services
+// with their own stores (and so their own caches), as two server processes would: each decides
+// on a state the other has moved past, and every command still lands once, in order.
+func TestTwoProcessesShareAMeeting(t *testing.T) {
+	e := newEnv(t)
+	nc2, err := nats.Connect(e.node.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc2.Close()
+	store2, err := eventstore.Open(context.Background(), nc2, eventstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	services := []*handlers.CommandService{e.service, handlers.NewCommandService(store2, e.clock.Now, nil)}
+	p := newCast()
+	ctx := context.Background()
+	m := uuid.New()
+	if _, err := services[0].Handle(ctx, p.citizen, uuid.New(), &domain.ConveneMeeting{Meeting: m, Citizen: p.citizen.ID}); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 20 {
+		item := fmt.Sprintf("punkt %d", i)
+		want = append(want, item)
+		r, err := services[i%2].Handle(ctx, p.citizen, uuid.New(), &domain.InviteParticipant{Meeting: m, Participant: uuid.New(), Name: item, Kind: domain.KindNetwork})
+		if err != nil {
+			t.Fatalf("command %d on process %d: %v", i, i%2, err)
+		}
+		if r.Duplicate {
+			t.Fatalf("command %d answered as a duplicate", i)
+		}
+	}
+	// A convene of a meeting the other process created is refused, not written.
+	if _, err := services[1].Handle(ctx, p.citizen, uuid.New(), &domain.ConveneMeeting{Meeting: m, Citizen: p.citizen.ID}); !domain.IsKind(err, domain.Conflict) {
+		t.Fatalf("convene an existing meeting: got %v, want a conflict", err)
+	}
+	l, err := e.store.Load(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, pt := range l.Meeting.Participants() {
+		got = append(got, pt.Name)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || l.Meeting.Commits() != 21 {
+		t.Fatalf("got %v in %d commits, want %v in 21", got, l.Meeting.Commits(), want)
 	}
 }

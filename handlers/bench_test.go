@@ -1,0 +1,270 @@
+package handlers_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/eventstore"
+	"github.com/aabendialog/aabendialog/handlers"
+)
+
+// benchServer is one server process's worth, in-process: an embedded node, the log, and the
+// command router on its own TCP connection. Clients connect over TCP as well.
+type benchServer struct {
+	node   *eventstore.Node
+	store  *eventstore.Store
+	signer *handlers.Signer
+}
+
+func newBenchServer(b *testing.B, fs eventstore.Fsync) *benchServer {
+	b.Helper()
+	nd, err := eventstore.StartNode(eventstore.NodeConfig{DataDir: b.TempDir(), Port: -1, Fsync: fs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nd.Shutdown)
+	nc, err := nats.Connect(nd.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	store, err := eventstore.Open(context.Background(), nc, eventstore.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(nil)
+	svc := handlers.NewCommandService(store, time.Now, handlers.NewMetrics())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := handlers.NewCommandRouter(nc, svc, handlers.NewVerifier(key.Public(), handlers.TokenIssuer, handlers.TokenAudience, time.Now),
+		func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, log, handlers.RouterConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(context.Background()) }()
+	<-r.Running()
+	b.Cleanup(func() { _ = r.Close(); <-done })
+	return &benchServer{node: nd, store: store, signer: handlers.NewSigner(key, time.Now)}
+}
+
+// benchClient is one client: its own connection and citizen, moving to a new meeting every 20
+// commands (a convene, then agenda changes), as in the log's append benchmark.
+type benchClient struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	token   string
+	citizen uuid.UUID
+	meeting uuid.UUID
+	n       int
+	last    uint64 // raw: the expected sequence
+}
+
+const commandsPerMeeting = 20
+
+func (s *benchServer) client(b *testing.B) *benchClient {
+	nc, err := nats.Connect(s.node.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	c := &benchClient{nc: nc, js: js, citizen: uuid.New()}
+	if c.token, err = s.signer.Issue(domain.Actor{ID: c.citizen, Role: domain.RoleCitizen}, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+var agendaItems = []string{"Min bolig og min økonomi", "Hvem gør hvad"}
+
+// command sends the client's next command over NATS and waits for the reply.
+func (c *benchClient) command() error {
+	var name string
+	var body any
+	if c.n%commandsPerMeeting == 0 {
+		c.meeting = uuid.New()
+		name, body = domain.CmdConveneMeeting, map[string]any{"meeting_id": c.meeting, "citizen_id": c.citizen}
+	} else {
+		name, body = domain.CmdCitizenSetsAgenda, map[string]any{"meeting_id": c.meeting, "items": agendaItems}
+	}
+	c.n++
+	data, _ := json.Marshal(body)
+	msg := &nats.Msg{Subject: handlers.CommandSubjectPrefix + name, Data: data, Header: nats.Header{}}
+	msg.Header.Set(handlers.HeaderAuthorization, "Bearer "+c.token)
+	msg.Header.Set(handlers.HeaderCommandID, uuid.Must(uuid.NewV7()).String())
+	resp, err := c.nc.RequestMsg(msg, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	if st := resp.Header.Get(handlers.HeaderStatus); st != "200" {
+		return fmt.Errorf("%s: %s %s", name, st, resp.Data)
+	}
+	return nil
+}
+
+// raw publishes a commit-sized message straight to JetStream with the same concurrency check
+// (expected last subject sequence) and a message id: the engine's own rate.
+func (c *benchClient) raw(payload []byte) error {
+	if c.n%commandsPerMeeting == 0 {
+		c.meeting, c.last = uuid.New(), 0
+	}
+	c.n++
+	msg := &nats.Msg{Subject: eventstore.MeetingSubject(c.citizen, c.meeting), Data: payload, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, uuid.NewString())
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(c.last, 10))
+	ack, err := c.js.PublishMsg(context.Background(), msg)
+	if err != nil {
+		return err
+	}
+	c.last = ack.Sequence
+	return nil
+}
+
+func commitPayload() []byte {
+	cit, m := uuid.New(), uuid.New()
+	b, _ := domain.EncodeCommit(domain.Commit{CommandID: uuid.New(), Command: domain.CmdCitizenSetsAgenda, MeetingID: m, CitizenID: cit,
+		Actor: domain.Actor{ID: cit, Role: domain.RoleCitizen}, At: time.Now(),
+		Events: []domain.Event{domain.NewEvent(domain.AgendaSet{Items: agendaItems})}})
+	return b
+}
+
+// run has clients goroutines share b.N operations and reports the rate and latency.
+func runClients(b *testing.B, clients []*benchClient, op func(*benchClient) error) {
+	var (
+		mu  sync.Mutex
+		lat = make([]time.Duration, 0, b.N)
+		wg  sync.WaitGroup
+		ch  = make(chan struct{}, b.N)
+	)
+	for range b.N {
+		ch <- struct{}{}
+	}
+	close(ch)
+	b.ResetTimer()
+	start := time.Now()
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := make([]time.Duration, 0, b.N/len(clients)+1)
+			for range ch {
+				t0 := time.Now()
+				if err := op(c); err != nil {
+					b.Error(err)
+					return
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	reportLatency(b, lat, elapsed)
+}
+
+func reportLatency(b *testing.B, lat []time.Duration, elapsed time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "commands/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1e3, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1e3, "p99-ms")
+}
+
+// BenchmarkCommandsOverNATS sends commands as NATS requests through the watermill router, the
+// command service (load, decide, append) and back, beside a raw JetStream publish with the same
+// concurrency check from the same number of clients, in the same run.
+//
+//	go test ./handlers -run '^$' -bench CommandsOverNATS -benchtime 4000x
+func BenchmarkCommandsOverNATS(b *testing.B) {
+	for _, fs := range []eventstore.Fsync{eventstore.FsyncAlways, {Interval: time.Second}} {
+		for _, n := range []int{1, 16, 64} {
+			for _, kind := range []string{"raw", "commands"} {
+				b.Run(fmt.Sprintf("fsync=%s/clients=%d/%s", fs, n, kind), func(b *testing.B) {
+					s := newBenchServer(b, fs)
+					clients := make([]*benchClient, n)
+					for i := range clients {
+						clients[i] = s.client(b)
+					}
+					if kind == "raw" {
+						payload := commitPayload()
+						runClients(b, clients, func(c *benchClient) error { return c.raw(payload) })
+						return
+					}
+					runClients(b, clients, (*benchClient).command)
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkCommandLatencyAt1000PerSecond paces 16 clients to 1,000 commands per second in all
+// and reports the latency each command saw (fsync always, the default).
+//
+//	go test ./handlers -run '^$' -bench LatencyAt1000 -benchtime 10000x
+func BenchmarkCommandLatencyAt1000PerSecond(b *testing.B) {
+	for _, fs := range []eventstore.Fsync{eventstore.FsyncAlways, {Interval: time.Second}} {
+		b.Run("fsync="+fs.String(), func(b *testing.B) {
+			s := newBenchServer(b, fs)
+			const n = 16
+			const rate = 1000.0
+			clients := make([]*benchClient, n)
+			for i := range clients {
+				clients[i] = s.client(b)
+			}
+			var (
+				mu  sync.Mutex
+				lat []time.Duration
+				wg  sync.WaitGroup
+			)
+			b.ResetTimer()
+			start := time.Now()
+			for i, c := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					count := b.N / n
+					if i < b.N%n {
+						count++
+					}
+					interval := time.Duration(float64(time.Second) * n / rate)
+					next := start.Add(time.Duration(i) * interval / n)
+					for range count {
+						time.Sleep(time.Until(next))
+						t0 := time.Now()
+						if err := c.command(); err != nil {
+							b.Error(err)
+							return
+						}
+						d := time.Since(t0)
+						mu.Lock()
+						lat = append(lat, d)
+						mu.Unlock()
+						next = next.Add(interval)
+					}
+				}()
+			}
+			wg.Wait()
+			reportLatency(b, lat, time.Since(start))
+		})
+	}
+}
