@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ func TestConformance(t *testing.T) {
 			t.Run("ReadByCitizenAndMeeting", func(t *testing.T) { testReadFilters(t, s) })
 			t.Run("CacheSeesOtherWriters", func(t *testing.T) { testOtherWriter(t, c, s, b.replicas) })
 			t.Run("RetryAfterDuplicateWindowWritesOnce", func(t *testing.T) { testRetryAfterWindow(t, c, b.replicas) })
+			t.Run("FirstCommitClaimsTheMeetingID", func(t *testing.T) { testFirstCommit(t, s) })
 			t.Run("CommandIDReusedOnAnotherMeeting", func(t *testing.T) { testIDReusedElsewhere(t, s) })
 			t.Run("CachedStateEqualsStateFromLog", func(t *testing.T) { testCachedEqualsCold(t, c, s, b.replicas) })
 			t.Run("CorruptMessageNamesSequence", func(t *testing.T) { testCorrupt(t, s) })
@@ -441,5 +443,40 @@ func testCachedEqualsCold(t *testing.T, c *cluster, s *Store, replicas int) {
 	}
 	if w, c := warm.Meeting.ConvenedAt(), cold.Meeting.ConvenedAt(); w != c {
 		t.Fatalf("convened at: cached %v, from the log %v", w, c)
+	}
+}
+
+// testFirstCommit: a meeting's first commit and its index entry are one atomic batch. A retry
+// is answered as a duplicate; another citizen's meeting with the same id is refused and writes
+// nothing; and the log's last message is always a commit.
+func testFirstCommit(t *testing.T, s *Store) {
+	ctx := ctxT(t)
+	citizen, other, meeting := uuid.New(), uuid.New(), uuid.New()
+	first := conveneCommit(citizen, meeting)
+	a, err := s.Append(ctx, first, 0)
+	if err != nil || a.Duplicate {
+		t.Fatalf("first commit: %+v %v", a, err)
+	}
+	if last, _ := s.LastSeq(ctx); last != a.Seq {
+		t.Fatalf("log ends at %d, the commit is at %d: the last message must be a commit", last, a.Seq)
+	}
+	s2 := *s
+	s2.cache = newMeetingCache(10) // a process that has not seen the meeting
+	again, err := s2.Append(ctx, first, 0)
+	if err != nil || !again.Duplicate || again.Seq != a.Seq {
+		t.Fatalf("retried first commit: got %+v %v, want a duplicate at %d", again, err, a.Seq)
+	}
+	before, _ := s.LastSeq(ctx)
+	if _, err := s2.Append(ctx, conveneCommit(other, meeting), 0); !domain.IsKind(err, domain.Conflict) || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("another citizen's meeting with the same id: got %v, want a conflict", err)
+	}
+	if _, err := s2.Append(ctx, conveneCommit(citizen, meeting), 0); !errors.Is(err, ErrConcurrentUpdate) {
+		t.Fatalf("a new command convening an existing meeting: got %v, want a concurrent update", err)
+	}
+	if after, _ := s.LastSeq(ctx); after != before {
+		t.Fatalf("refused first commits wrote: %d → %d", before, after)
+	}
+	if owner, err := s.owner(ctx, meeting); err != nil || owner != citizen {
+		t.Fatalf("owner %s %v, want %s", owner, err, citizen)
 	}
 }

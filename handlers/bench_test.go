@@ -22,8 +22,8 @@ import (
 	"github.com/aabendialog/aabendialog/handlers"
 )
 
-// benchServer is one server process's worth, in-process: an embedded node, the log, and the
-// command router on its own TCP connection. Clients connect over TCP as well.
+// benchServer is what "serve" runs: an embedded node, and the log and the command router on an
+// in-process connection to it. Clients connect over TCP, raw publishers as well.
 type benchServer struct {
 	node   *eventstore.Node
 	store  *eventstore.Store
@@ -37,7 +37,7 @@ func newBenchServer(b *testing.B, fs eventstore.Fsync) *benchServer {
 		b.Fatal(err)
 	}
 	b.Cleanup(nd.Shutdown)
-	nc, err := nats.Connect(nd.ClientURL())
+	nc, err := nd.Connect()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -218,12 +218,25 @@ func BenchmarkCommandsOverNATS(b *testing.B) {
 }
 
 // BenchmarkCommandLatencyAt1000PerSecond paces 16 clients to 1,000 commands per second in all
-// and reports the latency each command saw (fsync always, the default).
+// and reports the latency each command saw, beside raw JetStream publishes at the same pace.
 //
-//	go test ./handlers -run '^$' -bench LatencyAt1000 -benchtime 10000x
+//	go test ./handlers -run '^$' -bench LatencyAt1000 -benchtime 4000x
 func BenchmarkCommandLatencyAt1000PerSecond(b *testing.B) {
 	for _, fs := range []eventstore.Fsync{eventstore.FsyncAlways, {Interval: time.Second}} {
-		b.Run("fsync="+fs.String(), func(b *testing.B) {
+		for _, kind := range []string{"raw", "commands"} {
+			b.Run("fsync="+fs.String()+"/"+kind, func(b *testing.B) { paced(b, fs, kind) })
+		}
+	}
+}
+
+func paced(b *testing.B, fs eventstore.Fsync, kind string) {
+	payload := commitPayload()
+	op := (*benchClient).command
+	if kind == "raw" {
+		op = func(c *benchClient) error { return c.raw(payload) }
+	}
+	{
+		{
 			s := newBenchServer(b, fs)
 			const n = 16
 			const rate = 1000.0
@@ -251,7 +264,7 @@ func BenchmarkCommandLatencyAt1000PerSecond(b *testing.B) {
 					for range count {
 						time.Sleep(time.Until(next))
 						t0 := time.Now()
-						if err := c.command(); err != nil {
+						if err := op(c); err != nil {
 							b.Error(err)
 							return
 						}
@@ -265,6 +278,6 @@ func BenchmarkCommandLatencyAt1000PerSecond(b *testing.B) {
 			}
 			wg.Wait()
 			reportLatency(b, lat, time.Since(start))
-		})
+		}
 	}
 }
