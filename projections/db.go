@@ -1,0 +1,187 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	_ "github.com/mattn/go-sqlite3" // the one SQLite driver in this process (two can corrupt a file)
+)
+
+// DB is one read model's SQLite file: one writer connection (the projector's) and a pool of
+// read-only connections for queries.
+type DB struct {
+	Path  string
+	write *sql.DB
+	conn  *sql.Conn // the writer's one connection: statements are prepared on it
+	read  *sql.DB
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // the writer's prepared statements
+}
+
+// OpenDB opens (or creates) the file in WAL mode and applies the migrations under dir in fsys
+// that it has not applied yet, each in its own transaction.
+func OpenDB(ctx context.Context, file string, fsys fs.FS, dir string) (*DB, error) {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	// The checkpoint is written in the same transaction as the rows, and everything here can be
+	// rebuilt from the log: a transaction lost to a power failure is replayed, not lost.
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_foreign_keys", "on")
+	w := url.Values{}
+	for k, v := range q {
+		w[k] = v
+	}
+	w.Set("_txlock", "immediate")
+	write, err := sql.Open("sqlite3", "file:"+file+"?"+w.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	conn, err := write.Conn(ctx)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	db := &DB{Path: file, write: write, conn: conn, stmts: map[string]*sql.Stmt{}}
+	if err := db.migrate(ctx, fsys, dir); err != nil {
+		conn.Close()
+		write.Close()
+		return nil, err
+	}
+	q.Set("_query_only", "true")
+	read, err := sql.Open("sqlite3", "file:"+file+"?"+q.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	read.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	db.read = read
+	return db, nil
+}
+
+func (db *DB) migrate(ctx context.Context, fsys fs.FS, dir string) error {
+	if _, err := db.conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
+		return fmt.Errorf("migrate %s: %w", db.Path, err)
+	}
+	names, err := fs.Glob(fsys, path.Join(dir, "*.sql"))
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		base := path.Base(name)
+		var n int
+		if err := db.conn.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, base).Scan(&n); err != nil {
+			return fmt.Errorf("migrate %s: %w", db.Path, err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %s: %w", db.Path, base, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES (?)`, base); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %s: %w", db.Path, base, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate %s: %s: %w", db.Path, base, err)
+		}
+	}
+	return nil
+}
+
+// Tx is a write transaction with the writer's prepared statements.
+type Tx struct {
+	db *DB
+	tx *sql.Tx
+}
+
+// Begin starts a write transaction.
+func (db *DB) Begin(ctx context.Context) (*Tx, error) {
+	tx, err := db.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{db: db, tx: tx}, nil
+}
+
+// Exec runs a statement, prepared once per database and reused.
+func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.db.mu.Lock()
+	st, ok := t.db.stmts[query]
+	if !ok {
+		var err error
+		if st, err = t.db.conn.PrepareContext(ctx, query); err != nil {
+			t.db.mu.Unlock()
+			return nil, fmt.Errorf("prepare %q: %w", firstLine(query), err)
+		}
+		t.db.stmts[query] = st
+	}
+	t.db.mu.Unlock()
+	return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+// QueryRow reads within the transaction.
+func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// Commit commits the transaction.
+func (t *Tx) Commit() error { return t.tx.Commit() }
+
+// Rollback abandons the transaction.
+func (t *Tx) Rollback() error { return t.tx.Rollback() }
+
+// Read is the pool of read-only connections for queries.
+func (db *DB) Read() *sql.DB { return db.read }
+
+// Close closes both pools and returns the first error.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	db.stmts = map[string]*sql.Stmt{}
+	db.mu.Unlock()
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	errs = append(errs, db.conn.Close(), db.write.Close())
+	return errors.Join(errs...)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

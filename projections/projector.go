@@ -1,0 +1,462 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/eventstore"
+)
+
+// MaxBatch is the most commits one transaction applies.
+const MaxBatch = 1000
+
+// Projector keeps one read model up to date with the log. It reads with an ordered consumer
+// from its checkpoint + 1 and applies commits in batches, each batch and the new checkpoint in
+// one SQLite transaction, so a crash replays at most the batch that was not committed, which the
+// checkpoint then skips. A commit it cannot apply stops it, with the sequence and the reason.
+type Projector struct {
+	proj  Projection
+	dir   string
+	store *eventstore.Store
+	log   *slog.Logger
+
+	// mu guards db against a swap: queries hold it for reading while they run.
+	mu sync.RWMutex
+	db *DB
+
+	state    sync.Mutex
+	seq      uint64
+	at       time.Time // when the last applied commit was stored in the log
+	caughtUp time.Time // when the projector last had nothing left to apply
+	failed   error
+	advanced chan struct{} // closed and replaced whenever seq moves
+	swaps    chan swapRequest
+}
+
+type swapRequest struct {
+	db   *DB
+	seq  uint64
+	done chan error
+}
+
+// Status is how far a projector has come.
+type Status struct {
+	Name string `json:"name"`
+	// Seq is the checkpoint: the last sequence applied.
+	Seq uint64 `json:"seq"`
+	// CaughtUpAt is when it last had nothing left to apply.
+	CaughtUpAt time.Time `json:"caught_up_at"`
+	// Error says why it stopped, if it did.
+	Error string `json:"error,omitempty"`
+}
+
+// OpenProjector opens the projection's current SQLite file under dir (creating it).
+func OpenProjector(ctx context.Context, dir string, proj Projection, store *eventstore.Store, log *slog.Logger) (*Projector, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	p := &Projector{proj: proj, dir: dir, store: store, log: log.With("projection", proj.Name()),
+		advanced: make(chan struct{}), swaps: make(chan swapRequest)}
+	file, err := p.currentFile()
+	if err != nil {
+		return nil, err
+	}
+	if p.db, err = OpenDB(ctx, file, migrations, "migrations/"+proj.Name()); err != nil {
+		return nil, err
+	}
+	if p.seq, p.at, err = readCheckpoint(ctx, p.db, proj.Name()); err != nil {
+		p.db.Close()
+		return nil, err
+	}
+	if err := p.setCurrent(file); err != nil {
+		p.db.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Name is the projection's name.
+func (p *Projector) Name() string { return p.proj.Name() }
+
+// The current file is named in <name>.current, so a rebuilt file is swapped in by one rename.
+func (p *Projector) pointer() string { return filepath.Join(p.dir, p.proj.Name()+".current") }
+
+func (p *Projector) currentFile() (string, error) {
+	b, err := os.ReadFile(p.pointer())
+	if errors.Is(err, os.ErrNotExist) {
+		return filepath.Join(p.dir, p.proj.Name()+".1.db"), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(p.dir, strings.TrimSpace(string(b))), nil
+}
+
+func (p *Projector) setCurrent(file string) error {
+	tmp := p.pointer() + ".tmp"
+	if err := os.WriteFile(tmp, []byte(filepath.Base(file)+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p.pointer())
+}
+
+func readCheckpoint(ctx context.Context, db *DB, name string) (uint64, time.Time, error) {
+	var seq uint64
+	var at string
+	err := db.conn.QueryRowContext(ctx, `SELECT seq, at FROM checkpoint WHERE projection = ?`, name).Scan(&seq, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("read checkpoint of %s: %w", name, err)
+	}
+	return seq, parseTS(at), nil
+}
+
+// Status says how far the projector has come.
+func (p *Projector) Status() Status {
+	p.state.Lock()
+	defer p.state.Unlock()
+	s := Status{Name: p.proj.Name(), Seq: p.seq, CaughtUpAt: p.caughtUp}
+	if p.failed != nil {
+		s.Error = p.failed.Error()
+	}
+	return s
+}
+
+// View runs fn with the read pool of the current file; a swap waits for it to finish.
+func (p *Projector) View(fn func(db *sql.DB) error) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return fn(p.db.Read())
+}
+
+// WaitFor waits until the projector has applied seq, or ctx ends, or the projector stops.
+func (p *Projector) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		p.state.Lock()
+		cur, failed, ch := p.seq, p.failed, p.advanced
+		p.state.Unlock()
+		if cur >= seq {
+			return nil
+		}
+		if failed != nil {
+			return fmt.Errorf("read model %s stopped: %w", p.proj.Name(), failed)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("read model %s has reached %d, not yet %d: %w", p.proj.Name(), cur, seq, ctx.Err())
+		}
+	}
+}
+
+func (p *Projector) advance(seq uint64, at time.Time, caughtUp bool) {
+	p.state.Lock()
+	p.seq, p.at = seq, at
+	if caughtUp {
+		p.caughtUp = time.Now()
+	}
+	close(p.advanced)
+	p.advanced = make(chan struct{})
+	p.state.Unlock()
+}
+
+func (p *Projector) fail(err error) {
+	p.state.Lock()
+	p.failed = err
+	close(p.advanced)
+	p.advanced = make(chan struct{})
+	p.state.Unlock()
+	p.log.Error("read model stopped", "err", err)
+}
+
+// Close closes the current file.
+func (p *Projector) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.db.Close()
+}
+
+// Run follows the log until ctx ends or a commit cannot be applied (then the projector stops
+// and says why in Status, the log and readiness; the other projectors go on).
+func (p *Projector) Run(ctx context.Context) error {
+	for {
+		err := p.follow(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var stop *stopError
+		if errors.As(err, &stop) {
+			p.fail(stop.err)
+			return stop.err
+		}
+		// The log went away for a moment (a leader change, a reconnect): follow again.
+		p.log.Warn("following the log failed; trying again", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// stopError is a commit the projector cannot apply: it stops for good.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+
+// follow reads the log from the checkpoint + 1 and applies it in batches.
+func (p *Projector) follow(ctx context.Context) error {
+	p.state.Lock()
+	from := p.seq + 1
+	p.state.Unlock()
+	cons, err := p.store.JetStream().OrderedConsumer(ctx, eventstore.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{eventstore.AllFilter},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    from,
+	})
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(2 * MaxBatch))
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	msgs := make(chan jetstream.Msg, 2*MaxBatch)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(msgs)
+		for {
+			m, err := it.Next()
+			if err != nil {
+				errc <- err
+				return
+			}
+			msgs <- m
+		}
+	}()
+	batch := make([]eventstore.RawRecorded, 0, MaxBatch)
+	for {
+		batch = batch[:0]
+		pending := uint64(0)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case req := <-p.swaps:
+			req.done <- p.swap(ctx, req)
+			continue
+		case m, ok := <-msgs:
+			if !ok {
+				return <-errc
+			}
+			r, np, err := raw(m)
+			if err != nil {
+				return err
+			}
+			batch, pending = append(batch, r), np
+		}
+		// Take what has already arrived, up to a batch.
+	fill:
+		for len(batch) < MaxBatch && pending > 0 {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					break fill
+				}
+				r, np, err := raw(m)
+				if err != nil {
+					return err
+				}
+				batch, pending = append(batch, r), np
+			case <-time.After(5 * time.Millisecond):
+				break fill
+			}
+		}
+		if err := p.applyBatch(ctx, p.currentDB(), batch, pending == 0); err != nil {
+			return err
+		}
+	}
+}
+
+func raw(m jetstream.Msg) (eventstore.RawRecorded, uint64, error) {
+	meta, err := m.Metadata()
+	if err != nil {
+		return eventstore.RawRecorded{}, 0, err
+	}
+	return eventstore.RawRecorded{Seq: meta.Sequence.Stream, Subject: m.Subject(), Time: meta.Timestamp, Data: m.Data()}, meta.NumPending, nil
+}
+
+func (p *Projector) currentDB() *DB {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.db
+}
+
+// applyBatch applies commits to db in one transaction with the checkpoint, skipping those the
+// checkpoint says are done. Only the live database's progress is published.
+func (p *Projector) applyBatch(ctx context.Context, db *DB, batch []eventstore.RawRecorded, caughtUp bool) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	cp, cpAt, err := readCheckpoint(ctx, db, p.proj.Name())
+	if err != nil {
+		return err
+	}
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	applied := cp
+	for _, r := range batch {
+		if r.Seq <= applied {
+			continue // delivered again: already in this read model
+		}
+		c, err := domain.DecodeCommit(r.Data)
+		if err != nil {
+			return &stopError{fmt.Errorf("commit at sequence %d cannot be read: %w", r.Seq, err)}
+		}
+		if err := p.proj.Apply(ctx, tx, eventstore.Recorded{Seq: r.Seq, Subject: r.Subject, Time: r.Time, Commit: c}); err != nil {
+			return &stopError{fmt.Errorf("commit at sequence %d (%s on meeting %s) cannot be applied: %w", r.Seq, c.Command, c.MeetingID, err)}
+		}
+		applied, cpAt = r.Seq, r.Time
+	}
+	if applied == cp {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO checkpoint (projection, seq, at) VALUES (?, ?, ?)
+		ON CONFLICT (projection) DO UPDATE SET seq = excluded.seq, at = excluded.at`, p.proj.Name(), applied, ts(cpAt)); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if db == p.currentDB() {
+		p.advance(applied, cpAt, caughtUp)
+	}
+	return nil
+}
+
+// Rebuild builds the read model again from sequence 1 into a new file, reporting progress
+// (applied, total) as it goes, and swaps it in once it has caught up; queries go to the old file
+// until the swap. It returns the new file's checkpoint.
+func (p *Projector) Rebuild(ctx context.Context, progress func(done, total uint64)) (uint64, error) {
+	if st := p.Status(); st.Error != "" {
+		return 0, fmt.Errorf("read model %s has stopped (%s); restart the server after fixing the cause", p.proj.Name(), st.Error)
+	}
+	old := p.currentDB().Path
+	gen := 1
+	if parts := strings.Split(filepath.Base(old), "."); len(parts) == 3 {
+		gen, _ = strconv.Atoi(parts[1])
+	}
+	file := filepath.Join(p.dir, fmt.Sprintf("%s.%d.db", p.proj.Name(), gen+1))
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(file + suffix) // a rebuild that was cut off
+	}
+	db, err := OpenDB(ctx, file, migrations, "migrations/"+p.proj.Name())
+	if err != nil {
+		return 0, err
+	}
+	total, err := p.store.LastSeq(ctx)
+	if err != nil {
+		db.Close()
+		return 0, err
+	}
+	var seq uint64
+	batch := make([]eventstore.RawRecorded, 0, MaxBatch)
+	flush := func() error {
+		if err := p.applyBatch(ctx, db, batch, false); err != nil {
+			return err
+		}
+		seq = batch[len(batch)-1].Seq
+		batch = batch[:0]
+		if progress != nil {
+			progress(seq, total)
+		}
+		return nil
+	}
+	err = p.store.ReadRaw(ctx, eventstore.ReadOptions{UntilSeq: total}, func(r eventstore.RawRecorded) error {
+		batch = append(batch, r)
+		if len(batch) == MaxBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		err = flush()
+	}
+	if err != nil {
+		db.Close()
+		return 0, fmt.Errorf("rebuild %s: %w", p.proj.Name(), err)
+	}
+	done := make(chan error, 1)
+	select {
+	case p.swaps <- swapRequest{db: db, seq: seq, done: done}:
+	case <-ctx.Done():
+		db.Close()
+		return 0, ctx.Err()
+	}
+	if err := <-done; err != nil {
+		db.Close()
+		return 0, fmt.Errorf("rebuild %s: %w", p.proj.Name(), err)
+	}
+	return p.Status().Seq, nil
+}
+
+// swap runs in the follow loop between batches: it brings the new file up to the live
+// checkpoint, makes it current, and removes the old one.
+func (p *Projector) swap(ctx context.Context, req swapRequest) error {
+	p.state.Lock()
+	live := p.seq
+	p.state.Unlock()
+	if req.seq < live {
+		batch := make([]eventstore.RawRecorded, 0, MaxBatch)
+		err := p.store.ReadRaw(ctx, eventstore.ReadOptions{From: req.seq + 1, UntilSeq: live}, func(r eventstore.RawRecorded) error {
+			batch = append(batch, r)
+			if len(batch) == MaxBatch {
+				err := p.applyBatch(ctx, req.db, batch, false)
+				batch = batch[:0]
+				return err
+			}
+			return nil
+		})
+		if err == nil {
+			err = p.applyBatch(ctx, req.db, batch, false)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := p.setCurrent(req.db.Path); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	old := p.db
+	p.db = req.db
+	p.mu.Unlock()
+	if err := old.Close(); err != nil {
+		p.log.Warn("close the replaced read model", "file", old.Path, "err", err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(old.Path + suffix)
+	}
+	if seq, at, err := readCheckpoint(ctx, req.db, p.proj.Name()); err == nil && seq > live {
+		p.advance(seq, at, false) // the rebuild read further than the live file had come
+	}
+	p.log.Info("read model rebuilt and swapped in", "file", req.db.Path, "seq", max(live, req.seq))
+	return nil
+}

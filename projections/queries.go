@@ -1,0 +1,554 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/domain"
+)
+
+// Queries answers questions from the read models. Each query sees only what its actor may see.
+type Queries struct {
+	MeetingsModel *Projector
+	ServicesModel *Projector
+	Now           func() time.Time
+	// MaxWait bounds how long a query waits for the read model to reach a sequence it was given
+	// (read your writes); 0 means 5 s.
+	MaxWait time.Duration
+}
+
+// MeetingView is a meeting as its citizen and invited participants see it.
+type MeetingView struct {
+	MeetingID      uuid.UUID         `json:"meeting_id"`
+	CitizenID      uuid.UUID         `json:"citizen_id"`
+	Title          string            `json:"title"`
+	Status         string            `json:"status"`
+	ConvenedAt     time.Time         `json:"convened_at"`
+	ScheduledAt    *time.Time        `json:"scheduled_at,omitempty"`
+	Place          string            `json:"place,omitempty"`
+	Address        string            `json:"address,omitempty"`
+	Reschedules    int               `json:"reschedules"`
+	HeldAt         *time.Time        `json:"held_at,omitempty"`
+	CitizenPresent bool              `json:"citizen_present"`
+	ClosedAt       *time.Time        `json:"closed_at,omitempty"`
+	NextAgreed     bool              `json:"next_agreed"`
+	CancelledAt    *time.Time        `json:"cancelled_at,omitempty"`
+	CancelReason   string            `json:"cancel_reason,omitempty"`
+	Agenda         []string          `json:"agenda"`
+	Participants   []ParticipantView `json:"participants"`
+	Suggestions    []SuggestionView  `json:"suggestions"`
+	FollowUps      []FollowUpView    `json:"follow_ups"`
+	Seq            uint64            `json:"seq"`
+}
+
+// ParticipantView is an invitee: who, from where, and how they answered.
+type ParticipantView struct {
+	ID         uuid.UUID  `json:"id"`
+	Name       string     `json:"name"`
+	Kind       string     `json:"kind"`
+	Service    string     `json:"service,omitempty"`
+	Answer     string     `json:"answer"`
+	Reason     string     `json:"reason,omitempty"`
+	Withdrawn  bool       `json:"withdrawn"`
+	Present    bool       `json:"present"`
+	InvitedAt  time.Time  `json:"invited_at"`
+	AnsweredAt *time.Time `json:"answered_at,omitempty"`
+}
+
+// SuggestionView is someone a participant suggested.
+type SuggestionView struct {
+	ID          uuid.UUID `json:"id"`
+	Name        string    `json:"name"`
+	Kind        string    `json:"kind"`
+	Service     string    `json:"service,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	SuggestedBy uuid.UUID `json:"suggested_by"`
+}
+
+// FollowUpView is a follow-up with its state as of now: open, due (today), overdue, done or
+// done_late.
+type FollowUpView struct {
+	ID          uuid.UUID  `json:"id"`
+	MeetingID   uuid.UUID  `json:"meeting_id"`
+	What        string     `json:"what"`
+	Responsible uuid.UUID  `json:"responsible"`
+	Service     string     `json:"service,omitempty"` // the responsible participant's service
+	Due         string     `json:"due,omitempty"`
+	RecordedAt  time.Time  `json:"recorded_at"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	State       string     `json:"state"`
+}
+
+func (q *Queries) wait(ctx context.Context, p *Projector, after uint64) error {
+	if after == 0 {
+		return nil
+	}
+	d := q.MaxWait
+	if d == 0 {
+		d = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if err := p.WaitFor(ctx, after); err != nil {
+		return &NotCaughtUpError{err}
+	}
+	return nil
+}
+
+// NotCaughtUpError means the read model has not reached the sequence asked for in time.
+type NotCaughtUpError struct{ Err error }
+
+func (e *NotCaughtUpError) Error() string { return e.Err.Error() }
+func (e *NotCaughtUpError) Unwrap() error { return e.Err }
+
+func personal(a domain.Actor) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	if a.Role == domain.RoleEvaluator || a.Role == domain.RoleAdmin {
+		return domain.Errorf(domain.Forbidden, "%ss see no personal meeting data; evaluators see pseudonymised histories through the evaluation", a.Role)
+	}
+	return nil
+}
+
+// History returns a citizen's meetings in the order they were convened. The citizen and their
+// support person see every meeting; anyone else only those they are (or were, and attended)
+// invited to; evaluators and administrators nothing.
+func (q *Queries) History(ctx context.Context, a domain.Actor, citizen uuid.UUID, after uint64) ([]MeetingView, error) {
+	if err := personal(a); err != nil {
+		return nil, err
+	}
+	if citizen == uuid.Nil {
+		return nil, domain.FieldErrorf("citizen", "is missing")
+	}
+	if err := q.wait(ctx, q.MeetingsModel, after); err != nil {
+		return nil, err
+	}
+	where, args := `m.citizen_id = ?`, []any{citizen.String()}
+	if !a.ActsFor(citizen) {
+		where += ` AND m.meeting_id IN (SELECT meeting_id FROM participants WHERE participant_id = ? AND (withdrawn = 0 OR present = 1))`
+		args = append(args, a.ID.String())
+	}
+	var out []MeetingView
+	err := q.MeetingsModel.View(func(db *sql.DB) error {
+		var err error
+		out, err = meetingViews(ctx, db, where+` ORDER BY m.convened_at, m.meeting_id`, args, q.Now())
+		return err
+	})
+	return out, err
+}
+
+func nullTime(s sql.NullString) *time.Time {
+	if !s.Valid {
+		return nil
+	}
+	t := parseTS(s.String)
+	return &t
+}
+
+func meetingViews(ctx context.Context, db *sql.DB, where string, args []any, now time.Time) ([]MeetingView, error) {
+	rows, err := db.QueryContext(ctx, `SELECT m.meeting_id, m.citizen_id, m.title, m.status, m.convened_at, m.scheduled_at,
+		coalesce(m.place, ''), coalesce(m.address, ''), m.reschedules, m.held_at, m.citizen_present, m.closed_at, m.next_agreed,
+		m.cancelled_at, coalesce(m.cancel_reason, ''), m.last_seq FROM meetings m WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []MeetingView
+	for rows.Next() {
+		var v MeetingView
+		var convened string
+		var scheduled, held, closed, cancelled sql.NullString
+		if err := rows.Scan(&v.MeetingID, &v.CitizenID, &v.Title, &v.Status, &convened, &scheduled, &v.Place, &v.Address, &v.Reschedules,
+			&held, &v.CitizenPresent, &closed, &v.NextAgreed, &cancelled, &v.CancelReason, &v.Seq); err != nil {
+			return nil, err
+		}
+		v.ConvenedAt = parseTS(convened)
+		v.ScheduledAt, v.HeldAt, v.ClosedAt, v.CancelledAt = nullTime(scheduled), nullTime(held), nullTime(closed), nullTime(cancelled)
+		v.Agenda, v.Participants, v.Suggestions, v.FollowUps = []string{}, []ParticipantView{}, []SuggestionView{}, []FollowUpView{}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := fillMeeting(ctx, db, &out[i], now); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func fillMeeting(ctx context.Context, db *sql.DB, v *MeetingView, now time.Time) error {
+	m := v.MeetingID.String()
+	rows, err := db.QueryContext(ctx, `SELECT text FROM agenda_items WHERE meeting_id = ? ORDER BY position`, m)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return err
+		}
+		v.Agenda = append(v.Agenda, t)
+	}
+	rows.Close()
+	rows, err = db.QueryContext(ctx, `SELECT participant_id, name, kind, service, answer, reason, withdrawn, present, invited_at, answered_at
+		FROM participants WHERE meeting_id = ? ORDER BY position`, m)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var p ParticipantView
+		var invited string
+		var answered sql.NullString
+		if err := rows.Scan(&p.ID, &p.Name, &p.Kind, &p.Service, &p.Answer, &p.Reason, &p.Withdrawn, &p.Present, &invited, &answered); err != nil {
+			rows.Close()
+			return err
+		}
+		p.InvitedAt, p.AnsweredAt = parseTS(invited), nullTime(answered)
+		v.Participants = append(v.Participants, p)
+	}
+	rows.Close()
+	rows, err = db.QueryContext(ctx, `SELECT suggestion_id, name, kind, service, reason, suggested_by FROM suggestions WHERE meeting_id = ? ORDER BY suggested_at`, m)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var s SuggestionView
+		if err := rows.Scan(&s.ID, &s.Name, &s.Kind, &s.Service, &s.Reason, &s.SuggestedBy); err != nil {
+			rows.Close()
+			return err
+		}
+		v.Suggestions = append(v.Suggestions, s)
+	}
+	rows.Close()
+	fs, err := followUps(ctx, db, `f.meeting_id = ?`, []any{m}, now)
+	v.FollowUps = fs
+	return err
+}
+
+func followUps(ctx context.Context, db *sql.DB, where string, args []any, now time.Time) ([]FollowUpView, error) {
+	rows, err := db.QueryContext(ctx, `SELECT f.follow_up_id, f.meeting_id, f.what, f.responsible, coalesce(p.service, ''), f.due, f.recorded_at, f.completed_at
+		FROM follow_ups f LEFT JOIN participants p ON p.meeting_id = f.meeting_id AND p.participant_id = f.responsible
+		WHERE `+where+` ORDER BY f.recorded_at, f.follow_up_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	today := now.UTC().Format(time.DateOnly)
+	out := []FollowUpView{}
+	for rows.Next() {
+		var f FollowUpView
+		var recorded string
+		var completed sql.NullString
+		if err := rows.Scan(&f.ID, &f.MeetingID, &f.What, &f.Responsible, &f.Service, &f.Due, &recorded, &completed); err != nil {
+			return nil, err
+		}
+		f.RecordedAt, f.CompletedAt = parseTS(recorded), nullTime(completed)
+		f.State = followUpState(f.Due, f.CompletedAt, today)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// followUpState says where a follow-up stands on the day today (YYYY-MM-DD).
+func followUpState(due string, completed *time.Time, today string) string {
+	switch {
+	case completed != nil && due != "" && completed.UTC().Format(time.DateOnly) > due:
+		return "done_late"
+	case completed != nil:
+		return "done"
+	case due == "" || due > today:
+		return "open"
+	case due == today:
+		return "due"
+	}
+	return "overdue"
+}
+
+// Inbox is what a participant has to attend to.
+type Inbox struct {
+	Invitations []InboxMeeting `json:"invitations"` // to answer
+	Coming      []InboxMeeting `json:"coming"`      // accepted, not yet held
+	FollowUps   []FollowUpView `json:"follow_ups"`  // theirs, not done
+}
+
+// InboxMeeting is a meeting in an inbox, with the citizen's agenda.
+type InboxMeeting struct {
+	MeetingID   uuid.UUID  `json:"meeting_id"`
+	CitizenID   uuid.UUID  `json:"citizen_id"`
+	Title       string     `json:"title"`
+	Status      string     `json:"status"`
+	ScheduledAt *time.Time `json:"scheduled_at,omitempty"`
+	Place       string     `json:"place,omitempty"`
+	Address     string     `json:"address,omitempty"`
+	Agenda      []string   `json:"agenda"`
+}
+
+// Inbox returns the actor's invitations to answer, the meetings they accepted that are still to
+// come, and the follow-ups they are responsible for that are not done.
+func (q *Queries) Inbox(ctx context.Context, a domain.Actor, after uint64) (Inbox, error) {
+	if err := personal(a); err != nil {
+		return Inbox{}, err
+	}
+	if err := q.wait(ctx, q.MeetingsModel, after); err != nil {
+		return Inbox{}, err
+	}
+	var in Inbox
+	me := a.ID.String()
+	err := q.MeetingsModel.View(func(db *sql.DB) error {
+		var err error
+		in.Invitations, err = inboxMeetings(ctx, db, `p.answer = 'pending' AND m.status IN ('convened', 'scheduled')`, me)
+		if err != nil {
+			return err
+		}
+		in.Coming, err = inboxMeetings(ctx, db, `p.answer = 'accepted' AND m.status = 'scheduled'`, me)
+		if err != nil {
+			return err
+		}
+		in.FollowUps, err = followUps(ctx, db, `f.responsible = ? AND f.completed_at IS NULL`, []any{me}, q.Now())
+		return err
+	})
+	return in, err
+}
+
+func inboxMeetings(ctx context.Context, db *sql.DB, cond, participant string) ([]InboxMeeting, error) {
+	rows, err := db.QueryContext(ctx, `SELECT m.meeting_id, m.citizen_id, m.title, m.status, m.scheduled_at, coalesce(m.place, ''), coalesce(m.address, '')
+		FROM participants p JOIN meetings m ON m.meeting_id = p.meeting_id
+		WHERE p.participant_id = ? AND p.withdrawn = 0 AND `+cond+`
+		ORDER BY coalesce(m.scheduled_at, m.convened_at), m.meeting_id`, participant)
+	if err != nil {
+		return nil, err
+	}
+	out := []InboxMeeting{}
+	for rows.Next() {
+		var im InboxMeeting
+		var scheduled sql.NullString
+		if err := rows.Scan(&im.MeetingID, &im.CitizenID, &im.Title, &im.Status, &scheduled, &im.Place, &im.Address); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		im.ScheduledAt = nullTime(scheduled)
+		out = append(out, im)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Agenda = []string{}
+		ar, err := db.QueryContext(ctx, `SELECT text FROM agenda_items WHERE meeting_id = ? ORDER BY position`, out[i].MeetingID.String())
+		if err != nil {
+			return nil, err
+		}
+		for ar.Next() {
+			var t string
+			if err := ar.Scan(&t); err != nil {
+				ar.Close()
+				return nil, err
+			}
+			out[i].Agenda = append(out[i].Agenda, t)
+		}
+		ar.Close()
+	}
+	return out, nil
+}
+
+// FollowUpFilter narrows the follow-ups listed.
+type FollowUpFilter struct {
+	Owner   uuid.UUID // responsible
+	Service string    // the responsible participant's service
+	Overdue bool      // only those past their due date and not done
+}
+
+// FollowUps lists follow-ups of the meetings the actor may see: a citizen's (or their support
+// person's) own meetings, or the meetings a participant is invited to.
+func (q *Queries) FollowUps(ctx context.Context, a domain.Actor, f FollowUpFilter, after uint64) ([]FollowUpView, error) {
+	if err := personal(a); err != nil {
+		return nil, err
+	}
+	if err := q.wait(ctx, q.MeetingsModel, after); err != nil {
+		return nil, err
+	}
+	var conds []string
+	var args []any
+	switch a.Role {
+	case domain.RoleCitizen:
+		conds, args = append(conds, `f.meeting_id IN (SELECT meeting_id FROM meetings WHERE citizen_id = ?)`), append(args, a.ID.String())
+	case domain.RoleSupport:
+		conds, args = append(conds, `f.meeting_id IN (SELECT meeting_id FROM meetings WHERE citizen_id = ?)`), append(args, a.OnBehalfOf.String())
+	default:
+		conds, args = append(conds, `f.meeting_id IN (SELECT meeting_id FROM participants WHERE participant_id = ? AND (withdrawn = 0 OR present = 1))`), append(args, a.ID.String())
+	}
+	if f.Owner != uuid.Nil {
+		conds, args = append(conds, `f.responsible = ?`), append(args, f.Owner.String())
+	}
+	if f.Service != "" {
+		conds, args = append(conds, `p.service = ?`), append(args, f.Service)
+	}
+	if f.Overdue {
+		conds, args = append(conds, `f.completed_at IS NULL AND f.due != '' AND f.due < ?`), append(args, q.Now().UTC().Format(time.DateOnly))
+	}
+	var out []FollowUpView
+	err := q.MeetingsModel.View(func(db *sql.DB) error {
+		var err error
+		out, err = followUps(ctx, db, strings.Join(conds, " AND "), args, q.Now())
+		return err
+	})
+	return out, err
+}
+
+// ServicesReport says which services took part, with no names and no free text.
+type ServicesReport struct {
+	From       string           `json:"from,omitempty"`
+	To         string           `json:"to,omitempty"`
+	PerService []ServiceTotals  `json:"per_service"`
+	Together   []ServicePair    `json:"together"`
+	PerMeeting []MeetingService `json:"per_meeting,omitempty"`
+}
+
+// ServiceTotals are one service's figures for the period.
+type ServiceTotals struct {
+	Service  string `json:"service"`
+	Meetings int    `json:"meetings"` // meetings it was invited to
+	Citizens int    `json:"citizens"` // distinct citizens in those meetings
+	Invited  int    `json:"invited"`  // invitations (one per person invited)
+	Accepted int    `json:"accepted"`
+	Attended int    `json:"attended"`
+}
+
+// ServicePair is two services that met the same citizens: the duplicated work the trial wanted to
+// cut, and how often they met together instead.
+type ServicePair struct {
+	A                string `json:"a"`
+	B                string `json:"b"`
+	SharedCitizens   int    `json:"shared_citizens"`   // citizens both were invited to meet
+	MeetingsTogether int    `json:"meetings_together"` // meetings both attended
+}
+
+// MeetingService is one service's part in one meeting.
+type MeetingService struct {
+	MeetingID  uuid.UUID `json:"meeting_id"`
+	ConvenedOn string    `json:"convened_on"`
+	Status     string    `json:"status"`
+	Service    string    `json:"service"`
+	Invited    int       `json:"invited"`
+	Accepted   int       `json:"accepted"`
+	Attended   int       `json:"attended"`
+}
+
+// ServicesFilter narrows the report to a period (YYYY-MM-DD, inclusive, by the day a meeting
+// was convened) and a service.
+type ServicesFilter struct {
+	From, To, Service string
+}
+
+// Services reports which services took part. Professionals and administrators get the figures
+// per meeting too; evaluators only the totals; citizens and their networks are refused (a
+// citizen sees the services in their own history).
+func (q *Queries) Services(ctx context.Context, a domain.Actor, f ServicesFilter, after uint64) (ServicesReport, error) {
+	if err := a.Validate(); err != nil {
+		return ServicesReport{}, err
+	}
+	switch a.Role {
+	case domain.RoleProfessional, domain.RoleAdmin, domain.RoleEvaluator:
+	default:
+		return ServicesReport{}, domain.Errorf(domain.Forbidden, "the services overview is for professionals, evaluators and administrators; a citizen sees the services in their own history")
+	}
+	for field, v := range map[string]string{"from": f.From, "to": f.To} {
+		if v != "" {
+			if _, err := time.Parse(time.DateOnly, v); err != nil {
+				return ServicesReport{}, domain.FieldErrorf(field, "%q is not a date like 2026-12-24", v)
+			}
+		}
+	}
+	if err := q.wait(ctx, q.ServicesModel, after); err != nil {
+		return ServicesReport{}, err
+	}
+	conds, args := []string{"sp.invited = 1"}, []any{}
+	if f.From != "" {
+		conds, args = append(conds, "sm.convened_on >= ?"), append(args, f.From)
+	}
+	if f.To != "" {
+		conds, args = append(conds, "sm.convened_on <= ?"), append(args, f.To)
+	}
+	period := strings.Join(conds, " AND ")
+	periodArgs := append([]any{}, args...)
+	svc := ""
+	if f.Service != "" {
+		svc, args = " AND sp.service = ?", append(args, f.Service)
+	}
+	r := ServicesReport{From: f.From, To: f.To, PerService: []ServiceTotals{}, Together: []ServicePair{}}
+	err := q.ServicesModel.View(func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT sp.service, count(DISTINCT sp.meeting_id), count(DISTINCT sm.citizen_id), count(*), sum(sp.accepted), sum(sp.attended)
+			FROM service_participants sp JOIN service_meetings sm ON sm.meeting_id = sp.meeting_id
+			WHERE `+period+svc+` GROUP BY sp.service ORDER BY sp.service`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var t ServiceTotals
+			if err := rows.Scan(&t.Service, &t.Meetings, &t.Citizens, &t.Invited, &t.Accepted, &t.Attended); err != nil {
+				rows.Close()
+				return err
+			}
+			r.PerService = append(r.PerService, t)
+		}
+		rows.Close()
+		// Pairs: services invited to meetings of the same citizen in the period. A service
+		// filter keeps the pairs that name it.
+		pairCond, pairArgs := "", periodArgs
+		if f.Service != "" {
+			pairCond, pairArgs = " AND (a.service = ? OR b.service = ?)", append(append([]any{}, periodArgs...), f.Service, f.Service)
+		}
+		rows, err = db.QueryContext(ctx, `WITH s AS (
+				SELECT sp.service, sp.meeting_id, sm.citizen_id, max(sp.attended) AS attended
+				FROM service_participants sp JOIN service_meetings sm ON sm.meeting_id = sp.meeting_id
+				WHERE `+period+` GROUP BY sp.service, sp.meeting_id)
+			SELECT a.service, b.service, count(DISTINCT a.citizen_id),
+				count(DISTINCT CASE WHEN a.meeting_id = b.meeting_id AND a.attended = 1 AND b.attended = 1 THEN a.meeting_id END)
+			FROM s a JOIN s b ON a.citizen_id = b.citizen_id AND a.service < b.service`+pairCond+`
+			GROUP BY a.service, b.service ORDER BY 3 DESC, a.service, b.service`, pairArgs...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var p ServicePair
+			if err := rows.Scan(&p.A, &p.B, &p.SharedCitizens, &p.MeetingsTogether); err != nil {
+				rows.Close()
+				return err
+			}
+			r.Together = append(r.Together, p)
+		}
+		rows.Close()
+		if a.Role == domain.RoleEvaluator {
+			return nil
+		}
+		rows, err = db.QueryContext(ctx, `SELECT sm.meeting_id, sm.convened_on, sm.status, sp.service, count(*), sum(sp.accepted), sum(sp.attended)
+			FROM service_participants sp JOIN service_meetings sm ON sm.meeting_id = sp.meeting_id
+			WHERE `+period+svc+` GROUP BY sm.meeting_id, sp.service ORDER BY sm.convened_on, sm.meeting_id, sp.service`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ms MeetingService
+			if err := rows.Scan(&ms.MeetingID, &ms.ConvenedOn, &ms.Status, &ms.Service, &ms.Invited, &ms.Accepted, &ms.Attended); err != nil {
+				return err
+			}
+			r.PerMeeting = append(r.PerMeeting, ms)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return ServicesReport{}, fmt.Errorf("services report: %w", err)
+	}
+	return r, nil
+}
