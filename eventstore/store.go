@@ -291,3 +291,23 @@ func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
 	}
 	return info.State.LastSeq, nil
 }
+
+// Attach opens the store on streams that already exist, without creating or changing them: for
+// tools (seed, tests) that write into a running service's log.
+func Attach(ctx context.Context, nc *nats.Conn) (*Store, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("attach to the log: %w", err)
+	}
+	stream, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		return nil, fmt.Errorf("attach to the log: stream %s: %w (is serve running at this address?)", StreamName, err)
+	}
+	index, err := js.Stream(ctx, IndexStreamName)
+	if err != nil {
+		return nil, fmt.Errorf("attach to the log: stream %s: %w", IndexStreamName, err)
+	}
+	cfg := Config{Replicas: stream.CachedInfo().Config.Replicas, DuplicateWindow: stream.CachedInfo().Config.Duplicates,
+		MaxMeetings: 100_000, AppendTimeout: 5 * time.Second}
+	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings)}, nil
+}

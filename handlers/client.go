@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/google/uuid"
@@ -72,4 +73,49 @@ func (c *Client) Command(ctx context.Context, name string, commandID uuid.UUID, 
 		return Reply{}, fmt.Errorf("read reply to %s: %w", name, err)
 	}
 	return r, nil
+}
+
+// Get asks the server for path (with query parameters) and decodes the JSON answer into out.
+func (c *Client) Get(ctx context.Context, path string, params url.Values, out any) error {
+	return c.do(ctx, http.MethodGet, path, params, out)
+}
+
+// Post sends an empty POST to path and decodes the JSON answer into out.
+func (c *Client) Post(ctx context.Context, path string, out any) error {
+	return c.do(ctx, http.MethodPost, path, nil, out)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, params url.Values, out any) error {
+	u := strings.TrimRight(c.Server, "/") + path
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return err
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error.Message == "" {
+			return &APIError{Status: resp.StatusCode, ErrorDetail: ErrorDetail{Kind: "internal", Message: "the server answered " + resp.Status}}
+		}
+		return &APIError{Status: resp.StatusCode, ErrorDetail: eb.Error}
+	}
+	return json.Unmarshal(data, out)
 }

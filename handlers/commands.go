@@ -52,7 +52,7 @@ type CommandService struct {
 
 // NewCommandService returns a service writing to log. now is the clock; metrics may be nil.
 func NewCommandService(log Log, now func() time.Time, metrics *Metrics) *CommandService {
-	return &CommandService{log: log, now: now, metrics: metrics, conflicts: 5}
+	return &CommandService{log: log, now: now, metrics: metrics, conflicts: 8}
 }
 
 // Handle carries out the command for the actor. commandID makes it idempotent: the same id again

@@ -9,11 +9,13 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/projections"
 )
 
 // MaxBody is the largest request body the API reads. The largest command (30 agenda items of
@@ -32,9 +34,24 @@ type API struct {
 	Metrics  *Metrics
 	Log      *slog.Logger
 	NewID    func() uuid.UUID
-	// Ready reports whether the service can answer: the log is reachable (and, later, the read
-	// models have caught up). nil means always ready.
+	// Ready reports whether the service can answer: the log is reachable and the read models
+	// have caught up. nil means always ready.
 	Ready func(ctx context.Context) error
+	// Queries answers the read-model queries; nil leaves them out.
+	Queries *QueryService
+	// ReadModels are the projectors, for their status and rebuild (administrators only).
+	ReadModels []*projections.Projector
+
+	rebuilds sync.Map // projection name -> *rebuildProgress
+}
+
+type rebuildProgress struct {
+	mu          sync.Mutex
+	Running     bool   `json:"running"`
+	Done        uint64 `json:"done"`
+	Total       uint64 `json:"total"`
+	Error       string `json:"error,omitempty"`
+	FinishedSeq uint64 `json:"finished_seq,omitempty"`
 }
 
 // Route is one method and path the API serves.
@@ -46,6 +63,17 @@ func (a *API) Routes() []Route {
 	for _, n := range domain.CommandNames() {
 		rs = append(rs, Route{"POST", "/api/v1/commands/" + n})
 	}
+	if a.Queries != nil {
+		for _, n := range QueryNames() {
+			rs = append(rs, Route{"GET", "/api/v1/" + n})
+		}
+	}
+	if len(a.ReadModels) > 0 {
+		rs = append(rs, Route{"GET", "/api/v1/read-models"})
+		for _, p := range a.ReadModels {
+			rs = append(rs, Route{"POST", "/api/v1/read-models/" + p.Name() + "/rebuild"})
+		}
+	}
 	return rs
 }
 
@@ -54,6 +82,18 @@ func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/commands/{name}", a.counted("command", http.HandlerFunc(a.command)))
 	mux.Handle("GET /api/v1/openapi.json", a.counted("openapi", http.HandlerFunc(a.openAPI)))
+	if a.Queries != nil {
+		for _, n := range QueryNames() {
+			mux.Handle("GET /api/v1/"+n, a.counted(n, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.SetPathValue("query", n)
+				a.query(w, r)
+			})))
+		}
+	}
+	if len(a.ReadModels) > 0 {
+		mux.Handle("GET /api/v1/read-models", a.counted("read-models", http.HandlerFunc(a.readModels)))
+		mux.Handle("POST /api/v1/read-models/{name}/rebuild", a.counted("rebuild", http.HandlerFunc(a.rebuild)))
+	}
 	mux.Handle("GET /healthz", a.counted("healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))
@@ -164,4 +204,94 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+// ReadModelStatus is a read model's state for administrators.
+type ReadModelStatus struct {
+	projections.Status
+	Rebuild *rebuildProgress `json:"rebuild,omitempty"`
+}
+
+func (a *API) admin(w http.ResponseWriter, r *http.Request) bool {
+	actor, err := a.Verifier.Actor(BearerToken(r.Header.Get("Authorization")))
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="aabendialog"`)
+		a.fail(w, r, err)
+		return false
+	}
+	if actor.Role != domain.RoleAdmin {
+		a.fail(w, r, domain.Errorf(domain.Forbidden, "only administrators look after the read models"))
+		return false
+	}
+	return true
+}
+
+func (a *API) readModels(w http.ResponseWriter, r *http.Request) {
+	if !a.admin(w, r) {
+		return
+	}
+	out := []ReadModelStatus{}
+	for _, p := range a.ReadModels {
+		st := ReadModelStatus{Status: p.Status()}
+		if v, ok := a.rebuilds.Load(p.Name()); ok {
+			rp := v.(*rebuildProgress)
+			rp.mu.Lock()
+			cp := rebuildProgress{Running: rp.Running, Done: rp.Done, Total: rp.Total, Error: rp.Error, FinishedSeq: rp.FinishedSeq}
+			rp.mu.Unlock()
+			st.Rebuild = &cp
+		}
+		out = append(out, st)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// rebuild builds a read model again from the start of the log and swaps it in. It answers when
+// the rebuild is done; GET /api/v1/read-models shows its progress meanwhile.
+func (a *API) rebuild(w http.ResponseWriter, r *http.Request) {
+	if !a.admin(w, r) {
+		return
+	}
+	var p *projections.Projector
+	for _, q := range a.ReadModels {
+		if q.Name() == r.PathValue("name") {
+			p = q
+		}
+	}
+	if p == nil {
+		a.fail(w, r, domain.Errorf(domain.NotFound, "no read model %q", r.PathValue("name")))
+		return
+	}
+	rp := &rebuildProgress{Running: true}
+	if old, loaded := a.rebuilds.LoadOrStore(p.Name(), rp); loaded {
+		o := old.(*rebuildProgress)
+		o.mu.Lock()
+		running := o.Running
+		if !running {
+			*o = rebuildProgress{Running: true}
+		}
+		o.mu.Unlock()
+		if running {
+			a.fail(w, r, domain.Errorf(domain.Conflict, "read model %s is being rebuilt already", p.Name()))
+			return
+		}
+		rp = o
+	}
+	// The rebuild goes on if the client goes away.
+	seq, err := p.Rebuild(context.WithoutCancel(r.Context()), func(done, total uint64) {
+		rp.mu.Lock()
+		rp.Done, rp.Total = done, total
+		rp.mu.Unlock()
+	})
+	rp.mu.Lock()
+	rp.Running, rp.FinishedSeq = false, seq
+	if err != nil {
+		rp.Error = err.Error()
+	}
+	rp.mu.Unlock()
+	if err != nil {
+		a.Log.Error("rebuild failed", "projection", p.Name(), "err", err)
+		writeJSON(w, http.StatusInternalServerError, ErrorBody{ErrorDetail{Kind: "internal", Message: err.Error()}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"projection": p.Name(), "seq": seq})
 }

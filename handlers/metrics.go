@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/aabendialog/aabendialog/projections"
 )
 
 // Metrics are the service's Prometheus metrics, in a registry of their own (no global state).
@@ -53,4 +55,38 @@ func (m *Metrics) observeCommand(name, outcome string, d time.Duration) {
 // Handler serves the metrics in Prometheus's text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// WatchReadModels adds each read model's lag to the metrics: events behind the log, seconds
+// since it last had nothing to apply (0 when caught up), and whether it is running.
+func (m *Metrics) WatchReadModels(ps []*projections.Projector, lastSeq func() (uint64, error)) {
+	for _, p := range ps {
+		labels := prometheus.Labels{"projection": p.Name()}
+		m.Registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aabendialog_read_model_lag_events", ConstLabels: labels,
+				Help: "Commits in the log the read model has not applied yet."}, func() float64 {
+				last, err := lastSeq()
+				if err != nil {
+					return -1
+				}
+				return float64(last - min(last, p.Status().Seq))
+			}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aabendialog_read_model_lag_seconds", ConstLabels: labels,
+				Help: "Seconds since the read model last had nothing left to apply; 0 when it has caught up."}, func() float64 {
+				last, err := lastSeq()
+				st := p.Status()
+				if err != nil || st.Seq >= last || st.CaughtUpAt.IsZero() {
+					return 0
+				}
+				return time.Since(st.CaughtUpAt).Seconds()
+			}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aabendialog_read_model_up", ConstLabels: labels,
+				Help: "1 while the read model follows the log, 0 after it stopped on a commit it could not apply."}, func() float64 {
+				if p.Status().Error != "" {
+					return 0
+				}
+				return 1
+			}),
+		)
+	}
 }

@@ -105,6 +105,32 @@ func OpenAPIDocument(routes []Route) []byte {
 					"503": errorResponse("The log did not answer in time; send the same command again."),
 				},
 			})
+		case r.Path == "/api/v1/read-models":
+			add(r.Path, r.Method, object{"operationId": "read-models", "summary": "The read models' checkpoints, errors and rebuild progress (administrators).",
+				"tags": []string{"read models"}, "security": []object{{"bearer": []string{}}},
+				"responses": object{"200": object{"description": "One entry per read model.", "content": object{"application/json": object{"schema": object{"type": "array", "items": object{"type": "object"}}}}},
+					"401": errorResponse("No valid token."), "403": errorResponse("Not an administrator.")}})
+		case strings.HasSuffix(r.Path, "/rebuild"):
+			add(r.Path, r.Method, object{"operationId": "rebuild-" + strings.Split(r.Path, "/")[4], "summary": "Build the read model again from the start of the log and swap it in; answers when done.",
+				"tags": []string{"read models"}, "security": []object{{"bearer": []string{}}},
+				"responses": object{"200": object{"description": "Rebuilt.", "content": object{"application/json": object{"schema": object{"type": "object"}}}},
+					"401": errorResponse("No valid token."), "403": errorResponse("Not an administrator."), "409": errorResponse("Already being rebuilt."),
+					"500": errorResponse("The rebuild failed; the old read model is still in use.")}})
+		case strings.HasPrefix(r.Path, "/api/v1/") && queryParams[strings.TrimPrefix(r.Path, "/api/v1/")] != nil:
+			name := strings.TrimPrefix(r.Path, "/api/v1/")
+			var params []object
+			for _, p := range queryParams[name] {
+				params = append(params, object{"name": p, "in": "query", "required": false, "schema": queryParamSchema[p], "description": queryParamDoc[p]})
+			}
+			add(r.Path, r.Method, object{"operationId": name, "summary": querySummary[name], "tags": []string{"queries"},
+				"security": []object{{"bearer": []string{}}}, "parameters": params,
+				"responses": object{
+					"200": object{"description": "The answer, as much as the actor may see.", "content": object{"application/json": object{"schema": object{"oneOf": []object{{"type": "object"}, {"type": "array", "items": object{"type": "object"}}}}}}},
+					"400": errorResponse("A parameter is malformed or unknown; the error names it."),
+					"401": errorResponse("No valid token."),
+					"403": errorResponse("This person may not ask this."),
+					"503": errorResponse("The read model has not reached the sequence in after yet."),
+				}})
 		case r.Path == "/metrics":
 			add(r.Path, r.Method, object{"operationId": "metrics", "summary": "Prometheus metrics", "tags": []string{"operations"},
 				"responses": object{"200": object{"description": "Metrics in Prometheus text format.", "content": object{"text/plain": object{"schema": object{"type": "string"}}}}}})
@@ -157,4 +183,27 @@ func OpenAPIDocument(routes []Route) []byte {
 		panic(err) // impossible: the document is built of maps, slices and strings
 	}
 	return b
+}
+
+var querySummary = map[string]string{
+	"history":    "A citizen's meetings in time order: status, time and place, agenda, participants and their answers, follow-ups.",
+	"inbox":      "For the person asking: invitations to answer, coming meetings, follow-ups they own.",
+	"follow-ups": "Follow-ups of the meetings the person asking may see.",
+	"services":   "Which services took part, per service and period, and which services meet the same citizens.",
+}
+
+var queryParamSchema = map[string]object{
+	"citizen": {"type": "string", "format": "uuid"}, "owner": {"type": "string", "format": "uuid"},
+	"after": {"type": "integer", "minimum": 0}, "overdue": {"type": "boolean"},
+	"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "service": {"type": "string"},
+}
+
+var queryParamDoc = map[string]string{
+	"citizen": "The citizen (default: the citizen asking, or the one a support person acts for).",
+	"after":   "Wait (up to 5 s) until the read model has reached this sequence: the one a command returned.",
+	"owner":   "Only follow-ups this person is responsible for.",
+	"service": "Only this service.",
+	"overdue": "Only follow-ups past their due date and not done.",
+	"from":    "First day (YYYY-MM-DD) a meeting was convened on.",
+	"to":      "Last day (YYYY-MM-DD) a meeting was convened on.",
 }

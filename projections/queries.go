@@ -124,7 +124,7 @@ func (q *Queries) History(ctx context.Context, a domain.Actor, citizen uuid.UUID
 		return nil, err
 	}
 	if citizen == uuid.Nil {
-		return nil, domain.FieldErrorf("citizen", "is missing")
+		return nil, domain.FieldErrorf("citizen", "is missing: name the citizen whose history you ask for")
 	}
 	if err := q.wait(ctx, q.MeetingsModel, after); err != nil {
 		return nil, err

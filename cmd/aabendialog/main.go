@@ -32,6 +32,13 @@ func commands() []command {
 	for _, v := range verbs() {
 		cs = append(cs, command{name: v.name, summary: domain.CommandSummary(v.name), run: v.run})
 	}
+	for _, q := range queryVerbs() {
+		cs = append(cs, command{name: q.name, summary: q.summary, run: q.run})
+	}
+	cs = append(cs,
+		command{name: "rebuild", summary: "rebuild read models from the start of the log and swap them in (administrators)", run: runRebuild},
+		command{name: "seed", summary: "write synthetic meeting histories into the log through the command path", run: runSeed},
+	)
 	return cs
 }
 

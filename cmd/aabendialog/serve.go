@@ -20,6 +20,7 @@ import (
 
 	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/projections"
 )
 
 // ServeConfig is everything "serve" can be told.
@@ -52,8 +53,13 @@ type Main struct {
 	Verifier *handlers.Verifier
 	router   *handlers.CommandRouter
 	routerWG sync.WaitGroup
-	http     *http.Server
-	httpLn   net.Listener
+	// ReadModels are the projectors; Queries answers from them.
+	ReadModels []*projections.Projector
+	Queries    *projections.Queries
+	bgCancel   context.CancelFunc
+	bgWG       sync.WaitGroup
+	http       *http.Server
+	httpLn     net.Listener
 }
 
 // Run starts the log (embedded node or cluster connection) and opens the stream.
@@ -109,7 +115,26 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.openVerifier(); err != nil {
 		return err
 	}
+	bg, bgCancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.bgCancel = bgCancel
+	dir := filepath.Join(cfg.DataDir, "readmodels")
+	for _, proj := range []projections.Projection{projections.Meetings{}, projections.Services{}} {
+		p, err := projections.OpenProjector(ctx, dir, proj, m.Store, log)
+		if err != nil {
+			return err
+		}
+		m.ReadModels = append(m.ReadModels, p)
+		m.bgWG.Add(1)
+		go func() { defer m.bgWG.Done(); _ = p.Run(bg) }()
+	}
+	m.Queries = &projections.Queries{MeetingsModel: m.ReadModels[0], ServicesModel: m.ReadModels[1], Now: time.Now}
+	qs := &handlers.QueryService{Queries: m.Queries}
 	m.Metrics = handlers.NewMetrics()
+	m.Metrics.WatchReadModels(m.ReadModels, func() (uint64, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return m.Store.LastSeq(ctx)
+	})
 	m.Service = handlers.NewCommandService(m.Store, time.Now, m.Metrics)
 	m.router, err = handlers.NewCommandRouter(m.nc, m.Service, m.Verifier, newCommandID, log, handlers.RouterConfig{})
 	if err != nil {
@@ -127,10 +152,35 @@ func (m *Main) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	log.Info("taking commands over NATS", "subjects", handlers.CommandSubjectPrefix+"*", "queue", handlers.CommandQueue)
+	log.Info("taking commands and queries over NATS", "commands", handlers.CommandSubjectPrefix+"*", "queries", handlers.QuerySubjectPrefix+"*")
 
+	m.bgWG.Add(1)
+	go func() {
+		defer m.bgWG.Done()
+		if err := handlers.ServeQueries(bg, m.nc, qs, m.Verifier, log); err != nil {
+			log.Error("NATS queries stopped", "err", err)
+		}
+	}()
+	// Ready once the log answers and every read model has caught up with what the log held at
+	// start, and none has stopped.
+	startSeq := last
 	api := &handlers.API{Service: m.Service, Verifier: m.Verifier, Metrics: m.Metrics, Log: log, NewID: newCommandID,
-		Ready: func(ctx context.Context) error { _, err := m.Store.LastSeq(ctx); return err }}
+		Queries: qs, ReadModels: m.ReadModels,
+		Ready: func(ctx context.Context) error {
+			if _, err := m.Store.LastSeq(ctx); err != nil {
+				return err
+			}
+			for _, p := range m.ReadModels {
+				st := p.Status()
+				if st.Error != "" {
+					return fmt.Errorf("read model %s stopped: %s", st.Name, st.Error)
+				}
+				if st.Seq < startSeq {
+					return fmt.Errorf("read model %s is catching up: at %d of %d", st.Name, st.Seq, startSeq)
+				}
+			}
+			return nil
+		}}
 	m.httpLn, err = net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", cfg.HTTPListen, err)
@@ -201,6 +251,13 @@ func (m *Main) Close() error {
 	if m.router != nil {
 		keep(m.router.Close())
 		m.routerWG.Wait()
+	}
+	if m.bgCancel != nil {
+		m.bgCancel()
+		m.bgWG.Wait()
+	}
+	for _, p := range m.ReadModels {
+		keep(p.Close())
 	}
 	if m.nc != nil {
 		if err := m.nc.Drain(); err != nil && first == nil && !errors.Is(err, nats.ErrConnectionClosed) {

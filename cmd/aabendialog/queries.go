@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/aabendialog/aabendialog/eventstore"
+	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/projections"
+)
+
+// queryVerb is a CLI verb that asks a read model.
+type queryVerb struct {
+	name, usage, summary string
+	params               func(fs flagSet) func() url.Values
+	print                func(w io.Writer, raw json.RawMessage) error
+}
+
+type flagSet interface {
+	String(name, value, usage string) *string
+	Bool(name string, value bool, usage string) *bool
+	Uint64(name string, value uint64, usage string) *uint64
+}
+
+func queryVerbs() []queryVerb {
+	return []queryVerb{
+		{name: "history", usage: "history [--citizen ID] [--after SEQ]",
+			summary: "a citizen's meetings in time order: status, time and place, agenda, who took part, follow-ups",
+			params: func(fs flagSet) func() url.Values {
+				c := fs.String("citizen", "", "the citizen (default: you, or the citizen you act for)")
+				return func() url.Values { return nonEmpty(url.Values{"citizen": {*c}}) }
+			}, print: printHistory},
+		{name: "services", usage: "services [--from DATE] [--to DATE] [--service NAME] [--after SEQ]",
+			summary: "which services took part, per service and period, and which meet the same citizens",
+			params: func(fs flagSet) func() url.Values {
+				from := fs.String("from", "", "first day, YYYY-MM-DD (by the day meetings were convened)")
+				to := fs.String("to", "", "last day, YYYY-MM-DD")
+				svc := fs.String("service", "", "only this service")
+				return func() url.Values { return nonEmpty(url.Values{"from": {*from}, "to": {*to}, "service": {*svc}}) }
+			}, print: printServices},
+		{name: "inbox", usage: "inbox [--after SEQ]",
+			summary: "your invitations to answer, coming meetings, and the follow-ups you own",
+			params:  func(fs flagSet) func() url.Values { return func() url.Values { return url.Values{} } },
+			print:   printInbox},
+		{name: "follow-ups", usage: "follow-ups [--owner ID] [--service NAME] [--overdue] [--after SEQ]",
+			summary: "follow-ups of the meetings you may see",
+			params: func(fs flagSet) func() url.Values {
+				owner := fs.String("owner", "", "only those this person is responsible for")
+				svc := fs.String("service", "", "only those whose responsible comes from this service")
+				overdue := fs.Bool("overdue", false, "only those past their due date and not done")
+				return func() url.Values {
+					v := nonEmpty(url.Values{"owner": {*owner}, "service": {*svc}})
+					if *overdue {
+						v.Set("overdue", "true")
+					}
+					return v
+				}
+			}, print: printFollowUps},
+	}
+}
+
+func nonEmpty(v url.Values) url.Values {
+	for k, vs := range v {
+		if len(vs) == 0 || vs[0] == "" {
+			delete(v, k)
+		}
+	}
+	return v
+}
+
+func (q queryVerb) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(q.name, q.usage+" [--json] [--server URL] [--token TOKEN]", stderr)
+	cf := addClientFlags(fs)
+	after := fs.Uint64("after", 0, "wait until the read model has reached this sequence (the one a command printed)")
+	build := q.params(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if cf.token == "" {
+		return usageError("no token: give --token or set AABENDIALOG_TOKEN (\"aabendialog token\" issues one)")
+	}
+	params := build()
+	if *after > 0 {
+		params.Set("after", fmt.Sprint(*after))
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	c := &handlers.Client{Server: cf.server, Token: cf.token, HTTP: &http.Client{}}
+	var raw json.RawMessage
+	if err := c.Get(ctx, "/api/v1/"+q.name, params, &raw); err != nil {
+		var ae *handlers.APIError
+		if errors.As(err, &ae) && ae.Field != "" {
+			ae.Field = "--" + ae.Field
+		}
+		return err
+	}
+	if cf.json {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	return q.print(stdout, raw)
+}
+
+func day(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+func printHistory(w io.Writer, raw json.RawMessage) error {
+	var h []projections.MeetingView
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return err
+	}
+	if len(h) == 0 {
+		fmt.Fprintln(w, "No meetings.")
+	}
+	for _, m := range h {
+		title := m.Title
+		if title == "" {
+			title = "(no title)"
+		}
+		fmt.Fprintf(w, "%s  %s  %s\n", m.ConvenedAt.Local().Format("2006-01-02"), m.Status, title)
+		fmt.Fprintf(w, "  meeting %s\n", m.MeetingID)
+		if m.ScheduledAt != nil {
+			fmt.Fprintf(w, "  when: %s, where: %s %s\n", day(m.ScheduledAt), m.Place, m.Address)
+		}
+		if len(m.Agenda) > 0 {
+			fmt.Fprintf(w, "  agenda: %s\n", strings.Join(m.Agenda, "; "))
+		}
+		for _, p := range m.Participants {
+			from := p.Kind
+			if p.Service != "" {
+				from = p.Service
+			}
+			state := p.Answer
+			if p.Withdrawn {
+				state = "withdrawn"
+			}
+			if p.Present {
+				state += ", present"
+			}
+			fmt.Fprintf(w, "  - %s (%s): %s\n", p.Name, from, state)
+		}
+		for _, f := range m.FollowUps {
+			fmt.Fprintf(w, "  follow-up: %s; responsible %s; due %s; %s\n", f.What, f.Responsible, orDash(f.Due), f.State)
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func printInbox(w io.Writer, raw json.RawMessage) error {
+	var in projections.Inbox
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return err
+	}
+	section := func(title string, ms []projections.InboxMeeting) {
+		fmt.Fprintf(w, "%s (%d)\n", title, len(ms))
+		for _, m := range ms {
+			fmt.Fprintf(w, "  %s  %s  meeting %s  agenda: %s\n", day(m.ScheduledAt), m.Place, m.MeetingID, strings.Join(m.Agenda, "; "))
+		}
+	}
+	section("Invitations to answer", in.Invitations)
+	section("Coming meetings", in.Coming)
+	fmt.Fprintf(w, "Your follow-ups (%d)\n", len(in.FollowUps))
+	for _, f := range in.FollowUps {
+		fmt.Fprintf(w, "  [%s] %s (due %s, meeting %s)\n", f.State, f.What, orDash(f.Due), f.MeetingID)
+	}
+	return nil
+}
+
+func printFollowUps(w io.Writer, raw json.RawMessage) error {
+	var fs []projections.FollowUpView
+	if err := json.Unmarshal(raw, &fs); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATE\tDUE\tWHAT\tRESPONSIBLE\tSERVICE\tMEETING")
+	for _, f := range fs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.State, orDash(f.Due), f.What, f.Responsible, orDash(f.Service), f.MeetingID)
+	}
+	return tw.Flush()
+}
+
+func printServices(w io.Writer, raw json.RawMessage) error {
+	var r projections.ServicesReport
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tMEETINGS\tCITIZENS\tINVITED\tACCEPTED\tATTENDED")
+	for _, s := range r.PerService {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", s.Service, s.Meetings, s.Citizens, s.Invited, s.Accepted, s.Attended)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICES MEETING THE SAME CITIZENS\t\tCITIZENS\tMEETINGS TOGETHER")
+	for _, p := range r.Together {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", p.A, p.B, p.SharedCitizens, p.MeetingsTogether)
+	}
+	return tw.Flush()
+}
+
+// runRebuild asks a running server to rebuild read models, showing progress.
+func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("rebuild", "rebuild [--projection NAME] [--server URL] [--token ADMIN-TOKEN] [--json]", stderr)
+	cf := addClientFlags(fs)
+	name := fs.String("projection", "", "the read model to rebuild: meetings or services (default: all)")
+	// A rebuild of a large log takes minutes: wait an hour unless told otherwise.
+	fs.Lookup("timeout").Value.Set("1h")
+	fs.Lookup("timeout").DefValue = "1h"
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cf.token == "" {
+		return usageError("no token: an administrator's token is needed (\"aabendialog token --role admin\")")
+	}
+	c := &handlers.Client{Server: cf.server, Token: cf.token, HTTP: &http.Client{}}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	var models []handlers.ReadModelStatus
+	if err := c.Get(ctx, "/api/v1/read-models", nil, &models); err != nil {
+		return err
+	}
+	var names []string
+	for _, m := range models {
+		if *name == "" || m.Name == *name {
+			names = append(names, m.Name)
+		}
+	}
+	if len(names) == 0 {
+		return usageError("--projection %q: the read models are meetings and services", *name)
+	}
+	results := map[string]any{}
+	for _, n := range names {
+		bar := newProgressBar(stderr, "rebuilding "+n)
+		done := make(chan error, 1)
+		var out map[string]any
+		go func() { done <- c.Post(ctx, "/api/v1/read-models/"+n+"/rebuild", &out) }()
+		tick := time.NewTicker(200 * time.Millisecond)
+	wait:
+		for {
+			select {
+			case err := <-done:
+				tick.Stop()
+				if err != nil {
+					fmt.Fprintln(stderr)
+					return fmt.Errorf("rebuild %s: %w", n, err)
+				}
+				break wait
+			case <-tick.C:
+				var st []handlers.ReadModelStatus
+				if c.Get(ctx, "/api/v1/read-models", nil, &st) == nil {
+					for _, s := range st {
+						if s.Name == n && s.Rebuild != nil {
+							bar.Set(s.Rebuild.Done, s.Rebuild.Total)
+						}
+					}
+				}
+			}
+		}
+		bar.Done(fmt.Sprintf("%s is at sequence %v.", n, out["seq"]))
+		results[n] = out
+	}
+	if cf.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	return nil
+}
+
+// runSeed writes synthetic histories into the log of a running server (or a cluster), through
+// the command path: the domain's rules and the log's checks, with a simulated clock.
+func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("seed", "seed --citizens N [--nats URL] [--seed N] [--json]", stderr)
+	citizens := fs.Int("citizens", 0, "how many citizens' histories to write (required)")
+	natsURL := fs.String("nats", envOr("AABENDIALOG_NATS", "nats://127.0.0.1:4222"), "the log's NATS address: a running serve's --nats-listen, or the cluster (env AABENDIALOG_NATS)")
+	seed := fs.Uint64("seed", 1, "makes the history reproducible")
+	workers := fs.Int("workers", 4, "citizens written at once")
+	asJSON := fs.Bool("json", false, "print what was written as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *citizens < 1 {
+		return usageError("--citizens: give how many citizens, at least 1")
+	}
+	nc, err := nats.Connect(*natsURL, nats.Name("aabendialog seed"))
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w (is serve running?)", *natsURL, err)
+	}
+	defer nc.Close()
+	store, err := eventstore.Attach(ctx, nc)
+	if err != nil {
+		return err
+	}
+	bar := newProgressBar(stderr, "seeding")
+	st, err := handlers.Seed(ctx, store, handlers.SeedConfig{Citizens: *citizens, Seed: *seed, Workers: *workers,
+		Start: time.Now().AddDate(-1, 0, 0), Progress: func(done, total int) { bar.Set(uint64(done), uint64(total)) }})
+	if err != nil {
+		fmt.Fprintln(stderr)
+		return err
+	}
+	bar.Done(fmt.Sprintf("%d citizens, %d meetings (%d held, %d cancelled), %d follow-ups, %d commands.",
+		st.Citizens, st.Meetings, st.Held, st.Cancelled, st.FollowUps, st.Commands))
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(st)
+	}
+	return nil
+}

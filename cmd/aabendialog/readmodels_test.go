@@ -1,0 +1,346 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/eventstore"
+	"github.com/aabendialog/aabendialog/handlers"
+)
+
+// startServerOn runs serve on a data directory with a flush interval (these tests are about the
+// read models, not durability) and returns its addresses.
+func startServerOn(t *testing.T, data string, extra ...string) *server {
+	t.Helper()
+	args := append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--fsync", "1s", "--log-level", "warn"}, extra...)
+	p := startProcess(t, "aabendialog serving", args...)
+	var httpURL, natsURL string
+	if _, err := fmt.Sscanf(strings.ReplaceAll(p.ready, ",", " "), "aabendialog serving; HTTP at %s NATS at %s", &httpURL, &natsURL); err != nil {
+		t.Fatalf("ready line %q: %v", p.ready, err)
+	}
+	return &server{p: p, data: data, http: httpURL, nats: strings.TrimSuffix(natsURL, ".")}
+}
+
+func waitReady(t *testing.T, s *server) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.http + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("server not ready in time")
+}
+
+// truth counts what the read models must hold, from the log itself through the domain.
+type truth struct {
+	Meetings, Participants, Present, FollowUps, Completed, Agenda int
+	Status                                                        map[string]int
+	ServiceRows, ServiceAccepted, ServiceAttended                 int
+}
+
+func truthFromLog(t *testing.T, natsURL string) truth {
+	t.Helper()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := context.Background()
+	store, err := eventstore.Attach(ctx, nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meetings := map[uuid.UUID]*domain.Meeting{}
+	if err := store.Read(ctx, eventstore.ReadOptions{}, func(r eventstore.Recorded) error {
+		m := meetings[r.Commit.MeetingID]
+		if m == nil {
+			m = &domain.Meeting{}
+			meetings[r.Commit.MeetingID] = m
+		}
+		m.Apply(r.Commit)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tr := truth{Status: map[string]int{}}
+	for _, m := range meetings {
+		tr.Meetings++
+		tr.Status[string(m.Status())]++
+		tr.Agenda += len(m.Agenda())
+		for _, p := range m.Participants() {
+			tr.Participants++
+			if p.Present {
+				tr.Present++
+			}
+			if p.Service != "" && (p.Kind == domain.KindProfessional || p.Kind == domain.KindRegion) {
+				tr.ServiceRows++
+				if p.Answer == domain.AnswerAccepted && !p.Withdrawn {
+					tr.ServiceAccepted++
+				}
+				if p.Present {
+					tr.ServiceAttended++
+				}
+			}
+		}
+		for _, f := range m.FollowUps() {
+			tr.FollowUps++
+			if f.Completed {
+				tr.Completed++
+			}
+		}
+	}
+	return tr
+}
+
+// truthFromFiles counts what the read models' SQLite files hold.
+func truthFromFiles(t *testing.T, data string) truth {
+	t.Helper()
+	open := func(name string) *sql.DB {
+		b, err := os.ReadFile(filepath.Join(data, "readmodels", name+".current"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, "readmodels", strings.TrimSpace(string(b)))+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	m, s := open("meetings"), open("services")
+	tr := truth{Status: map[string]int{}}
+	one := func(db *sql.DB, q string, dst *int) {
+		if err := db.QueryRow(q).Scan(dst); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	one(m, `SELECT count(*) FROM meetings`, &tr.Meetings)
+	one(m, `SELECT count(*) FROM participants`, &tr.Participants)
+	one(m, `SELECT count(*) FROM participants WHERE present = 1`, &tr.Present)
+	one(m, `SELECT count(*) FROM follow_ups`, &tr.FollowUps)
+	one(m, `SELECT count(*) FROM follow_ups WHERE completed_at IS NOT NULL`, &tr.Completed)
+	one(m, `SELECT count(*) FROM agenda_items`, &tr.Agenda)
+	one(s, `SELECT count(*) FROM service_participants`, &tr.ServiceRows)
+	one(s, `SELECT coalesce(sum(accepted * invited), 0) FROM service_participants`, &tr.ServiceAccepted)
+	one(s, `SELECT coalesce(sum(attended), 0) FROM service_participants`, &tr.ServiceAttended)
+	rows, err := m.Query(`SELECT status, count(*) FROM meetings GROUP BY status`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		rows.Scan(&st, &n)
+		tr.Status[st] = n
+	}
+	return tr
+}
+
+func adminStatus(t *testing.T, s *server, token string) []handlers.ReadModelStatus {
+	c := &handlers.Client{Server: s.http, Token: token}
+	var st []handlers.ReadModelStatus
+	if err := c.Get(context.Background(), "/api/v1/read-models", nil, &st); err != nil {
+		return nil
+	}
+	return st
+}
+
+// TestReadModelsExactAfterSIGKILL seeds a history, then lets a fresh server build its read
+// models from the log and kills it with SIGKILL while it is catching up. After a restart every
+// count in every read model equals what the log says.
+func TestReadModelsExactAfterSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds, seeds and kills the real program")
+	}
+	data := t.TempDir()
+	s := startServerOn(t, data)
+	if out, errs, code := cli(t, "seed", "--nats", s.nats, "--citizens", "1500", "--json"); code != 0 {
+		t.Fatalf("seed: %d %s %s", code, out, errs)
+	}
+	waitReady(t, s)
+	want := truthFromLog(t, s.nats)
+	last := lastSeq(t, s.nats)
+	s.p.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.p.done
+	admin := token(t, data, domain.Actor{ID: uuid.New(), Role: domain.RoleAdmin})
+
+	killedAt := uint64(0)
+	for attempt := 0; attempt < 5 && killedAt == 0; attempt++ {
+		// Forget the read models: the next start builds them from the log.
+		if err := os.RemoveAll(filepath.Join(data, "readmodels")); err != nil {
+			t.Fatal(err)
+		}
+		s = startServerOn(t, data)
+		deadline := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			st := adminStatus(t, s, admin)
+			if len(st) == 2 && st[0].Seq > 0 && st[0].Seq < last {
+				s.p.cmd.Process.Signal(syscall.SIGKILL)
+				killedAt = st[0].Seq
+				break
+			}
+			if len(st) == 2 && st[0].Seq > 0 {
+				break // caught up before we could kill it: try again
+			}
+		}
+		if killedAt == 0 {
+			s.p.cmd.Process.Signal(syscall.SIGKILL)
+		}
+		<-s.p.done
+	}
+	if killedAt == 0 {
+		t.Fatal("could not kill the server while it was catching up")
+	}
+	t.Logf("killed while the meetings read model was at sequence %d of %d", killedAt, last)
+	s = startServerOn(t, data)
+	waitReady(t, s)
+	s.p.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.p.done
+	got := truthFromFiles(t, data)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("read models after SIGKILL and restart:\n got %+v\nwant %+v", got, want)
+	}
+	t.Logf("%d meetings, %d participants, %d follow-ups: exact", got.Meetings, got.Participants, got.FollowUps)
+}
+
+// TestQueriesEndToEnd runs a meeting through the real program and asks the read models over
+// HTTP (the CLI) and NATS, reading its own writes; then rebuilds them through the CLI and gets
+// the same answers.
+func TestQueriesEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real program")
+	}
+	s := startServerOn(t, t.TempDir())
+	waitReady(t, s)
+	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
+	job := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	ct, jt := token(t, s.data, citizen), token(t, s.data, job)
+	admin := token(t, s.data, domain.Actor{ID: uuid.New(), Role: domain.RoleAdmin})
+	c := &handlers.Client{Server: s.http, Token: ct}
+	ctx := context.Background()
+	m := uuid.New()
+	send := func(tok, name string, body map[string]any) handlers.Reply {
+		t.Helper()
+		r, err := (&handlers.Client{Server: s.http, Token: tok}).Command(ctx, name, uuid.New(), body)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return r
+	}
+	send(ct, "convene-meeting", map[string]any{"meeting_id": m, "citizen_id": citizen.ID, "title": "Mit møde"})
+	send(ct, "citizen-sets-agenda", map[string]any{"meeting_id": m, "items": []string{"Min bolig"}})
+	send(ct, "invite-participant", map[string]any{"meeting_id": m, "participant_id": job.ID, "name": "Karin", "kind": "professional", "service": "Jobcenter"})
+	last := send(ct, "schedule-meeting", map[string]any{"meeting_id": m, "at": time.Now().Add(30 * time.Minute).Format(time.RFC3339), "place": "home"})
+	_ = c
+
+	// The CLI, reading its own write.
+	after := fmt.Sprint(last.Sequence)
+	out, errs, code := cli(t, "history", "--server", s.http, "--token", ct, "--after", after, "--json")
+	if code != 0 {
+		t.Fatalf("history: %d %s", code, errs)
+	}
+	var h []map[string]any
+	json.Unmarshal([]byte(out), &h)
+	if len(h) != 1 || h[0]["status"] != "scheduled" || h[0]["agenda"].([]any)[0] != "Min bolig" {
+		t.Fatalf("history: %s", out)
+	}
+	if out, _, code := cli(t, "history", "--server", s.http, "--token", ct); code != 0 || !strings.Contains(out, "Karin (Jobcenter): pending") {
+		t.Fatalf("history for a person: %d %s", code, out)
+	}
+	if out, _, code := cli(t, "inbox", "--server", s.http, "--token", jt, "--after", after); code != 0 || !strings.Contains(out, "Invitations to answer (1)") || !strings.Contains(out, "Min bolig") {
+		t.Fatalf("inbox: %d %s", code, out)
+	}
+	if _, errs, code := cli(t, "services", "--server", s.http, "--token", ct); code != 1 || !strings.Contains(errs, "for professionals") {
+		t.Fatalf("services for a citizen: %d %s", code, errs)
+	}
+	if out, _, code := cli(t, "services", "--server", s.http, "--token", jt, "--after", after); code != 0 || !strings.Contains(out, "Jobcenter") {
+		t.Fatalf("services: %d %s", code, out)
+	}
+	if _, errs, code := cli(t, "history", "--server", s.http, "--token", jt, "--citizen", "nope"); code != 1 || !strings.Contains(errs, "--citizen") {
+		t.Fatalf("bad citizen id: %d %s", code, errs)
+	}
+	// Over NATS.
+	nc, err := nats.Connect(s.nats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	msg := &nats.Msg{Subject: handlers.QuerySubjectPrefix + "history", Data: []byte(`{"after":` + after + `}`), Header: nats.Header{}}
+	msg.Header.Set(handlers.HeaderAuthorization, "Bearer "+ct)
+	resp, err := nc.RequestMsg(msg, 10*time.Second)
+	if err != nil || resp.Header.Get(handlers.HeaderStatus) != "200" || !strings.Contains(string(resp.Data), "Min bolig") {
+		t.Fatalf("history over NATS: %v %s", err, resp.Data)
+	}
+	msg.Header.Set(handlers.HeaderAuthorization, "Bearer "+admin)
+	if resp, err := nc.RequestMsg(msg, 10*time.Second); err != nil || resp.Header.Get(handlers.HeaderStatus) != "403" {
+		t.Fatalf("history over NATS for an admin: %v %s", err, resp.Data)
+	}
+	before, _, _ := cli(t, "history", "--server", s.http, "--token", ct, "--json")
+	// Rebuild through the CLI: an admin only.
+	if _, errs, code := cli(t, "rebuild", "--server", s.http, "--token", ct); code != 1 || !strings.Contains(errs, "administrators") {
+		t.Fatalf("rebuild by a citizen: %d %s", code, errs)
+	}
+	if _, errs, code := cli(t, "rebuild", "--server", s.http, "--token", admin); code != 0 || !strings.Contains(errs, "rebuilding meetings done") || !strings.Contains(errs, "rebuilding services done") {
+		t.Fatalf("rebuild: %d %s", code, errs)
+	}
+	if after, _, _ := cli(t, "history", "--server", s.http, "--token", ct, "--json"); after != before {
+		t.Fatalf("history changed with the rebuild:\n%s\n%s", before, after)
+	}
+	metrics, err := http.Get(s.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer metrics.Body.Close()
+	b := new(strings.Builder)
+	buf := make([]byte, 1<<16)
+	for {
+		n, err := metrics.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	for _, want := range []string{`aabendialog_read_model_lag_events{projection="meetings"} 0`, `aabendialog_read_model_up{projection="services"} 1`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func lastSeq(t *testing.T, natsURL string) uint64 {
+	t.Helper()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	store, err := eventstore.Attach(context.Background(), nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := store.LastSeq(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return last
+}
