@@ -92,6 +92,16 @@ func (Meetings) Apply(ctx context.Context, tx *Tx, r eventstore.Recorded) error 
 			return fmt.Errorf("event %d (%s): %w", i, e.Type, err)
 		}
 	}
-	_, err := tx.Exec(ctx, `UPDATE meetings SET last_seq = ? WHERE meeting_id = ?`, r.Seq, m)
-	return err
+	tx.Last[m] = r.Seq
+	return nil
+}
+
+// Finish implements Finisher: each meeting's last sequence, once per batch.
+func (Meetings) Finish(ctx context.Context, tx *Tx) error {
+	for m, seq := range tx.Last {
+		if _, err := tx.Exec(ctx, `UPDATE meetings SET last_seq = ? WHERE meeting_id = ?`, seq, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }

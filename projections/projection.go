@@ -19,6 +19,11 @@ type Projection interface {
 	Apply(ctx context.Context, tx *Tx, r eventstore.Recorded) error
 }
 
+// Finisher is a projection with work to do once per batch, before the checkpoint is written.
+type Finisher interface {
+	Finish(ctx context.Context, tx *Tx) error
+}
+
 // ts is the form times are stored in: UTC, millisecond precision, sortable as text.
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 

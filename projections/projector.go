@@ -19,8 +19,12 @@ import (
 	"github.com/aabendialog/aabendialog/eventstore"
 )
 
-// MaxBatch is the most commits one transaction applies.
-const MaxBatch = 1000
+// MaxBatch is the most commits one transaction applies while following the log; a rebuild,
+// which nobody waits for commit by commit, takes rebuildBatch.
+const (
+	MaxBatch     = 1000
+	rebuildBatch = 5000
+)
 
 // Projector keeps one read model up to date with the log. It reads with an ordered consumer
 // from its checkpoint + 1 and applies commits in batches, each batch and the new checkpoint in
@@ -213,6 +217,19 @@ func (p *Projector) Run(ctx context.Context) error {
 	}
 }
 
+// decoded is a commit read from the log, decoded by the goroutine that received it so that
+// decoding runs beside the SQLite writes.
+type decoded struct {
+	raw    eventstore.RawRecorded
+	commit domain.Commit
+	err    error
+}
+
+func decode(r eventstore.RawRecorded) decoded {
+	c, err := domain.DecodeCommit(r.Data)
+	return decoded{raw: r, commit: c, err: err}
+}
+
 // stopError is a commit the projector cannot apply: it stops for good.
 type stopError struct{ err error }
 
@@ -236,20 +253,29 @@ func (p *Projector) follow(ctx context.Context) error {
 		return err
 	}
 	defer it.Stop()
-	msgs := make(chan jetstream.Msg, 2*MaxBatch)
+	type item struct {
+		d       decoded
+		pending uint64
+	}
+	msgs := make(chan item, 2*MaxBatch)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(msgs)
 		for {
 			m, err := it.Next()
-			if err != nil {
-				errc <- err
-				return
+			if err == nil {
+				var r eventstore.RawRecorded
+				var np uint64
+				if r, np, err = raw(m); err == nil {
+					msgs <- item{decode(r), np}
+					continue
+				}
 			}
-			msgs <- m
+			errc <- err
+			return
 		}
 	}()
-	batch := make([]eventstore.RawRecorded, 0, MaxBatch)
+	batch := make([]decoded, 0, rebuildBatch)
 	for {
 		batch = batch[:0]
 		pending := uint64(0)
@@ -263,25 +289,22 @@ func (p *Projector) follow(ctx context.Context) error {
 			if !ok {
 				return <-errc
 			}
-			r, np, err := raw(m)
-			if err != nil {
-				return err
-			}
-			batch, pending = append(batch, r), np
+			batch, pending = append(batch, m.d), m.pending
 		}
-		// Take what has already arrived, up to a batch.
+		// Take what has already arrived, up to a batch: a larger one when far behind, where
+		// nobody waits for a single commit.
+		limit := MaxBatch
+		if pending >= MaxBatch {
+			limit = rebuildBatch
+		}
 	fill:
-		for len(batch) < MaxBatch && pending > 0 {
+		for len(batch) < limit && pending > 0 {
 			select {
 			case m, ok := <-msgs:
 				if !ok {
 					break fill
 				}
-				r, np, err := raw(m)
-				if err != nil {
-					return err
-				}
-				batch, pending = append(batch, r), np
+				batch, pending = append(batch, m.d), m.pending
 			case <-time.After(5 * time.Millisecond):
 				break fill
 			}
@@ -308,7 +331,7 @@ func (p *Projector) currentDB() *DB {
 
 // applyBatch applies commits to db in one transaction with the checkpoint, skipping those the
 // checkpoint says are done. Only the live database's progress is published.
-func (p *Projector) applyBatch(ctx context.Context, db *DB, batch []eventstore.RawRecorded, caughtUp bool) error {
+func (p *Projector) applyBatch(ctx context.Context, db *DB, batch []decoded, caughtUp bool) error {
 	if len(batch) == 0 {
 		return nil
 	}
@@ -322,13 +345,13 @@ func (p *Projector) applyBatch(ctx context.Context, db *DB, batch []eventstore.R
 	}
 	defer tx.Rollback()
 	applied := cp
-	for _, r := range batch {
+	for _, d := range batch {
+		r, c := d.raw, d.commit
 		if r.Seq <= applied {
 			continue // delivered again: already in this read model
 		}
-		c, err := domain.DecodeCommit(r.Data)
-		if err != nil {
-			return &stopError{fmt.Errorf("commit at sequence %d cannot be read: %w", r.Seq, err)}
+		if d.err != nil {
+			return &stopError{fmt.Errorf("commit at sequence %d cannot be read: %w", r.Seq, d.err)}
 		}
 		if err := p.proj.Apply(ctx, tx, eventstore.Recorded{Seq: r.Seq, Subject: r.Subject, Time: r.Time, Commit: c}); err != nil {
 			return &stopError{fmt.Errorf("commit at sequence %d (%s on meeting %s) cannot be applied: %w", r.Seq, c.Command, c.MeetingID, err)}
@@ -337,6 +360,11 @@ func (p *Projector) applyBatch(ctx context.Context, db *DB, batch []eventstore.R
 	}
 	if applied == cp {
 		return nil
+	}
+	if f, ok := p.proj.(Finisher); ok {
+		if err := f.Finish(ctx, tx); err != nil {
+			return &stopError{fmt.Errorf("commits up to sequence %d cannot be applied: %w", applied, err)}
+		}
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO checkpoint (projection, seq, at) VALUES (?, ?, ?)
 		ON CONFLICT (projection) DO UPDATE SET seq = excluded.seq, at = excluded.at`, p.proj.Name(), applied, ts(cpAt)); err != nil {
@@ -371,33 +399,18 @@ func (p *Projector) Rebuild(ctx context.Context, progress func(done, total uint6
 	if err != nil {
 		return 0, err
 	}
+	if err := db.SetDurable(ctx, false); err != nil {
+		db.Close()
+		return 0, err
+	}
 	total, err := p.store.LastSeq(ctx)
 	if err != nil {
 		db.Close()
 		return 0, err
 	}
-	var seq uint64
-	batch := make([]eventstore.RawRecorded, 0, MaxBatch)
-	flush := func() error {
-		if err := p.applyBatch(ctx, db, batch, false); err != nil {
-			return err
-		}
-		seq = batch[len(batch)-1].Seq
-		batch = batch[:0]
-		if progress != nil {
-			progress(seq, total)
-		}
-		return nil
-	}
-	err = p.store.ReadRaw(ctx, eventstore.ReadOptions{UntilSeq: total}, func(r eventstore.RawRecorded) error {
-		batch = append(batch, r)
-		if len(batch) == MaxBatch {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil && len(batch) > 0 {
-		err = flush()
+	seq, err := p.replay(ctx, db, 1, total, rebuildBatch, progress)
+	if err == nil {
+		err = db.SetDurable(ctx, true)
 	}
 	if err != nil {
 		db.Close()
@@ -424,20 +437,7 @@ func (p *Projector) swap(ctx context.Context, req swapRequest) error {
 	live := p.seq
 	p.state.Unlock()
 	if req.seq < live {
-		batch := make([]eventstore.RawRecorded, 0, MaxBatch)
-		err := p.store.ReadRaw(ctx, eventstore.ReadOptions{From: req.seq + 1, UntilSeq: live}, func(r eventstore.RawRecorded) error {
-			batch = append(batch, r)
-			if len(batch) == MaxBatch {
-				err := p.applyBatch(ctx, req.db, batch, false)
-				batch = batch[:0]
-				return err
-			}
-			return nil
-		})
-		if err == nil {
-			err = p.applyBatch(ctx, req.db, batch, false)
-		}
-		if err != nil {
+		if _, err := p.replay(ctx, req.db, req.seq+1, live, MaxBatch, nil); err != nil {
 			return err
 		}
 	}
@@ -459,4 +459,60 @@ func (p *Projector) swap(ctx context.Context, req swapRequest) error {
 	}
 	p.log.Info("read model rebuilt and swapped in", "file", req.db.Path, "seq", max(live, req.seq))
 	return nil
+}
+
+// replay applies the log from..until to db in batches: one goroutine reads, one decodes, and
+// this one writes. It returns the last sequence applied.
+func (p *Projector) replay(ctx context.Context, db *DB, from, until uint64, size int, progress func(done, total uint64)) (uint64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	raws := make(chan eventstore.RawRecorded, size)
+	batches := make(chan []decoded, 2)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(raws)
+		readErr <- p.store.ReadRaw(ctx, eventstore.ReadOptions{From: from, UntilSeq: until}, func(r eventstore.RawRecorded) error {
+			select {
+			case raws <- r:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	go func() {
+		defer close(batches)
+		batch := make([]decoded, 0, size)
+		for r := range raws {
+			batch = append(batch, decode(r))
+			if len(batch) == size {
+				select {
+				case batches <- batch:
+				case <-ctx.Done():
+					return
+				}
+				batch = make([]decoded, 0, size)
+			}
+		}
+		if len(batch) > 0 {
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+			}
+		}
+	}()
+	var seq uint64
+	for batch := range batches {
+		if err := p.applyBatch(ctx, db, batch, false); err != nil {
+			return seq, err
+		}
+		seq = batch[len(batch)-1].raw.Seq
+		if progress != nil {
+			progress(seq, until)
+		}
+	}
+	if err := <-readErr; err != nil {
+		return seq, err
+	}
+	return seq, ctx.Err()
 }
