@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -41,6 +43,8 @@ type API struct {
 	Queries *QueryService
 	// ReadModels are the projectors, for their status and rebuild (administrators only).
 	ReadModels []*projections.Projector
+	// Replayer replays histories; nil leaves replay and evaluation out.
+	Replayer *Replayer
 
 	rebuilds sync.Map // projection name -> *rebuildProgress
 }
@@ -68,6 +72,9 @@ func (a *API) Routes() []Route {
 			rs = append(rs, Route{"GET", "/api/v1/" + n})
 		}
 	}
+	if a.Replayer != nil {
+		rs = append(rs, Route{"GET", "/api/v1/replay"}, Route{"GET", "/api/v1/evaluation/replay"}, Route{"GET", "/api/v1/evaluation/indicators"})
+	}
 	if len(a.ReadModels) > 0 {
 		rs = append(rs, Route{"GET", "/api/v1/read-models"})
 		for _, p := range a.ReadModels {
@@ -89,6 +96,11 @@ func (a *API) Handler() http.Handler {
 				a.query(w, r)
 			})))
 		}
+	}
+	if a.Replayer != nil {
+		mux.Handle("GET /api/v1/replay", a.counted("replay", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.replay(w, r, false) })))
+		mux.Handle("GET /api/v1/evaluation/replay", a.counted("evaluation-replay", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.replay(w, r, true) })))
+		mux.Handle("GET /api/v1/evaluation/indicators", a.counted("evaluation-indicators", http.HandlerFunc(a.indicators)))
 	}
 	if len(a.ReadModels) > 0 {
 		mux.Handle("GET /api/v1/read-models", a.counted("read-models", http.HandlerFunc(a.readModels)))
@@ -294,4 +306,131 @@ func (a *API) rebuild(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"projection": p.Name(), "seq": seq})
+}
+
+func (a *API) actor(w http.ResponseWriter, r *http.Request) (domain.Actor, bool) {
+	actor, err := a.Verifier.Actor(BearerToken(r.Header.Get("Authorization")))
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="aabendialog"`)
+		a.fail(w, r, err)
+		return domain.Actor{}, false
+	}
+	return actor, true
+}
+
+// ParseReplayQuery reads citizen, meeting, as_of (RFC 3339) and at_seq.
+func ParseReplayQuery(v url.Values) (ReplayQuery, error) {
+	for k := range v {
+		if k != "citizen" && k != "meeting" && k != "as_of" && k != "at_seq" {
+			return ReplayQuery{}, domain.FieldErrorf(k, "is not a parameter of replay; it takes citizen, meeting, as_of and at_seq")
+		}
+	}
+	q := ReplayQuery{Citizen: v.Get("citizen")}
+	var err error
+	if s := v.Get("meeting"); s != "" {
+		if q.Meeting, err = uuid.Parse(s); err != nil {
+			return q, domain.FieldErrorf("meeting", "%q is not a UUID", s)
+		}
+	}
+	if s := v.Get("as_of"); s != "" {
+		if q.AsOf, err = time.Parse(time.RFC3339, s); err != nil {
+			return q, domain.FieldErrorf("as_of", "%q is not an RFC 3339 time like 2026-12-01T10:00:00+01:00", s)
+		}
+	}
+	if s := v.Get("at_seq"); s != "" {
+		if q.AtSeq, err = strconv.ParseUint(s, 10, 64); err != nil || q.AtSeq == 0 {
+			return q, domain.FieldErrorf("at_seq", "%q is not a sequence number", s)
+		}
+	}
+	return q, nil
+}
+
+func (a *API) replay(w http.ResponseWriter, r *http.Request, evaluation bool) {
+	actor, ok := a.actor(w, r)
+	if !ok {
+		return
+	}
+	if evaluation && actor.Role != domain.RoleEvaluator {
+		a.fail(w, r, domain.Errorf(domain.Forbidden, "the evaluation is for evaluators"))
+		return
+	}
+	q, err := ParseReplayQuery(r.URL.Query())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out, err := a.Replayer.Replay(r.Context(), actor, q)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) indicators(w http.ResponseWriter, r *http.Request) {
+	actor, ok := a.actor(w, r)
+	if !ok {
+		return
+	}
+	v := r.URL.Query()
+	for k := range v {
+		switch k {
+		case "from", "to", "service", "format", "after":
+		default:
+			a.fail(w, r, domain.FieldErrorf(k, "is not a parameter of indicators; it takes from, to, service, format and after"))
+			return
+		}
+	}
+	format := v.Get("format")
+	if format == "" {
+		format = "json"
+	}
+	if format != "json" && format != "csv" && format != "html" {
+		a.fail(w, r, domain.FieldErrorf("format", "%q: use json, csv or html", format))
+		return
+	}
+	after, err := seqParam(v, "after")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ev, err := a.Queries.Queries.Evaluate(r.Context(), actor, projections.ServicesFilter{From: v.Get("from"), To: v.Get("to"), Service: v.Get("service")}, after)
+	if err != nil {
+		status, body := queryAnswer(err)
+		writeJSON(w, status, body)
+		return
+	}
+	switch format {
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="aabendialog-indicators.csv"`)
+		_ = WriteCSV(w, ev)
+	case "html":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+		_ = WriteHTML(w, ev)
+	default:
+		writeJSON(w, http.StatusOK, jsonSafe(ev))
+	}
+}
+
+// jsonSafe replaces the NaN of an indicator with nothing to measure by null: JSON has no NaN.
+func jsonSafe(ev projections.Evaluation) any {
+	type ind struct {
+		domain.Indicator
+		Value *float64 `json:"value"`
+	}
+	out := struct {
+		projections.Evaluation
+		Indicators []ind `json:"indicators"`
+	}{Evaluation: ev}
+	for _, i := range ev.Indicators {
+		x := ind{Indicator: i}
+		if !math.IsNaN(i.Value) {
+			v := i.Value
+			x.Value = &v
+		}
+		out.Indicators = append(out.Indicators, x)
+	}
+	return out
 }

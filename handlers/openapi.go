@@ -105,6 +105,32 @@ func OpenAPIDocument(routes []Route) []byte {
 					"503": errorResponse("The log did not answer in time; send the same command again."),
 				},
 			})
+		case r.Path == "/api/v1/replay" || r.Path == "/api/v1/evaluation/replay":
+			who := "Citizens and their support persons see their own meetings in full, invited participants theirs; evaluators see pseudonyms and no names or free text."
+			if strings.HasPrefix(r.Path, "/api/v1/evaluation/") {
+				who = "Evaluators only: pseudonyms, services by name, no names or free text."
+			}
+			var params []object
+			for _, p := range [][2]string{{"citizen", "A citizen id, or (evaluators) a citizen's pseudonym."}, {"meeting", "A meeting id (instead of a citizen)."}, {"as_of", "Replay up to this time (RFC 3339)."}, {"at_seq", "Replay up to this sequence."}} {
+				params = append(params, object{"name": p[0], "in": "query", "required": false, "description": p[1], "schema": object{"type": "string"}})
+			}
+			add(r.Path, r.Method, object{"operationId": strings.ReplaceAll(strings.TrimPrefix(r.Path, "/api/v1/"), "/", "-"),
+				"summary": "A history event by event, and the meetings as they stood. " + who, "tags": []string{"evaluation"},
+				"security": []object{{"bearer": []string{}}}, "parameters": params,
+				"responses": object{"200": object{"description": "The replay.", "content": object{"application/json": object{"schema": object{"type": "object"}}}},
+					"400": errorResponse("A parameter is malformed; the error names it."), "401": errorResponse("No valid token."),
+					"403": errorResponse("This person may not see this history."), "404": errorResponse("No such meeting or pseudonym.")}})
+		case r.Path == "/api/v1/evaluation/indicators":
+			var params []object
+			for _, p := range []string{"from", "to", "service", "after"} {
+				params = append(params, object{"name": p, "in": "query", "required": false, "schema": queryParamSchema[p], "description": queryParamDoc[p]})
+			}
+			params = append(params, object{"name": "format", "in": "query", "required": false, "schema": object{"type": "string", "enum": []string{"json", "csv", "html"}}})
+			add(r.Path, r.Method, object{"operationId": "evaluation-indicators", "summary": "The Open Dialogue indicators (docs/indicators.md), evaluators only.",
+				"tags": []string{"evaluation"}, "security": []object{{"bearer": []string{}}}, "parameters": params,
+				"responses": object{"200": object{"description": "The indicators.", "content": object{
+					"application/json": object{"schema": object{"type": "object"}}, "text/csv": object{"schema": object{"type": "string"}}, "text/html": object{"schema": object{"type": "string"}}}},
+					"400": errorResponse("A parameter is malformed; the error names it."), "401": errorResponse("No valid token."), "403": errorResponse("Not an evaluator.")}})
 		case r.Path == "/api/v1/read-models":
 			add(r.Path, r.Method, object{"operationId": "read-models", "summary": "The read models' checkpoints, errors and rebuild progress (administrators).",
 				"tags": []string{"read models"}, "security": []object{{"bearer": []string{}}},

@@ -459,3 +459,52 @@ func TestRebuildGivesTheSameAnswers(t *testing.T) {
 		t.Fatalf("after a restart the read models answer differently")
 	}
 }
+
+// TestFactsFromReadModelMatchTheLog: the evaluation reads facts from the meetings read model;
+// they must be the facts the domain builds from the log, meeting by meeting.
+func TestFactsFromReadModelMatchTheLog(t *testing.T) {
+	e := newEnv(t)
+	e.seed(80)
+	e.caughtUp()
+	ctx := context.Background()
+	var facts []domain.MeetingFacts
+	if err := e.meetings.View(func(db *sql.DB) error {
+		var err error
+		facts, err = projections.Facts(ctx, db, projections.ServicesFilter{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fromLog := map[uuid.UUID]*domain.Meeting{}
+	if err := e.store.Read(ctx, eventstore.ReadOptions{}, func(r eventstore.Recorded) error {
+		m := fromLog[r.Commit.MeetingID]
+		if m == nil {
+			m = &domain.Meeting{}
+			fromLog[r.Commit.MeetingID] = m
+		}
+		m.Apply(r.Commit)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(facts) != len(fromLog) {
+		t.Fatalf("%d meetings in the read model, %d in the log", len(facts), len(fromLog))
+	}
+	for _, f := range facts {
+		want := domain.FactsOf(fromLog[f.MeetingID])
+		want.ConvenedAt, want.HeldAt = want.ConvenedAt.Truncate(time.Millisecond), want.HeldAt.Truncate(time.Millisecond)
+		if fmt.Sprint(f) != fmt.Sprint(want) {
+			t.Fatalf("meeting %s:\nread model %+v\nlog        %+v", f.MeetingID, f, want)
+		}
+	}
+	evaluator := domain.Actor{ID: uuid.New(), Role: domain.RoleEvaluator}
+	ev, err := e.q.Evaluate(ctx, evaluator, projections.ServicesFilter{}, 0)
+	if err != nil || ev.Meetings != len(facts) || len(ev.Indicators) == 0 {
+		t.Fatalf("evaluate: %+v %v", ev, err)
+	}
+	for _, a := range []domain.Actor{{ID: uuid.New(), Role: domain.RoleCitizen}, {ID: uuid.New(), Role: domain.RoleProfessional, Service: "x"}} {
+		if _, err := e.q.Evaluate(ctx, a, projections.ServicesFilter{}, 0); !domain.IsKind(err, domain.Forbidden) {
+			t.Fatalf("evaluate by a %s: got %v, want forbidden", a.Role, err)
+		}
+	}
+}

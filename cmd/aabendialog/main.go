@@ -36,6 +36,8 @@ func commands() []command {
 		cs = append(cs, command{name: q.name, summary: q.summary, run: q.run})
 	}
 	cs = append(cs,
+		command{name: "replay", summary: "a history event by event and as it stood at a time or sequence (evaluators see pseudonyms)", run: runReplay},
+		command{name: "evaluate", summary: "the Open Dialogue indicators as a table, CSV, JSON or a printable HTML page (evaluators)", run: runEvaluate},
 		command{name: "rebuild", summary: "rebuild read models from the start of the log and swap them in (administrators)", run: runRebuild},
 		command{name: "seed", summary: "write synthetic meeting histories into the log through the command path", run: runSeed},
 	)

@@ -1,0 +1,370 @@
+package handlers
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/eventstore"
+	"github.com/aabendialog/aabendialog/projections"
+)
+
+// Pseudonyms turns person ids into stable keyed-hash pseudonyms. The key is the server's; an
+// evaluator never holds it, so a pseudonym cannot be turned back into an id by them.
+type Pseudonyms struct{ key []byte }
+
+// NewPseudonyms returns pseudonyms under key.
+func NewPseudonyms(key []byte) *Pseudonyms { return &Pseudonyms{key: key} }
+
+// Of returns the pseudonym of a person id: "p-" and 16 characters of HMAC-SHA256.
+func (p *Pseudonyms) Of(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	m := hmac.New(sha256.New, p.key)
+	m.Write(id[:])
+	return "p-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:16])
+}
+
+// PseudonymKeyFile is where serve keeps the pseudonym key, under the data directory.
+func PseudonymKeyFile(dataDir string) string { return filepath.Join(dataDir, "keys", "pseudonym.key") }
+
+// LoadOrCreatePseudonymKey reads the 32-byte key at path, creating it (mode 0600) if missing.
+func LoadOrCreatePseudonymKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("pseudonym key %s is too short", path)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return LoadOrCreatePseudonymKey(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := errors.Join(func() error { _, err := f.Write(key); return err }(), f.Sync(), f.Close()); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// Replay is a history event by event, and the meetings as they stood at its end.
+type Replay struct {
+	Citizen     string         `json:"citizen,omitempty"`
+	Meeting     uuid.UUID      `json:"meeting,omitzero"`
+	AsOf        *time.Time     `json:"as_of,omitempty"`
+	AtSeq       uint64         `json:"at_seq,omitempty"`
+	Pseudonymed bool           `json:"pseudonymised"`
+	Entries     []ReplayEntry  `json:"entries"`
+	Meetings    []MeetingState `json:"meetings"`
+}
+
+// ReplayEntry is one commit: when, who (in which role, on whose behalf), what.
+type ReplayEntry struct {
+	Seq        uint64           `json:"seq"`
+	At         time.Time        `json:"at"`
+	MeetingID  uuid.UUID        `json:"meeting_id"`
+	Command    string           `json:"command"`
+	Actor      string           `json:"actor"`
+	Role       domain.Role      `json:"role"`
+	Service    string           `json:"service,omitempty"`
+	OnBehalfOf string           `json:"on_behalf_of,omitempty"`
+	Events     []map[string]any `json:"events"`
+}
+
+// MeetingState is a meeting as it stood.
+type MeetingState struct {
+	MeetingID    uuid.UUID          `json:"meeting_id"`
+	Citizen      string             `json:"citizen"`
+	Status       domain.Status      `json:"status"`
+	Title        string             `json:"title,omitempty"`
+	Agenda       []string           `json:"agenda,omitempty"`
+	AgendaItems  int                `json:"agenda_items"`
+	At           *time.Time         `json:"at,omitempty"`
+	Place        domain.PlaceKind   `json:"place,omitempty"`
+	Address      string             `json:"address,omitempty"`
+	Participants []ParticipantState `json:"participants"`
+	FollowUps    []FollowUpState    `json:"follow_ups"`
+}
+
+// ParticipantState is an invitee as it stood.
+type ParticipantState struct {
+	ID        string                 `json:"id"`
+	Name      string                 `json:"name,omitempty"`
+	Kind      domain.ParticipantKind `json:"kind"`
+	Service   string                 `json:"service,omitempty"`
+	Answer    domain.Answer          `json:"answer"`
+	Withdrawn bool                   `json:"withdrawn"`
+	Present   bool                   `json:"present"`
+}
+
+// FollowUpState is a follow-up as it stood.
+type FollowUpState struct {
+	ID          uuid.UUID `json:"id"`
+	What        string    `json:"what,omitempty"`
+	Responsible string    `json:"responsible"`
+	Due         string    `json:"due,omitempty"`
+	Completed   bool      `json:"completed"`
+}
+
+// Replayer replays histories from the log.
+type Replayer struct {
+	Store      *eventstore.Store
+	Pseudonyms *Pseudonyms
+	// Citizens lists the citizen ids known to the read models, to find a citizen from a
+	// pseudonym.
+	Citizens func(ctx context.Context) ([]uuid.UUID, error)
+}
+
+// ReplayQuery says what to replay and as of when.
+type ReplayQuery struct {
+	Citizen string // a citizen id, or (for evaluators) a pseudonym
+	Meeting uuid.UUID
+	AsOf    time.Time
+	AtSeq   uint64
+}
+
+// Replay replays a citizen's or a meeting's history as it stood. Evaluators see pseudonyms and
+// no names or free text; the citizen and their support person see their meetings in full;
+// anyone else only the meetings they were invited to, in full; administrators nothing.
+func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (Replay, error) {
+	if err := a.Validate(); err != nil {
+		return Replay{}, err
+	}
+	if a.Role == domain.RoleAdmin {
+		return Replay{}, domain.Errorf(domain.Forbidden, "administrators do not replay histories")
+	}
+	if (q.Citizen == "") == (q.Meeting == uuid.Nil) {
+		return Replay{}, domain.FieldErrorf("citizen", "give either a citizen or a meeting")
+	}
+	evaluator := a.Role == domain.RoleEvaluator
+	// As of a time means as of when commands were given (the commit's time), which for imported
+	// or seeded histories differs from when the log stored them.
+	opts := eventstore.ReadOptions{UntilSeq: q.AtSeq}
+	out := Replay{Meeting: q.Meeting, AtSeq: q.AtSeq, Pseudonymed: evaluator, Entries: []ReplayEntry{}, Meetings: []MeetingState{}}
+	if !q.AsOf.IsZero() {
+		t := q.AsOf
+		out.AsOf = &t
+	}
+	if q.Citizen != "" {
+		c, err := rp.citizen(ctx, q.Citizen, evaluator)
+		if err != nil {
+			return Replay{}, err
+		}
+		opts.Filter = eventstore.CitizenFilter(c)
+		out.Citizen = q.Citizen
+	} else {
+		l, err := rp.Store.Load(ctx, q.Meeting)
+		if err != nil {
+			return Replay{}, err
+		}
+		if !l.Meeting.Exists() {
+			return Replay{}, domain.Errorf(domain.NotFound, "meeting %s does not exist", q.Meeting)
+		}
+		opts.Filter = l.Subject
+	}
+	meetings := map[uuid.UUID]*domain.Meeting{}
+	var order []uuid.UUID
+	var commits []eventstore.Recorded
+	if err := rp.Store.Read(ctx, opts, func(r eventstore.Recorded) error {
+		if !q.AsOf.IsZero() && r.Commit.At.After(q.AsOf) {
+			return nil
+		}
+		m := meetings[r.Commit.MeetingID]
+		if m == nil {
+			m = &domain.Meeting{}
+			meetings[r.Commit.MeetingID] = m
+			order = append(order, r.Commit.MeetingID)
+		}
+		m.Apply(r.Commit)
+		commits = append(commits, r)
+		return nil
+	}); err != nil {
+		return Replay{}, err
+	}
+	// Which meetings this actor may see: evaluators all (pseudonymised); otherwise as the
+	// meeting stands now, so an invitation withdrawn later still hides nothing it showed.
+	visible := map[uuid.UUID]bool{}
+	for _, id := range order {
+		if evaluator || meetings[id].MayView(a) {
+			visible[id] = true
+			continue
+		}
+		if l, err := rp.Store.Load(ctx, id); err == nil && l.Meeting.MayView(a) {
+			visible[id] = true
+		}
+	}
+	if len(visible) == 0 && len(order) > 0 {
+		return Replay{}, domain.Errorf(domain.Forbidden, "you may not see this history")
+	}
+	if q.Citizen != "" && len(order) == 0 && !evaluator {
+		c, _ := uuid.Parse(q.Citizen)
+		if !a.ActsFor(c) {
+			return Replay{}, domain.Errorf(domain.Forbidden, "you may not see this history")
+		}
+	}
+	person := func(id uuid.UUID) string {
+		if evaluator {
+			return rp.Pseudonyms.Of(id)
+		}
+		if id == uuid.Nil {
+			return ""
+		}
+		return id.String()
+	}
+	for _, r := range commits {
+		c := r.Commit
+		if !visible[c.MeetingID] {
+			continue
+		}
+		e := ReplayEntry{Seq: r.Seq, At: c.At, MeetingID: c.MeetingID, Command: c.Command, Actor: person(c.Actor.ID), Role: c.Actor.Role,
+			Service: c.Actor.Service, OnBehalfOf: person(c.Actor.OnBehalfOf)}
+		for _, ev := range c.Events {
+			e.Events = append(e.Events, redactEvent(ev, evaluator, person))
+		}
+		out.Entries = append(out.Entries, e)
+	}
+	for _, id := range order {
+		if !visible[id] {
+			continue
+		}
+		m := meetings[id]
+		st := MeetingState{MeetingID: id, Citizen: person(m.CitizenID()), Status: m.Status(), AgendaItems: len(m.Agenda()),
+			Participants: []ParticipantState{}, FollowUps: []FollowUpState{}}
+		if !evaluator {
+			st.Title, st.Agenda = m.Title(), m.Agenda()
+		}
+		if s, ok := m.Schedule(); ok {
+			at := s.At
+			st.At, st.Place = &at, s.Place
+			if !evaluator {
+				st.Address = s.Address
+			}
+		}
+		for _, p := range m.Participants() {
+			ps := ParticipantState{ID: person(p.ID), Kind: p.Kind, Service: p.Service, Answer: p.Answer, Withdrawn: p.Withdrawn, Present: p.Present}
+			if !evaluator {
+				ps.Name = p.Name
+			}
+			st.Participants = append(st.Participants, ps)
+		}
+		for _, f := range m.FollowUps() {
+			fs := FollowUpState{ID: f.ID, Responsible: person(f.Responsible), Due: f.Due, Completed: f.Completed}
+			if !evaluator {
+				fs.What = f.What
+			}
+			st.FollowUps = append(st.FollowUps, fs)
+		}
+		out.Meetings = append(out.Meetings, st)
+	}
+	return out, nil
+}
+
+// citizen resolves a citizen id, or for an evaluator a pseudonym, to the citizen's id.
+func (rp *Replayer) citizen(ctx context.Context, s string, evaluator bool) (uuid.UUID, error) {
+	if id, err := uuid.Parse(s); err == nil {
+		return id, nil
+	}
+	if !evaluator || !strings.HasPrefix(s, "p-") {
+		return uuid.Nil, domain.FieldErrorf("citizen", "%q is not a citizen id", s)
+	}
+	ids, err := rp.Citizens(ctx)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	for _, id := range ids {
+		if rp.Pseudonyms.Of(id) == s {
+			return id, nil
+		}
+	}
+	return uuid.Nil, domain.Errorf(domain.NotFound, "no citizen has the pseudonym %s", s)
+}
+
+// Free text and the keys that hold person ids, in event payloads.
+var (
+	freeText  = map[string]bool{"title": true, "items": true, "name": true, "address": true, "reason": true, "what": true}
+	personIDs = map[string]bool{"citizen_id": true, "participant_id": true, "responsible": true}
+)
+
+// redactEvent turns an event into a map; for evaluators person ids become pseudonyms and free
+// text is left out (an agenda keeps only its length).
+func redactEvent(e domain.Event, evaluator bool, person func(uuid.UUID) string) map[string]any {
+	b, _ := json.Marshal(e.Data)
+	var data map[string]any
+	_ = json.Unmarshal(b, &data)
+	out := map[string]any{"type": e.Type}
+	for k, v := range data {
+		switch {
+		case !evaluator:
+			out[k] = v
+		case freeText[k]:
+			if items, ok := v.([]any); ok {
+				out["items_count"] = len(items)
+			}
+		case personIDs[k]:
+			if s, ok := v.(string); ok {
+				id, _ := uuid.Parse(s)
+				out[k] = person(id)
+			}
+		case k == "present":
+			var ps []string
+			for _, x := range v.([]any) {
+				id, _ := uuid.Parse(x.(string))
+				ps = append(ps, person(id))
+			}
+			out[k] = ps
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// CitizensFromReadModel lists the citizens in the meetings read model.
+func CitizensFromReadModel(p *projections.Projector) func(ctx context.Context) ([]uuid.UUID, error) {
+	return func(ctx context.Context) ([]uuid.UUID, error) {
+		var ids []uuid.UUID
+		err := p.View(func(db *sql.DB) error {
+			rows, err := db.QueryContext(ctx, `SELECT DISTINCT citizen_id FROM meetings`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id uuid.UUID
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			return rows.Err()
+		})
+		return ids, err
+	}
+}
