@@ -307,3 +307,64 @@ func BenchmarkLagAt2000PerSecond(b *testing.B) {
 		p.Close()
 	}
 }
+
+// BenchmarkEvaluate computes every indicator over the million-commit log's meetings read model.
+//
+//	go test ./projections -run '^$' -bench 'Evaluate|Replay' -benchtime 5x
+func BenchmarkEvaluate(b *testing.B) {
+	e := bigLog(b)
+	ctx := context.Background()
+	p, err := projections.OpenProjector(ctx, b.TempDir(), projections.Meetings{}, e.store, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go p.Run(rctx)
+	last, _ := e.store.LastSeq(ctx)
+	if err := p.WaitFor(ctx, last); err != nil {
+		b.Fatal(err)
+	}
+	q := &projections.Queries{MeetingsModel: p, Now: func() time.Time { return e.now }}
+	evaluator := domain.Actor{ID: uuid.New(), Role: domain.RoleEvaluator}
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		ev, err := q.Evaluate(ctx, evaluator, projections.ServicesFilter{}, 0)
+		if err != nil || ev.Meetings == 0 {
+			b.Fatal(err)
+		}
+		b.ReportMetric(time.Since(t0).Seconds(), "s")
+		b.ReportMetric(float64(ev.Meetings), "meetings")
+	}
+}
+
+// BenchmarkReplayCitizenAsOf replays one citizen's history as of a time, pseudonymised, from the
+// million-commit log.
+func BenchmarkReplayCitizenAsOf(b *testing.B) {
+	e := bigLog(b)
+	ctx := context.Background()
+	var cits []uuid.UUID
+	e.store.Read(ctx, eventstore.ReadOptions{UntilSeq: 12 * 500}, func(r eventstore.Recorded) error {
+		if _, ok := r.Commit.Events[0].Data.(domain.MeetingConvened); ok {
+			cits = append(cits, r.Commit.CitizenID)
+		}
+		return nil
+	})
+	rp := &handlers.Replayer{Store: e.store, Pseudonyms: handlers.NewPseudonyms(make([]byte, 32))}
+	evaluator := domain.Actor{ID: uuid.New(), Role: domain.RoleEvaluator}
+	asOf := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	d := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		r, err := rp.Replay(ctx, evaluator, handlers.ReplayQuery{Citizen: cits[i%len(cits)].String(), AsOf: asOf})
+		d = append(d, time.Since(t0))
+		if err != nil || len(r.Entries) == 0 {
+			b.Fatalf("%v %d", err, len(r.Entries))
+		}
+	}
+	slices.Sort(d)
+	b.ReportMetric(float64(d[len(d)/2].Microseconds())/1e3, "p50-ms")
+	b.ReportMetric(float64(d[len(d)*99/100].Microseconds())/1e3, "p99-ms")
+}
