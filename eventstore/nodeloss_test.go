@@ -23,13 +23,8 @@ func appendRetrying(ctx context.Context, s *Store, c domain.Commit, expected uin
 			return a.Seq, nil
 		}
 		if errors.Is(err, ErrConcurrentUpdate) {
-			// Only one writer per meeting here: a conflict can only be our own earlier attempt.
-			l, lerr := s.Load(ctx, c.MeetingID)
-			if lerr == nil {
-				if seq, ok := l.CommandSeq(c.CommandID); ok {
-					return seq, nil
-				}
-			}
+			// Only one writer per meeting here: a conflict can only be our own earlier attempt,
+			// which Append answers as a duplicate. A conflict is a bug.
 			return 0, err
 		}
 		retries.Add(1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -208,15 +209,7 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 	cancel()
 	if err != nil {
 		if isWrongLastSequence(err) {
-			// JetStream checks the expected sequence before the message id: a retry of a command
-			// that was written is refused as stale. The meeting's own record tells them apart.
-			if l, lerr := s.LoadOwned(ctx, c.CitizenID, c.MeetingID); lerr == nil {
-				if seq, ok := l.CommandSeq(c.CommandID); ok {
-					return Appended{Seq: seq, Duplicate: true}, nil
-				}
-			}
-			return Appended{}, fmt.Errorf("append meeting %s: %w: %w", c.MeetingID, ErrConcurrentUpdate,
-				domain.Errorf(domain.Conflict, "the meeting was changed by someone else at the same time; try again"))
+			return s.refused(ctx, c, expected, err)
 		}
 		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
 	}
@@ -224,6 +217,50 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 		s.cache.advance(c, subject, expected, ack.Sequence)
 	}
 	return Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// refused tells a retry of a command that was written (JetStream checks the expected sequence
+// before the message id, so it refuses such a retry as stale) from a real conflict, by the
+// meeting's own record of its commands. Only a read that has seen the meeting move past
+// expected can say "conflict": a failed read is returned as a failure, and a read that is behind
+// (during a leader change) is tried again.
+func (s *Store) refused(ctx context.Context, c domain.Commit, expected uint64, refusal error) (Appended, error) {
+	actual := lastSeqOf(refusal) // 0 when the server did not say (10164 on replicated streams)
+	for attempt := 0; ; attempt++ {
+		l, err := s.LoadOwned(ctx, c.CitizenID, c.MeetingID)
+		if err == nil {
+			if seq, ok := l.CommandSeq(c.CommandID); ok {
+				return Appended{Seq: seq, Duplicate: true}, nil
+			}
+			if l.Seq != expected && l.Seq >= actual {
+				return Appended{}, fmt.Errorf("append meeting %s: %w: %w", c.MeetingID, ErrConcurrentUpdate,
+					domain.Errorf(domain.Conflict, "the meeting was changed by someone else at the same time; try again"))
+			}
+		}
+		if attempt == 8 {
+			if err == nil {
+				err = fmt.Errorf("the meeting still reads at sequence %d", l.Seq)
+			}
+			return Appended{}, fmt.Errorf("append meeting %s: refused as stale, and reading it back to tell a retry from a conflict failed: %w", c.MeetingID, err)
+		}
+		select {
+		case <-ctx.Done():
+			return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, ctx.Err())
+		case <-time.After(backoff(attempt) / 5):
+		}
+	}
+}
+
+// lastSeqOf reads the sequence from "wrong last sequence: N", or 0.
+func lastSeqOf(err error) uint64 {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		if _, tail, ok := strings.Cut(apiErr.Description, "wrong last sequence: "); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(tail), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // MsgID is the Nats-Msg-Id of a commit: the command id, scoped to its meeting. JetStream

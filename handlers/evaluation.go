@@ -208,15 +208,19 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 	}); err != nil {
 		return Replay{}, err
 	}
-	// Which meetings this actor may see: evaluators all (pseudonymised); otherwise as the
-	// meeting stands now, so an invitation withdrawn later still hides nothing it showed.
+	// Which meetings this actor may see: evaluators all (pseudonymised); anyone else as the
+	// meeting stands now, so a withdrawn invitation no longer opens its past.
 	visible := map[uuid.UUID]bool{}
 	for _, id := range order {
-		if evaluator || meetings[id].MayView(a) {
+		if evaluator {
 			visible[id] = true
 			continue
 		}
-		if l, err := rp.Store.Load(ctx, id); err == nil && l.Meeting.MayView(a) {
+		l, err := rp.Store.Load(ctx, id)
+		if err != nil {
+			return Replay{}, err
+		}
+		if l.Meeting.MayView(a) {
 			visible[id] = true
 		}
 	}
@@ -288,11 +292,17 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 
 // citizen resolves a citizen id, or for an evaluator a pseudonym, to the citizen's id.
 func (rp *Replayer) citizen(ctx context.Context, s string, evaluator bool) (uuid.UUID, error) {
-	if id, err := uuid.Parse(s); err == nil {
+	if !evaluator {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return uuid.Nil, domain.FieldErrorf("citizen", "%q is not a citizen id", s)
+		}
 		return id, nil
 	}
-	if !evaluator || !strings.HasPrefix(s, "p-") {
-		return uuid.Nil, domain.FieldErrorf("citizen", "%q is not a citizen id", s)
+	// Evaluators ask by pseudonym only: accepting an id would let them link ids they hold to
+	// pseudonyms.
+	if !strings.HasPrefix(s, "p-") {
+		return uuid.Nil, domain.FieldErrorf("citizen", "evaluators name a citizen by pseudonym (p-…), as replays and the services report show them")
 	}
 	ids, err := rp.Citizens(ctx)
 	if err != nil {

@@ -279,7 +279,7 @@ func (a *API) rebuild(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
 		running := o.Running
 		if !running {
-			*o = rebuildProgress{Running: true}
+			o.Running, o.Done, o.Total, o.Error, o.FinishedSeq = true, 0, 0, "", 0
 		}
 		o.mu.Unlock()
 		if running {

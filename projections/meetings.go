@@ -80,7 +80,7 @@ func (Meetings) Apply(ctx context.Context, tx *Tx, r eventstore.Recorded) error 
 			_, err = tx.Exec(ctx, `INSERT INTO follow_ups (follow_up_id, meeting_id, what, responsible, due, recorded_at) VALUES (?, ?, ?, ?, ?, ?)`,
 				d.FollowUpID.String(), m, d.What, d.Responsible.String(), d.Due, at)
 		case domain.FollowUpCompleted:
-			_, err = tx.Exec(ctx, `UPDATE follow_ups SET completed_at = ? WHERE follow_up_id = ?`, at, d.FollowUpID.String())
+			_, err = tx.Exec(ctx, `UPDATE follow_ups SET completed_at = ? WHERE meeting_id = ? AND follow_up_id = ?`, at, m, d.FollowUpID.String())
 		case domain.MeetingClosed:
 			_, err = tx.Exec(ctx, `UPDATE meetings SET status = 'closed', closed_at = ?, next_agreed = ? WHERE meeting_id = ?`, at, d.NextAgreed, m)
 		case domain.MeetingCancelled:

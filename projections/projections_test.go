@@ -285,8 +285,11 @@ func TestWhoSeesWhat(t *testing.T) {
 		t.Fatalf("services for a professional: %+v %v", rep, err)
 	}
 	rep, err = e.q.Services(ctx, evaluator, projections.ServicesFilter{}, r.Sequence)
-	if err != nil || len(rep.PerService) != 1 || rep.PerMeeting != nil {
+	if err != nil || len(rep.PerService) != 1 || len(rep.PerMeeting) != 1 {
 		t.Fatalf("services for an evaluator: %+v %v", rep, err)
+	}
+	if b, _ := json.Marshal(rep); strings.Contains(string(b), citizen.ID.String()) || strings.Contains(string(b), job.ID.String()) {
+		t.Fatalf("the services report names a person: %s", b)
 	}
 	for _, a := range []domain.Actor{citizen, support} {
 		if _, err := e.q.Services(ctx, a, projections.ServicesFilter{}, 0); !domain.IsKind(err, domain.Forbidden) {
@@ -506,5 +509,48 @@ func TestFactsFromReadModelMatchTheLog(t *testing.T) {
 		if _, err := e.q.Evaluate(ctx, a, projections.ServicesFilter{}, 0); !domain.IsKind(err, domain.Forbidden) {
 			t.Fatalf("evaluate by a %s: got %v, want forbidden", a.Role, err)
 		}
+	}
+}
+
+// TestIDsReusedAcrossMeetings: follow-up and suggestion ids are unique within a meeting only;
+// another meeting reusing them must not stop the read model.
+func TestIDsReusedAcrossMeetings(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	svc := handlers.NewCommandService(e.store, func() time.Time { return e.now }, nil)
+	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
+	job := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	f, sg := uuid.New(), uuid.New()
+	var last uint64
+	for range 2 {
+		m := uuid.New()
+		for _, c := range []domain.Command{
+			&domain.ConveneMeeting{Meeting: m, Citizen: citizen.ID},
+			&domain.InviteParticipant{Meeting: m, Participant: job.ID, Name: "Karin", Kind: domain.KindProfessional, Service: "Jobcenter"},
+			&domain.ScheduleMeeting{Meeting: m, At: e.now.Add(time.Minute), Place: domain.PlaceHome},
+		} {
+			if _, err := svc.Handle(ctx, citizen, uuid.New(), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := svc.Handle(ctx, job, uuid.New(), &domain.SuggestParticipant{Meeting: m, Suggestion: sg, Name: "Bo", Kind: domain.KindNetwork}); err != nil {
+			t.Fatal(err)
+		}
+		e.now = e.now.Add(time.Hour)
+		for _, c := range []domain.Command{
+			&domain.RecordAttendance{Meeting: m, Present: []uuid.UUID{citizen.ID}},
+			&domain.RecordFollowUp{Meeting: m, FollowUp: f, What: "x", Responsible: citizen.ID},
+			&domain.CompleteFollowUp{Meeting: m, FollowUp: f},
+		} {
+			r, err := svc.Handle(ctx, citizen, uuid.New(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = r.Sequence
+		}
+	}
+	h, err := e.q.History(ctx, citizen, citizen.ID, last)
+	if err != nil || len(h) != 2 || len(h[1].FollowUps) != 1 || h[1].FollowUps[0].CompletedAt == nil || len(h[1].Suggestions) != 1 {
+		t.Fatalf("history with ids reused across meetings: %+v %v", h, err)
 	}
 }

@@ -47,6 +47,8 @@ type Projector struct {
 	failed   error
 	advanced chan struct{} // closed and replaced whenever seq moves
 	swaps    chan swapRequest
+	stopped  chan struct{} // closed when Run returns: nobody takes swaps any more
+	rebuild  sync.Mutex    // one rebuild at a time
 }
 
 type swapRequest struct {
@@ -72,7 +74,7 @@ func OpenProjector(ctx context.Context, dir string, proj Projection, store *even
 		return nil, err
 	}
 	p := &Projector{proj: proj, dir: dir, store: store, log: log.With("projection", proj.Name()),
-		advanced: make(chan struct{}), swaps: make(chan swapRequest)}
+		advanced: make(chan struct{}), swaps: make(chan swapRequest), stopped: make(chan struct{})}
 	file, err := p.currentFile()
 	if err != nil {
 		return nil, err
@@ -197,6 +199,7 @@ func (p *Projector) Close() error {
 // Run follows the log until ctx ends or a commit cannot be applied (then the projector stops
 // and says why in Status, the log and readiness; the other projectors go on).
 func (p *Projector) Run(ctx context.Context) error {
+	defer close(p.stopped)
 	for {
 		err := p.follow(ctx)
 		if ctx.Err() != nil {
@@ -259,6 +262,8 @@ func (p *Projector) follow(ctx context.Context) error {
 	}
 	msgs := make(chan item, 2*MaxBatch)
 	errc := make(chan error, 1)
+	quit := make(chan struct{})
+	defer close(quit) // lets the reader go when follow returns with commits still buffered
 	go func() {
 		defer close(msgs)
 		for {
@@ -267,8 +272,12 @@ func (p *Projector) follow(ctx context.Context) error {
 				var r eventstore.RawRecorded
 				var np uint64
 				if r, np, err = raw(m); err == nil {
-					msgs <- item{decode(r), np}
-					continue
+					select {
+					case msgs <- item{decode(r), np}:
+						continue
+					case <-quit:
+						return
+					}
 				}
 			}
 			errc <- err
@@ -383,6 +392,10 @@ func (p *Projector) applyBatch(ctx context.Context, db *DB, batch []decoded, cau
 // (applied, total) as it goes, and swaps it in once it has caught up; queries go to the old file
 // until the swap. It returns the new file's checkpoint.
 func (p *Projector) Rebuild(ctx context.Context, progress func(done, total uint64)) (uint64, error) {
+	if !p.rebuild.TryLock() {
+		return 0, fmt.Errorf("read model %s is being rebuilt already", p.proj.Name())
+	}
+	defer p.rebuild.Unlock()
 	if st := p.Status(); st.Error != "" {
 		return 0, fmt.Errorf("read model %s has stopped (%s); restart the server after fixing the cause", p.proj.Name(), st.Error)
 	}
@@ -422,8 +435,11 @@ func (p *Projector) Rebuild(ctx context.Context, progress func(done, total uint6
 	case <-ctx.Done():
 		db.Close()
 		return 0, ctx.Err()
+	case <-p.stopped:
+		db.Close()
+		return 0, fmt.Errorf("rebuild %s: the read model stopped before the new file could be swapped in", p.proj.Name())
 	}
-	if err := <-done; err != nil {
+	if err := <-done; err != nil { // the follow loop always answers a request it took
 		db.Close()
 		return 0, fmt.Errorf("rebuild %s: %w", p.proj.Name(), err)
 	}

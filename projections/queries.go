@@ -450,9 +450,10 @@ type ServicesFilter struct {
 	From, To, Service string
 }
 
-// Services reports which services took part. Professionals and administrators get the figures
-// per meeting too; evaluators only the totals; citizens and their networks are refused (a
-// citizen sees the services in their own history).
+// Services reports which services took part: totals per service, pairs of services meeting the
+// same citizens, and per meeting (its id, day, status and services: no person). Professionals,
+// evaluators and administrators; citizens and their networks are refused (a citizen sees the
+// services in their own history).
 func (q *Queries) Services(ctx context.Context, a domain.Actor, f ServicesFilter, after uint64) (ServicesReport, error) {
 	if err := a.Validate(); err != nil {
 		return ServicesReport{}, err
@@ -528,9 +529,6 @@ func (q *Queries) Services(ctx context.Context, a domain.Actor, f ServicesFilter
 			r.Together = append(r.Together, p)
 		}
 		rows.Close()
-		if a.Role == domain.RoleEvaluator {
-			return nil
-		}
 		rows, err = db.QueryContext(ctx, `SELECT sm.meeting_id, sm.convened_on, sm.status, sp.service, count(*), sum(sp.accepted), sum(sp.attended)
 			FROM service_participants sp JOIN service_meetings sm ON sm.meeting_id = sp.meeting_id
 			WHERE `+period+svc+` GROUP BY sm.meeting_id, sp.service ORDER BY sm.convened_on, sm.meeting_id, sp.service`, args...)

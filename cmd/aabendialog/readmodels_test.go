@@ -306,6 +306,13 @@ func TestQueriesEndToEnd(t *testing.T) {
 	if after, _, _ := cli(t, "history", "--server", s.http, "--token", ct, "--json"); after != before {
 		t.Fatalf("history changed with the rebuild:\n%s\n%s", before, after)
 	}
+	// A second rebuild of the same read model (this once crashed the server).
+	if _, errs, code := cli(t, "rebuild", "--server", s.http, "--token", admin, "--projection", "meetings"); code != 0 {
+		t.Fatalf("second rebuild: %d %s", code, errs)
+	}
+	if after, _, _ := cli(t, "history", "--server", s.http, "--token", ct, "--json"); after != before {
+		t.Fatalf("history changed with the second rebuild")
+	}
 	metrics, err := http.Get(s.http + "/metrics")
 	if err != nil {
 		t.Fatal(err)
