@@ -81,6 +81,12 @@ type Meeting struct {
 	closedAt    time.Time
 	nextAgreed  bool
 	commits     int
+	// For the read models: how often it was moved, whether the citizen was among those present,
+	// and when and why it was called off.
+	reschedules    int
+	citizenPresent bool
+	cancelledAt    time.Time
+	cancelReason   string
 }
 
 // Exists reports whether the meeting was convened.
@@ -129,6 +135,15 @@ func (m *Meeting) ClosedAt() time.Time { return m.closedAt }
 
 // NextAgreed reports whether a next meeting was agreed when it was closed.
 func (m *Meeting) NextAgreed() bool { return m.nextAgreed }
+
+// Reschedules returns how many times the time or place was changed after it was first set.
+func (m *Meeting) Reschedules() int { return m.reschedules }
+
+// CitizenPresent reports whether the citizen was among those recorded present.
+func (m *Meeting) CitizenPresent() bool { return m.citizenPresent }
+
+// Cancelled returns when and why the meeting was called off (zero time if it was not).
+func (m *Meeting) Cancelled() (time.Time, string) { return m.cancelledAt, m.cancelReason }
 
 // Commits returns how many commits have been applied.
 func (m *Meeting) Commits() int { return m.commits }
@@ -193,7 +208,9 @@ func (m *Meeting) apply(c Commit, d EventData) {
 	case MeetingRescheduled:
 		m.schedule = &Schedule{At: e.At, Place: e.Place, Address: e.Address}
 		m.status = StatusScheduled
+		m.reschedules++
 	case MeetingHeld:
+		m.citizenPresent = slices.Contains(e.Present, c.CitizenID)
 		for _, id := range e.Present {
 			if p := m.participantRef(id); p != nil {
 				p.Present = true
@@ -209,7 +226,7 @@ func (m *Meeting) apply(c Commit, d EventData) {
 	case MeetingClosed:
 		m.status, m.closedAt, m.nextAgreed = StatusClosed, c.At, e.NextAgreed
 	case MeetingCancelled:
-		m.status = StatusCancelled
+		m.status, m.cancelledAt, m.cancelReason = StatusCancelled, c.At, e.Reason
 	}
 }
 

@@ -200,6 +200,9 @@ func (p *Projector) Close() error {
 // and says why in Status, the log and readiness; the other projectors go on).
 func (p *Projector) Run(ctx context.Context) error {
 	defer close(p.stopped)
+	if err := p.initialLoad(ctx); err != nil && ctx.Err() == nil {
+		p.log.Warn("bulk load of an empty read model failed; following the log commit by commit", "err", err)
+	}
 	for {
 		err := p.follow(ctx)
 		if ctx.Err() != nil {
@@ -231,6 +234,40 @@ type decoded struct {
 func decode(r eventstore.RawRecorded) decoded {
 	c, err := domain.DecodeCommit(r.Data)
 	return decoded{raw: r, commit: c, err: err}
+}
+
+// BulkThreshold is how long a log must be before an empty read model is loaded in bulk instead
+// of commit by commit.
+const BulkThreshold = 10_000
+
+// initialLoad fills an empty read model from a long log in one bulk transaction. A log with
+// anything unusual is left to the commit-by-commit path, which stops on it and says why.
+func (p *Projector) initialLoad(ctx context.Context) error {
+	bl, ok := p.proj.(BulkLoader)
+	if !ok || p.Status().Seq != 0 {
+		return nil
+	}
+	last, err := p.store.LastSeq(ctx)
+	if err != nil || last < BulkThreshold {
+		return err
+	}
+	db := p.currentDB()
+	seq, err := p.bulkLoad(ctx, db, bl, last, nil)
+	if errors.Is(err, errUnusual) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if seq > 0 {
+		_, at, err := readCheckpoint(ctx, db, p.proj.Name())
+		if err != nil {
+			return err
+		}
+		p.advance(seq, at, false)
+		p.log.Info("read model loaded in bulk", "seq", seq)
+	}
+	return nil
 }
 
 // stopError is a commit the projector cannot apply: it stops for good.
@@ -421,7 +458,24 @@ func (p *Projector) Rebuild(ctx context.Context, progress func(done, total uint6
 		db.Close()
 		return 0, err
 	}
-	seq, err := p.replay(ctx, db, 1, total, rebuildBatch, progress)
+	var seq uint64
+	if bl, ok := p.proj.(BulkLoader); ok {
+		seq, err = p.bulkLoad(ctx, db, bl, total, progress)
+		if errors.Is(err, errUnusual) {
+			p.log.Warn("rebuilding commit by commit", "reason", err)
+			db.Close()
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				_ = os.Remove(file + suffix)
+			}
+			if db, err = OpenDB(ctx, file, migrations, "migrations/"+p.proj.Name()); err == nil {
+				if err = db.SetDurable(ctx, false); err == nil {
+					seq, err = p.replay(ctx, db, 1, total, rebuildBatch, progress)
+				}
+			}
+		}
+	} else {
+		seq, err = p.replay(ctx, db, 1, total, rebuildBatch, progress)
+	}
 	if err == nil {
 		err = db.SetDurable(ctx, true)
 	}

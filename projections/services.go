@@ -27,7 +27,9 @@ func (Services) Apply(ctx context.Context, tx *Tx, r eventstore.Recorded) error 
 				m, d.CitizenID.String(), c.At.UTC().Format("2006-01-02"))
 		case domain.ParticipantInvited:
 			if d.Service == "" || (d.Kind != domain.KindProfessional && d.Kind != domain.KindRegion) {
-				continue
+				// Invited again as someone with no service: no longer a service's participant.
+				_, err = tx.Exec(ctx, `DELETE FROM service_participants WHERE meeting_id = ? AND participant_id = ?`, m, d.ParticipantID.String())
+				break
 			}
 			_, err = tx.Exec(ctx, `INSERT INTO service_participants (meeting_id, participant_id, service) VALUES (?, ?, ?)
 				ON CONFLICT (meeting_id, participant_id) DO UPDATE SET service = excluded.service, invited = 1, accepted = 0`,

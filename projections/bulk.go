@@ -1,0 +1,248 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/eventstore"
+)
+
+// BulkLoader is a projection that can write a whole log's meetings at once into an empty file:
+// one row per final state instead of one statement per event, with multi-row inserts. It must
+// write exactly the rows its Apply would have.
+type BulkLoader interface {
+	BulkLoad(ctx context.Context, tx *Tx, ms []Folded) error
+}
+
+// Folded is one meeting as the log built it.
+type Folded struct {
+	Meeting *domain.Meeting
+	LastSeq uint64
+}
+
+// errUnusual means the log holds something the bulk path leaves to the commit-by-commit path,
+// which stops on it with the sequence and the reason.
+var errUnusual = errors.New("unusual log")
+
+// fold reads the log from 1 to until and builds every meeting's state through the domain,
+// decoding on two goroutines while this one applies in order.
+func fold(ctx context.Context, store *eventstore.Store, until uint64, progress func(done, total uint64)) ([]Folded, uint64, time.Time, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	const chunk = 2000
+	type job struct {
+		raws []eventstore.RawRecorded
+		out  chan []decoded
+	}
+	jobs := make(chan job, 4)
+	ordered := make(chan chan []decoded, 4)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(jobs)
+		defer close(ordered)
+		raws := make([]eventstore.RawRecorded, 0, chunk)
+		send := func() bool {
+			j := job{raws: raws, out: make(chan []decoded, 1)}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case ordered <- j.out:
+			case <-ctx.Done():
+				return false
+			}
+			raws = make([]eventstore.RawRecorded, 0, chunk)
+			return true
+		}
+		readErr <- store.ReadRaw(ctx, eventstore.ReadOptions{UntilSeq: until}, func(r eventstore.RawRecorded) error {
+			raws = append(raws, r)
+			if len(raws) == chunk && !send() {
+				return ctx.Err()
+			}
+			return nil
+		})
+		if len(raws) > 0 {
+			send()
+		}
+	}()
+	for range 2 {
+		go func() {
+			for j := range jobs {
+				ds := make([]decoded, len(j.raws))
+				for i, r := range j.raws {
+					ds[i] = decode(r)
+				}
+				j.out <- ds
+			}
+		}()
+	}
+	index := map[uuid.UUID]int{}
+	var out []Folded
+	var last uint64
+	var lastAt time.Time
+	for ch := range ordered {
+		for _, d := range <-ch {
+			if d.err != nil {
+				return nil, 0, time.Time{}, fmt.Errorf("%w: commit at sequence %d cannot be read", errUnusual, d.raw.Seq)
+			}
+			c := d.commit
+			i, ok := index[c.MeetingID]
+			if !ok {
+				if _, convene := c.Events[0].Data.(domain.MeetingConvened); !convene {
+					return nil, 0, time.Time{}, fmt.Errorf("%w: commit at sequence %d is for meeting %s, never convened", errUnusual, d.raw.Seq, c.MeetingID)
+				}
+				i = len(out)
+				index[c.MeetingID] = i
+				out = append(out, Folded{Meeting: &domain.Meeting{}})
+			}
+			out[i].Meeting.Apply(c)
+			out[i].LastSeq = d.raw.Seq
+			last, lastAt = d.raw.Seq, d.raw.Time
+		}
+		if progress != nil {
+			progress(last, until)
+		}
+	}
+	if err := <-readErr; err != nil {
+		return nil, 0, time.Time{}, err
+	}
+	return out, last, lastAt, ctx.Err()
+}
+
+// bulkInsert writes rows into table with statements of many rows each.
+func bulkInsert(ctx context.Context, tx *Tx, table string, cols []string, rows [][]any) error {
+	per := max(1, 30000/len(cols)) // under SQLite's limit of bound variables per statement
+	per = min(per, 500)
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	for start := 0; start < len(rows); start += per {
+		end := min(start+per, len(rows))
+		args := make([]any, 0, (end-start)*len(cols))
+		for _, r := range rows[start:end] {
+			args = append(args, r...)
+		}
+		q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+",", end-start), ",")
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("bulk insert into %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+func nullTS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
+}
+
+// BulkLoad implements BulkLoader with the rows Apply writes.
+func (Meetings) BulkLoad(ctx context.Context, tx *Tx, ms []Folded) error {
+	var meetings, agenda, participants, suggestions, followUps [][]any
+	for _, f := range ms {
+		m := f.Meeting
+		id := m.ID().String()
+		var scheduled, place, address any
+		if s, ok := m.Schedule(); ok {
+			scheduled, place, address = ts(s.At), string(s.Place), s.Address
+		}
+		cancelledAt, reason := m.Cancelled()
+		var cancelReason any
+		if m.Status() == domain.StatusCancelled {
+			cancelReason = reason
+		}
+		meetings = append(meetings, []any{id, m.CitizenID().String(), m.Title(), string(m.Status()), ts(m.ConvenedAt()), scheduled, place, address,
+			m.Reschedules(), nullTS(m.HeldAt()), m.CitizenPresent(), nullTS(m.ClosedAt()), m.NextAgreed(), nullTS(cancelledAt), cancelReason, f.LastSeq})
+		for i, it := range m.Agenda() {
+			agenda = append(agenda, []any{id, i, it})
+		}
+		for i, p := range m.Participants() {
+			participants = append(participants, []any{id, p.ID.String(), p.Name, string(p.Kind), p.Service, string(p.Answer), p.Reason,
+				p.Withdrawn, p.Present, ts(p.InvitedAt), nullTS(p.AnsweredAt), i})
+		}
+		for _, s := range m.Suggestions() {
+			var pid any
+			if s.ParticipantID != uuid.Nil {
+				pid = s.ParticipantID.String()
+			}
+			suggestions = append(suggestions, []any{s.ID.String(), id, pid, s.Name, string(s.Kind), s.Service, s.Reason, s.SuggestedBy.String(), ts(s.SuggestedAt)})
+		}
+		for _, u := range m.FollowUps() {
+			followUps = append(followUps, []any{u.ID.String(), id, u.What, u.Responsible.String(), u.Due, ts(u.RecordedAt), nullTS(u.CompletedAt)})
+		}
+	}
+	for _, t := range []struct {
+		table string
+		cols  []string
+		rows  [][]any
+	}{
+		{"meetings", []string{"meeting_id", "citizen_id", "title", "status", "convened_at", "scheduled_at", "place", "address", "reschedules",
+			"held_at", "citizen_present", "closed_at", "next_agreed", "cancelled_at", "cancel_reason", "last_seq"}, meetings},
+		{"agenda_items", []string{"meeting_id", "position", "text"}, agenda},
+		{"participants", []string{"meeting_id", "participant_id", "name", "kind", "service", "answer", "reason", "withdrawn", "present", "invited_at", "answered_at", "position"}, participants},
+		{"suggestions", []string{"suggestion_id", "meeting_id", "participant_id", "name", "kind", "service", "reason", "suggested_by", "suggested_at"}, suggestions},
+		{"follow_ups", []string{"follow_up_id", "meeting_id", "what", "responsible", "due", "recorded_at", "completed_at"}, followUps},
+	} {
+		if err := bulkInsert(ctx, tx, t.table, t.cols, t.rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BulkLoad implements BulkLoader with the rows Apply writes.
+func (Services) BulkLoad(ctx context.Context, tx *Tx, ms []Folded) error {
+	var meetings, participants [][]any
+	for _, f := range ms {
+		m := f.Meeting
+		id := m.ID().String()
+		status := "convened" // this read model does not follow scheduling
+		switch m.Status() {
+		case domain.StatusHeld, domain.StatusClosed, domain.StatusCancelled:
+			status = string(m.Status())
+		}
+		meetings = append(meetings, []any{id, m.CitizenID().String(), m.ConvenedAt().UTC().Format("2006-01-02"), status})
+		for _, p := range m.Participants() {
+			if p.Service == "" || (p.Kind != domain.KindProfessional && p.Kind != domain.KindRegion) {
+				continue
+			}
+			participants = append(participants, []any{id, p.ID.String(), p.Service, !p.Withdrawn, p.Answer == domain.AnswerAccepted && !p.Withdrawn, p.Present})
+		}
+	}
+	if err := bulkInsert(ctx, tx, "service_meetings", []string{"meeting_id", "citizen_id", "convened_on", "status"}, meetings); err != nil {
+		return err
+	}
+	return bulkInsert(ctx, tx, "service_participants", []string{"meeting_id", "participant_id", "service", "invited", "accepted", "attended"}, participants)
+}
+
+// bulkLoad folds the log up to until and writes it into the empty db in one transaction with
+// the checkpoint. It returns errUnusual when the log needs the commit-by-commit path.
+func (p *Projector) bulkLoad(ctx context.Context, db *DB, bl BulkLoader, until uint64, progress func(done, total uint64)) (uint64, error) {
+	ms, last, lastAt, err := fold(ctx, p.store, until, progress)
+	if err != nil {
+		return 0, err
+	}
+	if last == 0 {
+		return 0, nil
+	}
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if err := bl.BulkLoad(ctx, tx, ms); err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO checkpoint (projection, seq, at) VALUES (?, ?, ?)
+		ON CONFLICT (projection) DO UPDATE SET seq = excluded.seq, at = excluded.at`, p.proj.Name(), last, ts(lastAt)); err != nil {
+		return 0, err
+	}
+	return last, tx.Commit()
+}
