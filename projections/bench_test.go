@@ -138,6 +138,12 @@ func BenchmarkCatchUp(b *testing.B) {
 					b.Fatal(err)
 				}
 				ps = append(ps, p)
+			}
+			// As serve starts them: one shared bulk load of the empty read models, then follow.
+			if err := projections.LoadEmpty(ctx, ps); err != nil {
+				b.Fatal(err)
+			}
+			for _, p := range ps {
 				go p.Run(rctx)
 			}
 			for _, p := range ps {

@@ -1,9 +1,11 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,7 +17,8 @@ import (
 
 // BulkLoader is a projection that can write a whole log's meetings at once into an empty file:
 // one row per final state instead of one statement per event, with multi-row inserts. It must
-// write exactly the rows its Apply would have.
+// write exactly the rows its Apply would have. The meetings come sorted by id and are shared
+// with other loaders running at the same time: read them, never change them.
 type BulkLoader interface {
 	BulkLoad(ctx context.Context, tx *Tx, ms []Folded) error
 }
@@ -114,6 +117,8 @@ func fold(ctx context.Context, store *eventstore.Store, until uint64, progress f
 	if err := <-readErr; err != nil {
 		return nil, 0, time.Time{}, err
 	}
+	// In id order, so that rows go into the B-trees in key order.
+	slices.SortFunc(out, func(a, b Folded) int { return strings.Compare(a.Meeting.ID().String(), b.Meeting.ID().String()) })
 	return out, last, lastAt, ctx.Err()
 }
 
@@ -143,6 +148,19 @@ func nullTS(t time.Time) any {
 	return ts(t)
 }
 
+// byKey sorts rows by their first keyLen columns (strings or ints): inserting in primary-key
+// order appends to the B-trees instead of writing all over them.
+func byKey(rows [][]any, keyLen int) {
+	slices.SortFunc(rows, func(a, b []any) int {
+		for i := range keyLen {
+			if c := cmp.Compare(fmt.Sprint(a[i]), fmt.Sprint(b[i])); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+}
+
 // BulkLoad implements BulkLoader with the rows Apply writes.
 func (Meetings) BulkLoad(ctx context.Context, tx *Tx, ms []Folded) error {
 	var meetings, agenda, participants, suggestions, followUps [][]any
@@ -163,10 +181,13 @@ func (Meetings) BulkLoad(ctx context.Context, tx *Tx, ms []Folded) error {
 		for i, it := range m.Agenda() {
 			agenda = append(agenda, []any{id, i, it})
 		}
+		first := len(participants)
 		for i, p := range m.Participants() {
 			participants = append(participants, []any{id, p.ID.String(), p.Name, string(p.Kind), p.Service, string(p.Answer), p.Reason,
 				p.Withdrawn, p.Present, ts(p.InvitedAt), nullTS(p.AnsweredAt), i})
 		}
+		byKey(participants[first:], 2)
+		firstS, firstF := len(suggestions), len(followUps)
 		for _, s := range m.Suggestions() {
 			var pid any
 			if s.ParticipantID != uuid.Nil {
@@ -177,6 +198,8 @@ func (Meetings) BulkLoad(ctx context.Context, tx *Tx, ms []Folded) error {
 		for _, u := range m.FollowUps() {
 			followUps = append(followUps, []any{u.ID.String(), id, u.What, u.Responsible.String(), u.Due, ts(u.RecordedAt), nullTS(u.CompletedAt)})
 		}
+		byKey(suggestions[firstS:], 1) // key (meeting_id, suggestion_id): same meeting, by id
+		byKey(followUps[firstF:], 1)
 	}
 	for _, t := range []struct {
 		table string
@@ -209,12 +232,14 @@ func (Services) BulkLoad(ctx context.Context, tx *Tx, ms []Folded) error {
 			status = string(m.Status())
 		}
 		meetings = append(meetings, []any{id, m.CitizenID().String(), m.ConvenedAt().UTC().Format("2006-01-02"), status})
+		first := len(participants)
 		for _, p := range m.Participants() {
 			if p.Service == "" || (p.Kind != domain.KindProfessional && p.Kind != domain.KindRegion) {
 				continue
 			}
 			participants = append(participants, []any{id, p.ID.String(), p.Service, !p.Withdrawn, p.Answer == domain.AnswerAccepted && !p.Withdrawn, p.Present})
 		}
+		byKey(participants[first:], 2)
 	}
 	if err := bulkInsert(ctx, tx, "service_meetings", []string{"meeting_id", "citizen_id", "convened_on", "status"}, meetings); err != nil {
 		return err
@@ -229,6 +254,11 @@ func (p *Projector) bulkLoad(ctx context.Context, db *DB, bl BulkLoader, until u
 	if err != nil {
 		return 0, err
 	}
+	return p.bulkWrite(ctx, db, bl, ms, last, lastAt)
+}
+
+// bulkWrite writes folded meetings and the checkpoint into db in one transaction.
+func (p *Projector) bulkWrite(ctx context.Context, db *DB, bl BulkLoader, ms []Folded, last uint64, lastAt time.Time) (uint64, error) {
 	if last == 0 {
 		return 0, nil
 	}
@@ -245,4 +275,48 @@ func (p *Projector) bulkLoad(ctx context.Context, db *DB, bl BulkLoader, until u
 		return 0, err
 	}
 	return last, tx.Commit()
+}
+
+// LoadEmpty fills every empty read model among ps from a long log with one read and one fold of
+// the log shared by all, the bulk writes running side by side. Call it before Run; a read model
+// it cannot load (or a log with anything unusual) is left to Run, which follows commit by commit.
+func LoadEmpty(ctx context.Context, ps []*Projector) error {
+	var todo []*Projector
+	for _, p := range ps {
+		if _, ok := p.proj.(BulkLoader); ok && p.Status().Seq == 0 {
+			todo = append(todo, p)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	last, err := todo[0].store.LastSeq(ctx)
+	if err != nil || last < BulkThreshold {
+		return err
+	}
+	ms, seq, at, err := fold(ctx, todo[0].store, last, nil)
+	if errors.Is(err, errUnusual) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, len(todo))
+	for _, p := range todo {
+		go func() {
+			n, err := p.bulkWrite(ctx, p.currentDB(), p.proj.(BulkLoader), ms, seq, at)
+			if err == nil && n > 0 {
+				p.advance(n, at, false)
+				p.log.Info("read model loaded in bulk", "seq", n)
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range todo {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -165,62 +166,71 @@ func adminStatus(t *testing.T, s *server, token string) []handlers.ReadModelStat
 	return st
 }
 
-// TestReadModelsExactAfterSIGKILL seeds a history, then lets a fresh server build its read
-// models from the log and kills it with SIGKILL while it is catching up. After a restart every
-// count in every read model equals what the log says.
+// TestReadModelsExactAfterSIGKILL kills a server with SIGKILL twice: once while its projectors
+// follow a stream of commands commit by commit, once while it loads empty read models from the
+// log in bulk. After each restart every count in every read model equals what the log says.
 func TestReadModelsExactAfterSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds, seeds and kills the real program")
 	}
 	data := t.TempDir()
 	s := startServerOn(t, data)
-	if out, errs, code := cli(t, "seed", "--nats", s.nats, "--citizens", "1500", "--json"); code != 0 {
+	if out, errs, code := cli(t, "seed", "--nats", s.nats, "--citizens", "800"); code != 0 {
 		t.Fatalf("seed: %d %s %s", code, out, errs)
 	}
 	waitReady(t, s)
-	want := truthFromLog(t, s.nats)
-	last := lastSeq(t, s.nats)
-	s.p.cmd.Process.Signal(syscall.SIGTERM)
-	<-s.p.done
 	admin := token(t, data, domain.Actor{ID: uuid.New(), Role: domain.RoleAdmin})
-
-	killedAt := uint64(0)
-	for attempt := 0; attempt < 5 && killedAt == 0; attempt++ {
-		// Forget the read models: the next start builds them from the log.
-		if err := os.RemoveAll(filepath.Join(data, "readmodels")); err != nil {
-			t.Fatal(err)
-		}
+	before := adminStatus(t, s, admin)[0].Seq
+	check := func(phase string) {
+		t.Helper()
 		s = startServerOn(t, data)
-		deadline := time.Now().Add(time.Minute)
-		for time.Now().Before(deadline) {
-			st := adminStatus(t, s, admin)
-			if len(st) == 2 && st[0].Seq > 0 && st[0].Seq < last {
-				s.p.cmd.Process.Signal(syscall.SIGKILL)
-				killedAt = st[0].Seq
-				break
-			}
-			if len(st) == 2 && st[0].Seq > 0 {
-				break // caught up before we could kill it: try again
-			}
-		}
-		if killedAt == 0 {
-			s.p.cmd.Process.Signal(syscall.SIGKILL)
-		}
+		waitReady(t, s)
+		want := truthFromLog(t, s.nats)
+		s.p.cmd.Process.Signal(syscall.SIGTERM)
 		<-s.p.done
+		got := truthFromFiles(t, data)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s: read models after SIGKILL and restart:\n got %+v\nwant %+v", phase, got, want)
+		}
+		t.Logf("%s: %d meetings, %d participants, %d follow-ups: exact", phase, got.Meetings, got.Participants, got.FollowUps)
 	}
-	if killedAt == 0 {
-		t.Fatal("could not kill the server while it was catching up")
+
+	// 1. While commands stream in and the projectors follow them.
+	seed := exec.Command(binary(t), "seed", "--nats", s.nats, "--citizens", "600")
+	if err := seed.Start(); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("killed while the meetings read model was at sequence %d of %d", killedAt, last)
-	s = startServerOn(t, data)
-	waitReady(t, s)
-	s.p.cmd.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if st := adminStatus(t, s, admin); len(st) == 2 && st[0].Seq > before+2000 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.p.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.p.done
-	got := truthFromFiles(t, data)
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("read models after SIGKILL and restart:\n got %+v\nwant %+v", got, want)
+	seed.Wait() // it fails: its server went away mid-stream
+	check("killed while following")
+
+	// 2. While empty read models are loaded from the log in bulk.
+	if err := os.RemoveAll(filepath.Join(data, "readmodels")); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("%d meetings, %d participants, %d follow-ups: exact", got.Meetings, got.Participants, got.FollowUps)
+	s = startServerOn(t, data)
+	loading := false
+	for i := 0; i < 2000 && !loading; i++ {
+		st := adminStatus(t, s, admin)
+		loading = len(st) == 2 && st[0].Seq == 0
+		if !loading {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	s.p.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.p.done
+	if !loading {
+		t.Fatal("could not kill the server while it was loading its read models")
+	}
+	check("killed while loading in bulk")
 }
 
 // TestQueriesEndToEnd runs a meeting through the real program and asks the read models over

@@ -124,9 +124,20 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 		m.ReadModels = append(m.ReadModels, p)
-		m.bgWG.Add(1)
-		go func() { defer m.bgWG.Done(); _ = p.Run(bg) }()
 	}
+	// Empty read models over a long log are loaded in bulk (one shared read of the log), then
+	// every projector follows the log commit by commit.
+	m.bgWG.Add(1)
+	go func() {
+		defer m.bgWG.Done()
+		if err := projections.LoadEmpty(bg, m.ReadModels); err != nil && bg.Err() == nil {
+			log.Warn("bulk load of empty read models failed; they follow the log commit by commit", "err", err)
+		}
+		for _, p := range m.ReadModels {
+			m.bgWG.Add(1)
+			go func() { defer m.bgWG.Done(); _ = p.Run(bg) }()
+		}
+	}()
 	m.Queries = &projections.Queries{MeetingsModel: m.ReadModels[0], ServicesModel: m.ReadModels[1], Now: time.Now}
 	qs := &handlers.QueryService{Queries: m.Queries}
 	m.Metrics = handlers.NewMetrics()
