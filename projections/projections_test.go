@@ -554,3 +554,39 @@ func TestIDsReusedAcrossMeetings(t *testing.T) {
 		t.Fatalf("history with ids reused across meetings: %+v %v", h, err)
 	}
 }
+
+// TestBulkLoadKeepsTheSchema: a bulk load drops and rebuilds the secondary indexes; afterwards
+// the schema is the one the migrations made.
+func TestBulkLoadKeepsTheSchema(t *testing.T) {
+	e := newEnv(t)
+	e.seed(10)
+	e.caughtUp()
+	schema := func() string {
+		var out []string
+		for _, p := range []*projections.Projector{e.meetings, e.services} {
+			p.View(func(db *sql.DB) error {
+				rows, err := db.Query(`SELECT type, name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var a, b, c string
+					rows.Scan(&a, &b, &c)
+					out = append(out, a+" "+b+" "+c)
+				}
+				return nil
+			})
+		}
+		return strings.Join(out, "\n")
+	}
+	before := schema()
+	for _, p := range []*projections.Projector{e.meetings, e.services} {
+		if _, err := p.Rebuild(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := schema(); after != before {
+		t.Fatalf("schema after a bulk rebuild:\n%s\nbefore:\n%s", after, before)
+	}
+}
