@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -260,11 +261,11 @@ func decodeStrict(body []byte, dst any) error {
 
 func jsonProblem(err error) string {
 	var se *json.SyntaxError
-	if errorsAs(err, &se) {
+	if errors.As(err, &se) {
 		return fmt.Sprintf("malformed JSON at byte %d", se.Offset)
 	}
 	var te *json.UnmarshalTypeError
-	if errorsAs(err, &te) {
+	if errors.As(err, &te) {
 		return fmt.Sprintf("expected an object, got %s", te.Value)
 	}
 	return err.Error()
@@ -284,7 +285,7 @@ func fieldProblem(t reflect.Type, err error) string {
 		return "must be a list of texts"
 	}
 	var te *json.UnmarshalTypeError
-	if errorsAs(err, &te) {
+	if errors.As(err, &te) {
 		return fmt.Sprintf("must be a %s, not a %s", te.Type, te.Value)
 	}
 	return "has the wrong form"

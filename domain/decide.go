@@ -1,14 +1,11 @@
 package domain
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 )
-
-var errorsAs = errors.As
 
 // Decide says which events the command adds to the meeting when the actor gives it at time now.
 // It does not change the meeting. The checks come in a fixed order, so that the answer to a bad

@@ -74,6 +74,23 @@ type Config struct {
 	AppendTimeout time.Duration
 }
 
+// withDefaults fills in what was left zero.
+func (c Config) withDefaults() Config {
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.DuplicateWindow == 0 {
+		c.DuplicateWindow = 10 * time.Minute
+	}
+	if c.MaxMeetings == 0 {
+		c.MaxMeetings = 100_000
+	}
+	if c.AppendTimeout == 0 {
+		c.AppendTimeout = 5 * time.Second
+	}
+	return c
+}
+
 // Store is the log: one JetStream stream of meeting commits.
 type Store struct {
 	nc     *nats.Conn
@@ -87,18 +104,7 @@ type Store struct {
 // Open ensures the stream exists with the configuration this code needs and returns the store.
 // On a cluster that is still forming it retries until ctx ends.
 func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
-	if cfg.Replicas == 0 {
-		cfg.Replicas = 1
-	}
-	if cfg.DuplicateWindow == 0 {
-		cfg.DuplicateWindow = 10 * time.Minute
-	}
-	if cfg.MaxMeetings == 0 {
-		cfg.MaxMeetings = 100_000
-	}
-	if cfg.AppendTimeout == 0 {
-		cfg.AppendTimeout = 5 * time.Second
-	}
+	cfg = cfg.withDefaults()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
@@ -344,7 +350,7 @@ func Attach(ctx context.Context, nc *nats.Conn) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attach to the log: stream %s: %w", IndexStreamName, err)
 	}
-	cfg := Config{Replicas: stream.CachedInfo().Config.Replicas, DuplicateWindow: stream.CachedInfo().Config.Duplicates,
-		MaxMeetings: 100_000, AppendTimeout: 5 * time.Second}
+	info := stream.CachedInfo().Config
+	cfg := Config{Replicas: info.Replicas, DuplicateWindow: info.Duplicates}.withDefaults()
 	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings)}, nil
 }

@@ -39,60 +39,37 @@ func (c *Client) Command(ctx context.Context, name string, commandID uuid.UUID, 
 	if err != nil {
 		return Reply{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.Server, "/")+"/api/v1/commands/"+name, bytes.NewReader(b))
-	if err != nil {
-		return Reply{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderIdempotencyKey, commandID.String())
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return Reply{}, fmt.Errorf("send %s to %s: %w", name, c.Server, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return Reply{}, fmt.Errorf("read reply to %s: %w", name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var eb ErrorBody
-		if json.Unmarshal(data, &eb) != nil || eb.Error.Message == "" {
-			return Reply{}, &APIError{Status: resp.StatusCode, ErrorDetail: ErrorDetail{Kind: "internal", Message: fmt.Sprintf("the server answered %s", resp.Status)}}
-		}
-		return Reply{}, &APIError{Status: resp.StatusCode, ErrorDetail: eb.Error}
-	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set(HeaderIdempotencyKey, commandID.String())
 	var r Reply
-	if err := json.Unmarshal(data, &r); err != nil {
-		return Reply{}, fmt.Errorf("read reply to %s: %w", name, err)
-	}
-	return r, nil
+	err = c.do(ctx, http.MethodPost, "/api/v1/commands/"+name, nil, b, h, &r)
+	return r, err
 }
 
 // Get asks the server for path (with query parameters) and decodes the JSON answer into out.
 func (c *Client) Get(ctx context.Context, path string, params url.Values, out any) error {
-	return c.do(ctx, http.MethodGet, path, params, out)
+	return c.do(ctx, http.MethodGet, path, params, nil, nil, out)
 }
 
 // Post sends an empty POST to path and decodes the JSON answer into out.
 func (c *Client) Post(ctx context.Context, path string, out any) error {
-	return c.do(ctx, http.MethodPost, path, nil, out)
+	return c.do(ctx, http.MethodPost, path, nil, nil, nil, out)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, params url.Values, out any) error {
+// do sends one request and decodes a 200 answer into out, or returns the server's refusal as
+// an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, params url.Values, body []byte, header http.Header, out any) error {
 	u := strings.TrimRight(c.Server, "/") + path
 	if len(params) > 0 {
 		u += "?" + params.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
 		return err
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
@@ -108,7 +85,7 @@ func (c *Client) do(ctx context.Context, method, path string, params url.Values,
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return err
+		return fmt.Errorf("read the answer to %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var eb ErrorBody
@@ -117,5 +94,8 @@ func (c *Client) do(ctx context.Context, method, path string, params url.Values,
 		}
 		return &APIError{Status: resp.StatusCode, ErrorDetail: eb.Error}
 	}
-	return json.Unmarshal(data, out)
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("read the answer to %s %s: %w", method, path, err)
+	}
+	return nil
 }

@@ -137,10 +137,8 @@ func (a *API) counted(route string, h http.Handler) http.Handler {
 }
 
 func (a *API) command(w http.ResponseWriter, r *http.Request) {
-	actor, err := a.Verifier.Actor(BearerToken(r.Header.Get("Authorization")))
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="aabendialog"`)
-		a.fail(w, r, err)
+	actor, ok := a.actor(w, r)
+	if !ok {
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
@@ -185,7 +183,7 @@ func (a *API) command(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := errorAnswer(err)
-	if status >= 500 {
+	if status >= 500 && body.Error.Field == "" { // not a read model that is still catching up
 		a.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, body)
@@ -225,10 +223,8 @@ type ReadModelStatus struct {
 }
 
 func (a *API) admin(w http.ResponseWriter, r *http.Request) bool {
-	actor, err := a.Verifier.Actor(BearerToken(r.Header.Get("Authorization")))
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="aabendialog"`)
-		a.fail(w, r, err)
+	actor, ok := a.actor(w, r)
+	if !ok {
 		return false
 	}
 	if actor.Role != domain.RoleAdmin {
@@ -308,6 +304,7 @@ func (a *API) rebuild(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"projection": p.Name(), "seq": seq})
 }
 
+// actor says who is asking, or answers 401 and returns false.
 func (a *API) actor(w http.ResponseWriter, r *http.Request) (domain.Actor, bool) {
 	actor, err := a.Verifier.Actor(BearerToken(r.Header.Get("Authorization")))
 	if err != nil {
@@ -396,8 +393,7 @@ func (a *API) indicators(w http.ResponseWriter, r *http.Request) {
 	}
 	ev, err := a.Queries.Queries.Evaluate(r.Context(), actor, projections.ServicesFilter{From: v.Get("from"), To: v.Get("to"), Service: v.Get("service")}, after)
 	if err != nil {
-		status, body := queryAnswer(err)
-		writeJSON(w, status, body)
+		a.fail(w, r, err)
 		return
 	}
 	switch format {

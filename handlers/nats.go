@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/projections"
 )
 
 // Subjects and headers of commands over NATS.
@@ -57,6 +58,10 @@ func errorAnswer(err error) (int, ErrorBody) {
 	if errors.As(err, &de) {
 		status := map[domain.ErrorKind]int{domain.Invalid: 400, domain.Forbidden: 403, domain.NotFound: 404, domain.Conflict: 409}[de.Kind]
 		return status, ErrorBody{ErrorDetail{Kind: string(de.Kind), Field: de.Field, Message: de.Message}}
+	}
+	var nc *projections.NotCaughtUpError
+	if errors.As(err, &nc) {
+		return http.StatusServiceUnavailable, ErrorBody{ErrorDetail{Kind: "unavailable", Field: "after", Message: nc.Error() + "; ask again in a moment"}}
 	}
 	if errors.Is(err, ErrUnauthenticated) {
 		return http.StatusUnauthorized, ErrorBody{ErrorDetail{Kind: "unauthenticated", Message: err.Error()}}

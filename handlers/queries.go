@@ -3,11 +3,11 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,7 +56,7 @@ func (s *QueryService) Do(ctx context.Context, a domain.Actor, name string, p ur
 		return nil, domain.FieldErrorf("query", "unknown query %q; the queries are %s", name, strings.Join(QueryNames(), ", "))
 	}
 	for k, vs := range p {
-		if !contains(allowed, k) {
+		if !slices.Contains(allowed, k) {
 			return nil, domain.FieldErrorf(k, "is not a parameter of %s; it takes %s", name, strings.Join(allowed, ", "))
 		}
 		if len(vs) > 1 {
@@ -104,15 +104,6 @@ func (s *QueryService) Do(ctx context.Context, a domain.Actor, name string, p ur
 	}
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
-
 func uuidParam(p url.Values, k string) (uuid.UUID, error) {
 	v := p.Get(k)
 	if v == "" {
@@ -137,30 +128,14 @@ func seqParam(p url.Values, k string) (uint64, error) {
 	return n, nil
 }
 
-// queryAnswer maps a query's error to a status: the domain's kinds, 401, and 503 for a read
-// model that has not reached the sequence asked for in time.
-func queryAnswer(err error) (int, ErrorBody) {
-	var nc *projections.NotCaughtUpError
-	if errors.As(err, &nc) {
-		return http.StatusServiceUnavailable, ErrorBody{ErrorDetail{Kind: "unavailable", Field: "after", Message: nc.Error() + "; ask again in a moment"}}
-	}
-	return errorAnswer(err)
-}
-
 func (a *API) query(w http.ResponseWriter, r *http.Request) {
-	actor, err := a.Verifier.Actor(BearerToken(r.Header.Get("Authorization")))
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="aabendialog"`)
-		a.fail(w, r, err)
+	actor, ok := a.actor(w, r)
+	if !ok {
 		return
 	}
 	out, err := a.Queries.Do(r.Context(), actor, r.PathValue("query"), r.URL.Query())
 	if err != nil {
-		status, body := queryAnswer(err)
-		if status >= 500 && status != http.StatusServiceUnavailable {
-			a.Log.Error("query failed", "path", r.URL.Path, "err", err)
-		}
-		writeJSON(w, status, body)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -190,7 +165,7 @@ func ServeQueries(ctx context.Context, nc *nats.Conn, qs *QueryService, v *Verif
 			}
 		}
 		if err != nil {
-			status, body = queryAnswer(err)
+			status, body = errorAnswer(err)
 			if status == http.StatusInternalServerError {
 				log.Error("query failed", "subject", m.Subject, "err", err)
 			}

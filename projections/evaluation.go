@@ -32,12 +32,8 @@ func (q *Queries) Evaluate(ctx context.Context, a domain.Actor, f ServicesFilter
 	if a.Role != domain.RoleEvaluator {
 		return Evaluation{}, domain.Errorf(domain.Forbidden, "the evaluation is for evaluators")
 	}
-	for field, v := range map[string]string{"from": f.From, "to": f.To} {
-		if v != "" {
-			if _, err := time.Parse(time.DateOnly, v); err != nil {
-				return Evaluation{}, domain.FieldErrorf(field, "%q is not a date like 2026-12-24", v)
-			}
-		}
+	if err := f.validate(); err != nil {
+		return Evaluation{}, err
 	}
 	if err := q.wait(ctx, q.MeetingsModel, after); err != nil {
 		return Evaluation{}, err

@@ -590,3 +590,35 @@ func TestBulkLoadKeepsTheSchema(t *testing.T) {
 		t.Fatalf("schema after a bulk rebuild:\n%s\nbefore:\n%s", after, before)
 	}
 }
+
+// TestRebuildFallsBackOnAnUnusualLog: a commit for a meeting never convened cannot be folded in
+// bulk; the services read model (which ignores agendas) is then rebuilt commit by commit, to the
+// same answers.
+func TestRebuildFallsBackOnAnUnusualLog(t *testing.T) {
+	e := newEnv(t)
+	e.seed(5)
+	ctx := context.Background()
+	c := uuid.New()
+	a, err := e.store.Append(ctx, domain.Commit{CommandID: uuid.New(), Command: "citizen-sets-agenda", MeetingID: uuid.New(), CitizenID: c,
+		Actor: domain.Actor{ID: c, Role: domain.RoleCitizen}, At: e.now,
+		Events: []domain.Event{domain.NewEvent(domain.AgendaSet{Items: []string{"x"}})}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.services.WaitFor(ctx, a.Seq); err != nil {
+		t.Fatal(err)
+	}
+	admin := domain.Actor{ID: uuid.New(), Role: domain.RoleAdmin}
+	before, err := e.q.Services(ctx, admin, projections.ServicesFilter{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, err := e.services.Rebuild(ctx, nil)
+	if err != nil || seq != a.Seq {
+		t.Fatalf("rebuild: seq %d, %v; want %d", seq, err, a.Seq)
+	}
+	after, err := e.q.Services(ctx, admin, projections.ServicesFilter{}, 0)
+	if err != nil || fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("services after the rebuild:\n%+v\nbefore:\n%+v (%v)", after, before, err)
+	}
+}

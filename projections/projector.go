@@ -240,34 +240,9 @@ func decode(r eventstore.RawRecorded) decoded {
 // of commit by commit.
 const BulkThreshold = 10_000
 
-// initialLoad fills an empty read model from a long log in one bulk transaction. A log with
-// anything unusual is left to the commit-by-commit path, which stops on it and says why.
+// initialLoad fills an empty read model from a long log in bulk, as LoadEmpty does for several.
 func (p *Projector) initialLoad(ctx context.Context) error {
-	bl, ok := p.proj.(BulkLoader)
-	if !ok || p.Status().Seq != 0 {
-		return nil
-	}
-	last, err := p.store.LastSeq(ctx)
-	if err != nil || last < BulkThreshold {
-		return err
-	}
-	db := p.currentDB()
-	seq, err := p.bulkLoad(ctx, db, bl, last, nil)
-	if errors.Is(err, errUnusual) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if seq > 0 {
-		_, at, err := readCheckpoint(ctx, db, p.proj.Name())
-		if err != nil {
-			return err
-		}
-		p.advance(seq, at, false)
-		p.log.Info("read model loaded in bulk", "seq", seq)
-	}
-	return nil
+	return LoadEmpty(ctx, []*Projector{p})
 }
 
 // stopError is a commit the projector cannot apply: it stops for good.
@@ -322,6 +297,8 @@ func (p *Projector) follow(ctx context.Context) error {
 		}
 	}()
 	batch := make([]decoded, 0, rebuildBatch)
+	linger := time.NewTimer(time.Hour)
+	defer linger.Stop()
 	for {
 		batch = batch[:0]
 		pending := uint64(0)
@@ -345,13 +322,14 @@ func (p *Projector) follow(ctx context.Context) error {
 		}
 	fill:
 		for len(batch) < limit && pending > 0 {
+			linger.Reset(5 * time.Millisecond) // since Go 1.23 a Reset timer delivers no stale tick
 			select {
 			case m, ok := <-msgs:
 				if !ok {
 					break fill
 				}
 				batch, pending = append(batch, m.d), m.pending
-			case <-time.After(5 * time.Millisecond):
+			case <-linger.C:
 				break fill
 			}
 		}
@@ -442,9 +420,7 @@ func (p *Projector) Rebuild(ctx context.Context, progress func(done, total uint6
 		gen, _ = strconv.Atoi(parts[1])
 	}
 	file := filepath.Join(p.dir, fmt.Sprintf("%s.%d.db", p.proj.Name(), gen+1))
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		_ = os.Remove(file + suffix) // a rebuild that was cut off
-	}
+	removeDB(file) // a rebuild that was cut off
 	db, err := OpenDB(ctx, file, migrations, "migrations/"+p.proj.Name())
 	if err != nil {
 		return 0, err
@@ -459,21 +435,12 @@ func (p *Projector) Rebuild(ctx context.Context, progress func(done, total uint6
 		return 0, err
 	}
 	var seq uint64
+	err = errUnusual
 	if bl, ok := p.proj.(BulkLoader); ok {
 		seq, err = p.bulkLoad(ctx, db, bl, total, progress)
-		if errors.Is(err, errUnusual) {
-			p.log.Warn("rebuilding commit by commit", "reason", err)
-			db.Close()
-			for _, suffix := range []string{"", "-wal", "-shm"} {
-				_ = os.Remove(file + suffix)
-			}
-			if db, err = OpenDB(ctx, file, migrations, "migrations/"+p.proj.Name()); err == nil {
-				if err = db.SetDurable(ctx, false); err == nil {
-					seq, err = p.replay(ctx, db, 1, total, rebuildBatch, progress)
-				}
-			}
-		}
-	} else {
+	}
+	if errors.Is(err, errUnusual) {
+		// Found while folding, before anything was written: the new file is still empty.
 		seq, err = p.replay(ctx, db, 1, total, rebuildBatch, progress)
 	}
 	if err == nil {
@@ -521,9 +488,7 @@ func (p *Projector) swap(ctx context.Context, req swapRequest) error {
 	if err := old.Close(); err != nil {
 		p.log.Warn("close the replaced read model", "file", old.Path, "err", err)
 	}
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		_ = os.Remove(old.Path + suffix)
-	}
+	removeDB(old.Path)
 	if seq, at, err := readCheckpoint(ctx, req.db, p.proj.Name()); err == nil && seq > live {
 		p.advance(seq, at, false) // the rebuild read further than the live file had come
 	}
@@ -585,4 +550,11 @@ func (p *Projector) replay(ctx context.Context, db *DB, from, until uint64, size
 		return seq, err
 	}
 	return seq, ctx.Err()
+}
+
+// removeDB deletes a SQLite file with its WAL and shared-memory files.
+func removeDB(file string) {
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(file + suffix)
+	}
 }

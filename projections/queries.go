@@ -450,6 +450,18 @@ type ServicesFilter struct {
 	From, To, Service string
 }
 
+// validate checks the period's dates, naming the first that is wrong.
+func (f ServicesFilter) validate() error {
+	for _, d := range [][2]string{{"from", f.From}, {"to", f.To}} {
+		if d[1] != "" {
+			if _, err := time.Parse(time.DateOnly, d[1]); err != nil {
+				return domain.FieldErrorf(d[0], "%q is not a date like 2026-12-24", d[1])
+			}
+		}
+	}
+	return nil
+}
+
 // Services reports which services took part: totals per service, pairs of services meeting the
 // same citizens, and per meeting (its id, day, status and services: no person). Professionals,
 // evaluators and administrators; citizens and their networks are refused (a citizen sees the
@@ -463,12 +475,8 @@ func (q *Queries) Services(ctx context.Context, a domain.Actor, f ServicesFilter
 	default:
 		return ServicesReport{}, domain.Errorf(domain.Forbidden, "the services overview is for professionals, evaluators and administrators; a citizen sees the services in their own history")
 	}
-	for field, v := range map[string]string{"from": f.From, "to": f.To} {
-		if v != "" {
-			if _, err := time.Parse(time.DateOnly, v); err != nil {
-				return ServicesReport{}, domain.FieldErrorf(field, "%q is not a date like 2026-12-24", v)
-			}
-		}
+	if err := f.validate(); err != nil {
+		return ServicesReport{}, err
 	}
 	if err := q.wait(ctx, q.ServicesModel, after); err != nil {
 		return ServicesReport{}, err

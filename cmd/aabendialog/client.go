@@ -196,6 +196,17 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	return c
 }
 
+// client checks that a token was given and returns a client for the server; hint says whose
+// token is needed.
+func (cf *clientFlags) client(hint string) (*handlers.Client, error) {
+	if cf.token == "" {
+		return nil, usageError("no token: %s", hint)
+	}
+	return &handlers.Client{Server: cf.server, Token: cf.token, HTTP: &http.Client{}}, nil
+}
+
+const tokenHint = "give --token or set AABENDIALOG_TOKEN (\"aabendialog token\" issues one)"
+
 func (v verb) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet(v.name, v.name+" "+v.usage+" [--json] [--server URL] [--token TOKEN] [--command-id ID]", stderr)
 	cf := addClientFlags(fs)
@@ -222,12 +233,12 @@ func (v verb) run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return usageError("--command-id %q is not a UUID", cf.commandID)
 		}
 	}
-	if cf.token == "" {
-		return usageError("no token: give --token or set AABENDIALOG_TOKEN (\"aabendialog token\" issues one)")
-	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
-	client := &handlers.Client{Server: cf.server, Token: cf.token, HTTP: &http.Client{}}
+	client, err := cf.client(tokenHint)
+	if err != nil {
+		return err
+	}
 	reply, err := client.Command(ctx, v.name, id, body)
 	if err != nil {
 		var ae *handlers.APIError

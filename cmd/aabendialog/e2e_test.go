@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,13 +28,7 @@ type server struct {
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	data := t.TempDir()
-	p := startProcess(t, "aabendialog serving", "serve", "--data", data, "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--log-level", "warn")
-	m := regexp.MustCompile(`HTTP at (\S+), NATS at (\S+)\.`).FindStringSubmatch(p.ready)
-	if m == nil {
-		t.Fatalf("ready line %q names no addresses", p.ready)
-	}
-	return &server{p: p, data: data, http: m[1], nats: m[2]}
+	return startServerOn(t, t.TempDir(), "--fsync", "always") // the default, as a user runs it
 }
 
 // cli runs the real program and returns its stdout, stderr and exit code.

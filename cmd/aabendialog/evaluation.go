@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -33,17 +32,17 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *asOf != "" && *atSeq != 0 {
 		return usageError("give at most one of --as-of and --at-seq")
 	}
-	if cf.token == "" {
-		return usageError("no token: give --token or set AABENDIALOG_TOKEN")
-	}
 	v := nonEmpty(url.Values{"citizen": {*citizen}, "meeting": {*meeting}, "as_of": {*asOf}})
 	if *atSeq > 0 {
 		v.Set("at_seq", fmt.Sprint(*atSeq))
 	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
+	c, err := cf.client(tokenHint)
+	if err != nil {
+		return err
+	}
 	var r handlers.Replay
-	c := &handlers.Client{Server: cf.server, Token: cf.token, HTTP: &http.Client{}}
 	if err := c.Get(ctx, "/api/v1/replay", v, &r); err != nil {
 		return flagNamed(err)
 	}
@@ -119,9 +118,6 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if cf.json {
 		*format = "json"
 	}
-	if cf.token == "" {
-		return usageError("no token: an evaluator's token is needed")
-	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	var raw struct {
@@ -132,7 +128,10 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			Numerator, Denominator     float64
 		} `json:"indicators"`
 	}
-	c := &handlers.Client{Server: cf.server, Token: cf.token, HTTP: &http.Client{}}
+	c, err := cf.client("an evaluator's token is needed")
+	if err != nil {
+		return err
+	}
 	if err := c.Get(ctx, "/api/v1/evaluation/indicators", nonEmpty(url.Values{"from": {*from}, "to": {*to}, "service": {*service}}), &raw); err != nil {
 		return flagNamed(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
@@ -89,16 +88,16 @@ func (q queryVerb) run(ctx context.Context, args []string, stdout, stderr io.Wri
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
 	}
-	if cf.token == "" {
-		return usageError("no token: give --token or set AABENDIALOG_TOKEN (\"aabendialog token\" issues one)")
-	}
 	params := build()
 	if *after > 0 {
 		params.Set("after", fmt.Sprint(*after))
 	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
-	c := &handlers.Client{Server: cf.server, Token: cf.token, HTTP: &http.Client{}}
+	c, err := cf.client(tokenHint)
+	if err != nil {
+		return err
+	}
 	var raw json.RawMessage
 	if err := c.Get(ctx, "/api/v1/"+q.name, params, &raw); err != nil {
 		var ae *handlers.APIError
@@ -239,10 +238,10 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if cf.token == "" {
-		return usageError("no token: an administrator's token is needed (\"aabendialog token --role admin\")")
+	c, err := cf.client("an administrator's token is needed (\"aabendialog token --role admin\")")
+	if err != nil {
+		return err
 	}
-	c := &handlers.Client{Server: cf.server, Token: cf.token, HTTP: &http.Client{}}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	var models []handlers.ReadModelStatus
