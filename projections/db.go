@@ -61,9 +61,8 @@ func OpenDB(ctx context.Context, file string, fsys fs.FS, dir string) (*DB, erro
 		write.Close()
 		return nil, err
 	}
-	// Fold the WAL into the file every ~40 MB instead of every 4 MB: fewer, larger checkpoints.
-	// and give the writer 128 MB of page cache: index inserts of random ids need it.
-	if _, err := conn.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 10000; PRAGMA cache_size = -131072`); err != nil {
+	// Give the writer 128 MB of page cache: index inserts of random ids need it.
+	if _, err := conn.ExecContext(ctx, `PRAGMA cache_size = -131072`); err != nil {
 		conn.Close()
 		write.Close()
 		return nil, err
@@ -124,11 +123,15 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS, dir string) error {
 // not at all (OFF). A file being rebuilt is thrown away if the process dies, so it needs none
 // until it is swapped in.
 func (db *DB) SetDurable(ctx context.Context, durable bool) error {
-	mode := "OFF"
+	// A file being rebuilt also folds its WAL in every ~40 MB instead of every 4 MB: fewer,
+	// larger checkpoints. A file being followed keeps SQLite's default, because a large
+	// checkpoint stalls the commits behind it (measured: lag p99 ~80 ms against ~27 ms at
+	// 2,000 commands/s).
+	mode, pages := "OFF", 10000
 	if durable {
-		mode = "NORMAL"
+		mode, pages = "NORMAL", 1000
 	}
-	_, err := db.conn.ExecContext(ctx, `PRAGMA synchronous = `+mode)
+	_, err := db.conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA synchronous = %s; PRAGMA wal_autocheckpoint = %d`, mode, pages))
 	return err
 }
 
