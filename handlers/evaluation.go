@@ -42,12 +42,13 @@ func (p *Pseudonyms) Of(id uuid.UUID) string {
 // PseudonymKeyFile is where serve keeps the pseudonym key, under the data directory.
 func PseudonymKeyFile(dataDir string) string { return filepath.Join(dataDir, "keys", "pseudonym.key") }
 
-// LoadOrCreatePseudonymKey reads the 32-byte key at path, creating it (mode 0600) if missing.
-func LoadOrCreatePseudonymKey(path string) ([]byte, error) {
+// LoadOrCreateSecret reads the 32-byte secret key at path (the pseudonym key, the form key),
+// creating it (mode 0600) if missing.
+func LoadOrCreateSecret(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		if len(b) < 32 {
-			return nil, fmt.Errorf("pseudonym key %s is too short", path)
+			return nil, fmt.Errorf("key %s is too short: want at least 32 bytes", path)
 		}
 		return b, nil
 	}
@@ -63,7 +64,7 @@ func LoadOrCreatePseudonymKey(path string) ([]byte, error) {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return LoadOrCreatePseudonymKey(path)
+		return LoadOrCreateSecret(path)
 	}
 	if err != nil {
 		return nil, err

@@ -45,6 +45,8 @@ type API struct {
 	ReadModels []*projections.Projector
 	// Replayer replays histories; nil leaves replay and evaluation out.
 	Replayer *Replayer
+	// Pages serves the web pages at /; nil answers every other path with a JSON 404.
+	Pages http.Handler
 
 	rebuilds sync.Map // projection name -> *rebuildProgress
 }
@@ -113,9 +115,15 @@ func (a *API) Handler() http.Handler {
 	if a.Metrics != nil {
 		mux.Handle("GET /metrics", a.Metrics.Handler())
 	}
-	mux.Handle("/", a.counted("unknown", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	unknown := a.counted("unknown", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, ErrorBody{ErrorDetail{Kind: "not_found", Message: "no such page: " + r.Method + " " + r.URL.Path + "; see /api/v1/openapi.json"}})
-	})))
+	}))
+	if a.Pages != nil {
+		mux.Handle("/api/", unknown)
+		mux.Handle("/", a.counted("pages", a.Pages))
+	} else {
+		mux.Handle("/", unknown)
+	}
 	return mux
 }
 

@@ -175,12 +175,21 @@ func (m *Main) Run(ctx context.Context) error {
 	// Ready once the log answers and every read model has caught up with what the log held at
 	// start, and none has stopped.
 	startSeq := last
-	pkey, err := handlers.LoadOrCreatePseudonymKey(handlers.PseudonymKeyFile(cfg.DataDir))
+	pkey, err := handlers.LoadOrCreateSecret(handlers.PseudonymKeyFile(cfg.DataDir))
 	if err != nil {
 		return fmt.Errorf("pseudonym key: %w", err)
 	}
 	replayer := &handlers.Replayer{Store: m.Store, Pseudonyms: handlers.NewPseudonyms(pkey), Citizens: handlers.CitizensFromReadModel(m.ReadModels[0])}
-	api := &handlers.API{Service: m.Service, Verifier: m.Verifier, Metrics: m.Metrics, Log: log, NewID: newCommandID,
+	csrfKey, err := handlers.LoadOrCreateSecret(handlers.CSRFKeyFile(cfg.DataDir))
+	if err != nil {
+		return fmt.Errorf("form key: %w", err)
+	}
+	pages, err := (&handlers.Pages{Service: m.Service, Queries: m.Queries, Verifier: m.Verifier, Log: log,
+		NewID: newCommandID, Now: time.Now, CSRFKey: csrfKey}).Handler()
+	if err != nil {
+		return err
+	}
+	api := &handlers.API{Service: m.Service, Pages: pages, Verifier: m.Verifier, Metrics: m.Metrics, Log: log, NewID: newCommandID,
 		Queries: qs, ReadModels: m.ReadModels, Replayer: replayer,
 		Ready: func(ctx context.Context) error {
 			if _, err := m.Store.LastSeq(ctx); err != nil {

@@ -1,0 +1,477 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // Danish times render the same on a machine without a zoneinfo database
+
+	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/projections"
+)
+
+//go:embed web
+var webFiles embed.FS
+
+// SessionCookie holds the signed token of whoever signed in on the pages.
+const SessionCookie = "aabendialog_session"
+
+// copenhagen is the time zone the pages show and read times in.
+var copenhagen = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Copenhagen")
+	if err != nil { // impossible: time/tzdata is embedded
+		return time.UTC
+	}
+	return loc
+}()
+
+// Pages are the web pages at / for citizens, support persons, professionals and network members:
+// server-rendered Danish HTML that works without JavaScript. They give commands through the same
+// CommandService as the API and read the same read models, with the same rules.
+type Pages struct {
+	Service  *CommandService
+	Queries  *projections.Queries
+	Verifier *Verifier
+	Log      *slog.Logger
+	NewID    func() uuid.UUID
+	Now      func() time.Time
+	// CSRFKey signs the form tokens; each is bound to the signed-in session, so a form from
+	// another session (or another site) is refused.
+	CSRFKey []byte
+
+	templates map[string]*template.Template
+}
+
+// CSRFKeyFile is where serve keeps the key that signs form tokens, under the data directory.
+func CSRFKeyFile(dataDir string) string { return filepath.Join(dataDir, "keys", "csrf.key") }
+
+// session is who is signed in on the pages.
+type session struct {
+	Actor domain.Actor
+	CSRF  string
+}
+
+// Owner reports whether the session's actor holds meetings of their own (a citizen) or acts for
+// someone who does (a support person).
+func (s *session) Owner() bool {
+	return s != nil && (s.Actor.Role == domain.RoleCitizen || s.Actor.Role == domain.RoleSupport)
+}
+
+// Citizen is the citizen whose meetings the session manages.
+func (s *session) Citizen() uuid.UUID {
+	if s.Actor.Role == domain.RoleSupport {
+		return s.Actor.OnBehalfOf
+	}
+	return s.Actor.ID
+}
+
+// fieldError is a Danish message about one form field ("" for the form as a whole).
+type fieldError struct{ Field, Message string }
+
+// form is what a person typed, what was wrong with it and the ids that make a second submit of
+// the same form a repeat, not a new command.
+type form struct {
+	Values    url.Values
+	Errors    []fieldError
+	CommandID string
+}
+
+// Get returns the typed value of a field.
+func (f *form) Get(k string) string { return f.Values.Get(k) }
+
+// All returns every typed value of a field.
+func (f *form) All(k string) []string { return f.Values[k] }
+
+// Has reports whether value v was chosen for field k (checkboxes, radio buttons).
+func (f *form) Has(k, v string) bool {
+	for _, x := range f.Values[k] {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Err returns the message for a field, or "".
+func (f *form) Err(k string) string {
+	for _, e := range f.Errors {
+		if e.Field == k {
+			return e.Message
+		}
+	}
+	return ""
+}
+
+// Field returns the field's name with its message, for the error shown beside it.
+func (f *form) Field(k string) fieldError { return fieldError{k, f.Err(k)} }
+
+// page is what every template gets.
+type page struct {
+	Title   string
+	Session *session
+	Notice  string
+	Form    *form
+	Data    any
+}
+
+// notices are the confirmations shown after a redirect, by key, so that no text travels in the
+// address.
+var notices = map[string]string{
+	"indkaldt":     "Mødet er oprettet. Skriv nu, hvad du vil tale om.",
+	"dagsorden":    "Dagsordenen er gemt.",
+	"inviteret":    "Invitationen er sendt.",
+	"tilbagekaldt": "Invitationen er trukket tilbage.",
+	"tid":          "Tid og sted er gemt.",
+	"aflyst":       "Mødet er aflyst.",
+	"svar":         "Dit svar er gemt.",
+	"forslag":      "Dit forslag er sendt til borgeren.",
+	"fremmoede":    "Det er gemt, hvem der var med.",
+	"opfoelgning":  "Opfølgningen er gemt.",
+	"udfoert":      "Opfølgningen er markeret som udført.",
+	"afsluttet":    "Mødet er afsluttet.",
+	"logget-ind":   "Du er logget ind.",
+}
+
+func (p *Pages) parseTemplates() error {
+	names, err := fs.Glob(webFiles, "web/*.html")
+	if err != nil {
+		return err
+	}
+	p.templates = map[string]*template.Template{}
+	for _, n := range names {
+		name := strings.TrimSuffix(path.Base(n), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.New(name).Funcs(templateFuncs).ParseFS(webFiles, "web/layout.html", n)
+		if err != nil {
+			return fmt.Errorf("page %s: %w", name, err)
+		}
+		p.templates[name] = t
+	}
+	return nil
+}
+
+// Handler returns the pages' handler. Cross-origin form posts are refused before any page sees
+// them; every form also carries a token bound to the session.
+func (p *Pages) Handler() (http.Handler, error) {
+	if err := p.parseTemplates(); err != nil {
+		return nil, err
+	}
+	if len(p.CSRFKey) < 32 {
+		return nil, errors.New("pages: the CSRF key must be at least 32 bytes")
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(webFiles, "web/static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /{$}", p.front)
+	mux.HandleFunc("GET /log-ind", p.signIn)
+	mux.HandleFunc("POST /log-ind", p.signIn)
+	mux.HandleFunc("POST /log-ud", p.signOut)
+	mux.HandleFunc("GET /was", p.accessibility)
+	mux.HandleFunc("GET /moeder", p.myMeetings)
+	mux.HandleFunc("GET /indbakke", p.inbox)
+	mux.HandleFunc("GET /moeder/{id}", p.meeting)
+	for route, a := range p.actions() {
+		mux.HandleFunc("GET "+route, p.formPage(a))
+		mux.HandleFunc("POST "+route, p.formPage(a))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p.problem(w, r, nil, http.StatusNotFound, "Siden findes ikke", "Vi kan ikke finde den side, du leder efter.")
+	})
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.Log.Warn("cross-origin form post refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		p.problem(w, r, nil, http.StatusForbidden, "Formularen blev afvist", "Formularen kom ikke fra denne hjemmeside, så vi har ikke gemt noget. Gå tilbage og prøv igen.")
+	}))
+	return securityHeaders(cop.Handler(mux)), nil
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer") // sign-in links carry a token
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store") // pages hold personal data
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// csrf is the form token of a session: a MAC of its signed token under the server's key.
+func (p *Pages) csrf(token string) string {
+	m := hmac.New(sha256.New, p.CSRFKey)
+	m.Write([]byte("aabendialog form\x00"))
+	m.Write([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// current returns who is signed in, or nil.
+func (p *Pages) current(r *http.Request) *session {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	a, err := p.Verifier.Actor(c.Value)
+	if err != nil {
+		return nil
+	}
+	return &session{Actor: a, CSRF: p.csrf(c.Value)}
+}
+
+// signedIn returns the session, or shows the sign-in page and returns nil.
+func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request) *session {
+	s := p.current(r)
+	if s == nil {
+		p.render(w, r, http.StatusUnauthorized, "front", page{Title: "Log ind", Form: &form{Values: url.Values{},
+			Errors: []fieldError{{"token", "Du skal logge ind for at se siden. Brug linket, du har fået, eller indsæt din kode her."}}}})
+		return nil
+	}
+	if s.Actor.Role == domain.RoleEvaluator || s.Actor.Role == domain.RoleAdmin {
+		p.problem(w, r, s, http.StatusForbidden, "Ingen adgang", "Siderne er for borgere, deres bisiddere og de fagpersoner, der er med i møderne. Evaluatorer og administratorer bruger evalueringen og API'et.")
+		return nil
+	}
+	return s
+}
+
+// readPost reads a form post. ok says whether the form's token is this session's; nil values
+// mean the post could not be read and has been answered.
+func (p *Pages) readPost(w http.ResponseWriter, r *http.Request, s *session) (v url.Values, ok bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	if err := r.ParseForm(); err != nil {
+		p.problem(w, r, s, http.StatusBadRequest, "Formularen kunne ikke læses", "Det, du sendte, var for stort eller ikke en formular. Intet er gemt.")
+		return nil, false
+	}
+	return r.PostForm, hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(s.CSRF))
+}
+
+const staleForm = "Siden var for gammel, eller du har logget ind igen siden. Intet er gemt. Tjek det, du har skrevet, og tryk igen."
+
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, pg page) {
+	t, ok := p.templates[name]
+	if !ok {
+		p.Log.Error("no such page template", "template", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if pg.Notice == "" {
+		pg.Notice = notices[r.URL.Query().Get("gemt")]
+	}
+	var buf bytes.Buffer // rendered whole first, so a failing template never sends half a page
+	if err := t.ExecuteTemplate(&buf, "layout", pg); err != nil {
+		p.Log.Error("render page", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// problem shows a page that says what went wrong and what to do.
+func (p *Pages) problem(w http.ResponseWriter, r *http.Request, s *session, status int, title, message string) {
+	p.render(w, r, status, "problem", page{Title: title, Session: s, Data: message})
+}
+
+// failure shows a page for an error of the command service or the read models.
+func (p *Pages) failure(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	status, msg := danishError(err)
+	if status >= 500 {
+		p.Log.Error("page failed", "path", r.URL.Path, "err", err)
+	}
+	p.problem(w, r, s, status, "Det lykkedes ikke", msg.Message)
+}
+
+// danishError says in Danish what went wrong, naming the form field where there is one.
+func danishError(err error) (int, fieldError) {
+	var nc *projections.NotCaughtUpError
+	if errors.As(err, &nc) {
+		return http.StatusServiceUnavailable, fieldError{"", "Siden er ikke helt opdateret endnu. Vent et øjeblik, og prøv igen."}
+	}
+	var de *domain.Error
+	if !errors.As(err, &de) {
+		return http.StatusServiceUnavailable, fieldError{"", "Tjenesten svarer ikke lige nu, så intet er gemt. Prøv igen om lidt."}
+	}
+	status, _ := errorAnswer(err)
+	for _, m := range ruleMessages {
+		if strings.Contains(de.Message, m.contains) {
+			return status, fieldError{m.field, m.danish}
+		}
+	}
+	switch de.Kind {
+	case domain.Forbidden:
+		return status, fieldError{"", "Det har du ikke lov til på dette møde."}
+	case domain.NotFound:
+		return status, fieldError{"", "Vi kan ikke finde mødet, eller du har ikke adgang til det."}
+	case domain.Conflict:
+		return status, fieldError{"", "Mødet er blevet ændret imens, så det kunne ikke gemmes. Se mødet igen, og prøv en gang til."}
+	}
+	return status, fieldError{de.Field, "Noget i formularen er ikke udfyldt rigtigt."}
+}
+
+// ruleMessages put the domain's rules into Danish. The domain's messages are English, for the
+// API; a test sees every refusal the pages can meet come out in Danish.
+var ruleMessages = []struct{ contains, field, danish string }{
+	{"lies in the past", "date", "Tidspunktet er allerede gået. Vælg et tidspunkt fra nu af."},
+	{"already at that time and place", "date", "Mødet ligger allerede på det tidspunkt og sted."},
+	{"is already invited", "participant", "Personen er allerede inviteret."},
+	{"is the citizen, who is always part", "participant", "Borgeren er altid med i sit eget møde og skal ikke inviteres."},
+	{"participants, the most allowed", "", "Mødet har allerede så mange deltagere, som der er plads til."},
+	{"the meeting is closed", "", "Mødet er afsluttet, så det kan ikke ændres nu."},
+	{"the meeting was cancelled", "", "Mødet er aflyst, så det kan ikke ændres nu."},
+	{"the meeting has been held", "", "Mødet er holdt, så det kan ikke ændres nu."},
+	{"has no time and place yet", "", "Mødet har ikke fået tid og sted endnu."},
+	{"record who attended when it has taken place", "", "Hvem der var med, kan først skrives ned fra en time før mødet."},
+	{"attendance is already recorded", "", "Det er allerede skrevet ned, hvem der var med."},
+	{"the citizen must be among those present", "present", "Borgeren skal være med. Intet om borgeren uden borgeren."},
+	{"did not attend", "responsible", "Den ansvarlige skal have været med til mødet."},
+	{"already accepted", "", "Du har allerede sagt ja."},
+	{"already declined", "", "Du har allerede sagt nej."},
+	{"follow-up is already done", "", "Opfølgningen er allerede udført."},
+	{"record attendance first", "", "Skriv først ned, hvem der var med."},
+	{"only a held meeting can be closed", "", "Kun et møde, der er holdt, kan afsluttes."},
+	{"close it instead of cancelling", "", "Mødet er holdt, så det kan ikke aflyses. Det kan afsluttes."},
+	{"has no invitation to this meeting", "", "Personen er ikke inviteret til mødet."},
+	{"only someone invited", "", "Kun de inviterede kan svare på invitationen."},
+	{"changed 1000 times", "", "Mødet er ændret så mange gange, som der er plads til. Indkald til et nyt møde."},
+}
+
+// front is the start page: sign in, or go on to the signed-in person's own start.
+func (p *Pages) front(w http.ResponseWriter, r *http.Request) {
+	s := p.current(r)
+	if s == nil {
+		p.render(w, r, http.StatusOK, "front", page{Title: "Log ind", Form: &form{Values: url.Values{}}})
+		return
+	}
+	if s.Owner() {
+		http.Redirect(w, r, "/moeder"+keep(r), http.StatusSeeOther)
+		return
+	}
+	if s.Actor.Role == domain.RoleProfessional || s.Actor.Role == domain.RoleNetwork {
+		http.Redirect(w, r, "/indbakke"+keep(r), http.StatusSeeOther)
+		return
+	}
+	p.signedIn(w, r) // evaluators and administrators: told where to go instead
+}
+
+// keep carries the notice of a redirect on.
+func keep(r *http.Request) string {
+	if g := r.URL.Query().Get("gemt"); notices[g] != "" {
+		return "?gemt=" + g
+	}
+	return ""
+}
+
+// signIn takes a token from a sign-in link (GET /log-ind?token=…) or the sign-in form, and keeps
+// it in a cookie that scripts cannot read.
+func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	tok := strings.TrimSpace(r.FormValue("token"))
+	if _, err := p.Verifier.Actor(tok); err != nil {
+		msg := "Koden er ikke gyldig. Den kan være udløbet eller ikke kopieret helt. Bed om et nyt link."
+		if tok == "" {
+			msg = "Indsæt den kode, du har fået, eller brug linket."
+		}
+		p.render(w, r, http.StatusUnauthorized, "front", page{Title: "Log ind", Form: &form{Values: url.Values{}, Errors: []fieldError{{"token", msg}}}})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/?gemt=logget-ind", http.StatusSeeOther)
+}
+
+func (p *Pages) signOut(w http.ResponseWriter, r *http.Request) {
+	if s := p.current(r); s != nil {
+		v, ok := p.readPost(w, r, s)
+		if v == nil {
+			return
+		}
+		if !ok {
+			p.problem(w, r, s, http.StatusForbidden, "Du er ikke logget ud", "Siden var for gammel. Gå tilbage, opdatér siden, og tryk på Log ud igen.")
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (p *Pages) accessibility(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusOK, "was", page{Title: "Tilgængelighedserklæring", Session: p.current(r)})
+}
+
+// after is the sequence a redirect after a command asks the read models to have reached, so a
+// person sees what they just did.
+func after(r *http.Request) uint64 {
+	n, _ := strconv.ParseUint(r.URL.Query().Get("efter"), 10, 64)
+	return n
+}
+
+func (p *Pages) queryContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), 5*time.Second)
+}
+
+// Template helpers: Danish words for the read models' codes, and Danish dates.
+
+var (
+	weekdays = [...]string{"søndag", "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag"}
+	months   = [...]string{"januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober", "november", "december"}
+)
+
+func danishTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	l := t.In(copenhagen)
+	return fmt.Sprintf("%s den %d. %s %d kl. %02d.%02d", weekdays[l.Weekday()], l.Day(), months[l.Month()-1], l.Year(), l.Hour(), l.Minute())
+}
+
+func danishDate(s string) string {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return s
+	}
+	return fmt.Sprintf("%d. %s %d", d.Day(), months[d.Month()-1], d.Year())
+}
+
+var words = map[string]map[string]string{
+	"status": {"convened": "Mangler tid og sted", "scheduled": "Planlagt", "held": "Holdt", "closed": "Afsluttet", "cancelled": "Aflyst"},
+	"answer": {"pending": "Har ikke svaret endnu", "accepted": "Kommer", "declined": "Kommer ikke"},
+	"kind":   {"professional": "Fagperson fra kommunen", "region": "Fra regionen", "network": "Fra borgerens netværk", "other": "Andet"},
+	"place":  {"home": "Hjemme hos borgeren", "chosen": "Et sted, borgeren har valgt", "office": "På kommunens kontor", "online": "Online (video)"},
+	"state":  {"open": "Ikke gjort endnu", "due": "Skal gøres i dag", "overdue": "Forsinket", "done": "Udført", "done_late": "Udført, men for sent"},
+}
+
+var templateFuncs = template.FuncMap{
+	"time": danishTime,
+	"date": danishDate,
+	"word": func(kind, code string) string {
+		if w, ok := words[kind][code]; ok {
+			return w
+		}
+		return code
+	},
+	"services": func() []string { return Services },
+	// newid gives each of several forms on one page its own command id.
+	"newid": func() string { return uuid.Must(uuid.NewV7()).String() },
+}
