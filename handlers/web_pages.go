@@ -95,8 +95,8 @@ func (m *meetingPage) NameOf(id uuid.UUID) string {
 // The actions a viewer is offered. The command service decides in the end; these only spare a
 // person buttons that would be refused.
 
-func (m *meetingPage) CanAnswer() bool   { return m.Open() && m.Me != nil && !m.Me.Withdrawn }
-func (m *meetingPage) CanSuggest() bool  { return m.CanAnswer() }
+func (m *meetingPage) CanAnswer() bool  { return m.Open() && m.Me != nil && !m.Me.Withdrawn }
+func (m *meetingPage) CanSuggest() bool { return m.CanAnswer() }
 func (m *meetingPage) CanAttendance() bool {
 	return m.status() == domain.StatusScheduled && (m.Owner || (m.Me != nil && !m.Me.Withdrawn && m.Me.Answer == string(domain.AnswerAccepted)))
 }
