@@ -355,7 +355,7 @@ var ruleMessages = []struct{ contains, field, danish string }{
 	{"close it instead of cancelling", "", "Mødet er holdt, så det kan ikke aflyses. Det kan afsluttes."},
 	{"has no invitation to this meeting", "", "Personen er ikke inviteret til mødet."},
 	{"only someone invited", "", "Kun de inviterede kan svare på invitationen."},
-	{"changed 1000 times", "", "Mødet er ændret så mange gange, som der er plads til. Indkald til et nyt møde."},
+	{"times, the most allowed; convene", "", "Mødet er ændret så mange gange, som der er plads til. Indkald til et nyt møde."},
 }
 
 // front is the start page: sign in, or go on to the signed-in person's own start.

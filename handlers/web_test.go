@@ -1,0 +1,393 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/projections"
+)
+
+// webEnv is env with read models and the pages on a test server.
+type webEnv struct {
+	*env
+	pages *httptest.Server
+}
+
+func newWebEnv(t *testing.T) *webEnv {
+	t.Helper()
+	e := newEnv(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var models []*projections.Projector
+	for _, proj := range []projections.Projection{projections.Meetings{}, projections.Services{}} {
+		p, err := projections.OpenProjector(ctx, t.TempDir(), proj, e.store, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		models = append(models, p)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = p.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done; _ = p.Close() })
+	}
+	q := &projections.Queries{MeetingsModel: models[0], ServicesModel: models[1], Now: e.clock.Now}
+	h, err := (&handlers.Pages{Service: e.service, Queries: q, Verifier: e.api.Verifier, Log: log,
+		NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, Now: e.clock.Now, CSRFKey: make([]byte, 32)}).Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &webEnv{env: e, pages: httptest.NewServer(h)}
+	t.Cleanup(w.pages.Close)
+	return w
+}
+
+// visitor is one browser: its own cookies, no automatic redirects.
+type visitor struct {
+	t    *testing.T
+	a    domain.Actor
+	w    *webEnv
+	c    *http.Client
+	last string // the body of the last page
+}
+
+func (w *webEnv) visitor(a domain.Actor) *visitor {
+	w.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	v := &visitor{t: w.t, a: a, w: w, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	if a.ID != uuid.Nil {
+		v.signIn()
+	}
+	return v
+}
+
+// signIn follows a sign-in link with a fresh token.
+func (v *visitor) signIn() {
+	v.t.Helper()
+	if st, loc := v.get("/log-ind?token=" + url.QueryEscape(v.w.token(v.a))); st != http.StatusSeeOther || loc != "/?gemt=logget-ind" {
+		v.t.Fatalf("sign in: %d to %q", st, loc)
+	}
+}
+
+func (v *visitor) do(req *http.Request) (int, string) {
+	v.t.Helper()
+	resp, err := v.c.Do(req)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	v.last = string(b)
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// see opens a page once the read models have all that is in the log.
+func (v *visitor) see(path string) (int, string) {
+	v.t.Helper()
+	return v.get(path + "?efter=" + strconv.FormatUint(v.w.lastSeq(), 10))
+}
+
+func (v *visitor) get(path string) (int, string) {
+	v.t.Helper()
+	req, _ := http.NewRequest("GET", v.w.pages.URL+path, nil)
+	return v.do(req)
+}
+
+// post sends a form as a browser on the same site does.
+func (v *visitor) post(path string, form url.Values, header ...string) (int, string) {
+	v.t.Helper()
+	req, _ := http.NewRequest("POST", v.w.pages.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return v.do(req)
+}
+
+var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
+
+// form opens a page, once the read models have all that is in the log, and returns the hidden
+// fields of its first form (token and ids) with the given values.
+func (v *visitor) form(path string, fields ...string) url.Values {
+	v.t.Helper()
+	if st, _ := v.see(path); st != http.StatusOK {
+		v.t.Fatalf("GET %s: %d\n%s", path, st, v.last)
+	}
+	f := url.Values{}
+	for _, m := range hiddenRE.FindAllStringSubmatch(v.last, -1) {
+		if f.Get(m[1]) == "" {
+			f.Set(m[1], m[2])
+		}
+	}
+	for i := 0; i+1 < len(fields); i += 2 {
+		f.Add(fields[i], fields[i+1])
+	}
+	return f
+}
+
+// submit opens the page, fills and sends its form, and wants the redirect that follows a command.
+func (v *visitor) submit(path string, fields ...string) string {
+	v.t.Helper()
+	st, loc := v.post(path, v.form(path, fields...))
+	if st != http.StatusSeeOther {
+		v.t.Fatalf("POST %s: %d, want 303\n%s", path, st, v.last)
+	}
+	return loc
+}
+
+func (w *webEnv) lastSeq() uint64 {
+	w.t.Helper()
+	n, err := w.store.LastSeq(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+// meeting has a citizen convene a meeting through the pages, with an agenda and a professional
+// invited; it returns the meeting's path.
+func (w *webEnv) meeting(citizen *visitor, pro domain.Actor) string {
+	w.t.Helper()
+	loc := citizen.submit("/moeder/nyt", "title", "Mit møde")
+	path := strings.TrimSuffix(loc[:strings.Index(loc, "?")], "/dagsorden")
+	citizen.submit(path+"/dagsorden", "items", "At sove bedre\nArbejde")
+	citizen.submit(path+"/inviter", "name", "Karin Holm", "kind", "professional", "service", pro.Service, "participant", pro.ID.String())
+	return path
+}
+
+func TestPagesRefuseWithoutSignIn(t *testing.T) {
+	w := newWebEnv(t)
+	anon := w.visitor(domain.Actor{})
+	for _, path := range []string{"/moeder", "/indbakke", "/moeder/nyt", "/moeder/" + uuid.NewString()} {
+		if st, _ := anon.get(path); st != http.StatusUnauthorized || !strings.Contains(anon.last, "Du skal logge ind") {
+			t.Errorf("GET %s without sign-in: %d, want 401 with the sign-in page", path, st)
+		}
+	}
+	if st, _ := anon.post("/log-ind", url.Values{"token": {"not-a-token"}}); st != http.StatusUnauthorized || !strings.Contains(anon.last, "Koden er ikke gyldig") {
+		t.Errorf("sign-in with a bad token: %d\n%s", st, anon.last)
+	}
+	for _, role := range []domain.Role{domain.RoleEvaluator, domain.RoleAdmin} {
+		v := w.visitor(domain.Actor{ID: uuid.New(), Role: role})
+		if st, _ := v.get("/moeder"); st != http.StatusForbidden || !strings.Contains(v.last, "Ingen adgang") {
+			t.Errorf("%s on the pages: %d, want 403", role, st)
+		}
+	}
+}
+
+func TestPagesFormTokens(t *testing.T) {
+	w := newWebEnv(t)
+	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
+	v := w.visitor(citizen)
+	form := v.form("/moeder/nyt", "title", "Hemmeligt møde")
+	before := w.lastSeq()
+
+	cases := []struct {
+		name   string
+		form   url.Values
+		header []string
+		want   string
+	}{
+		{"forged token", withValue(form, "csrf", "forged"), nil, "Siden var for gammel"},
+		{"no token", withValue(form, "csrf", ""), nil, "Siden var for gammel"},
+		{"another site", form, []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, "kom ikke fra denne hjemmeside"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if st, _ := v.post("/moeder/nyt", c.form, c.header...); st != http.StatusForbidden || !strings.Contains(v.last, c.want) {
+				t.Errorf("got %d, want 403 saying %q\n%s", st, c.want, v.last)
+			}
+			if got := w.lastSeq(); got != before {
+				t.Errorf("log at %d after a refused post, want %d", got, before)
+			}
+		})
+	}
+	// A refused form comes back with what was typed.
+	v.post("/moeder/nyt", withValue(form, "csrf", "forged"))
+	if !strings.Contains(v.last, `value="Hemmeligt møde"`) {
+		t.Error("the refused form lost the typed title")
+	}
+
+	// A form from an earlier session is stale once the person signs in again.
+	if st, _ := v.get("/log-ind?token=" + url.QueryEscape(w.token(citizen))); st != http.StatusSeeOther {
+		t.Fatal("second sign-in")
+	}
+	if st, _ := v.post("/moeder/nyt", form); st != http.StatusForbidden {
+		t.Errorf("form from the earlier session: %d, want 403", st)
+	}
+	if got := w.lastSeq(); got != before {
+		t.Errorf("log at %d after stale posts, want %d", got, before)
+	}
+
+	// Signing out needs the token too, and then the session is gone.
+	if st, _ := v.post("/log-ud", url.Values{"csrf": {"forged"}}); st != http.StatusForbidden {
+		t.Errorf("sign-out with a forged token: %d, want 403", st)
+	}
+	fresh := v.form("/moeder")
+	if st, loc := v.post("/log-ud", url.Values{"csrf": {fresh.Get("csrf")}}); st != http.StatusSeeOther || loc != "/" {
+		t.Errorf("sign-out: %d to %q", st, loc)
+	}
+	if st, _ := v.get("/moeder"); st != http.StatusUnauthorized {
+		t.Errorf("after sign-out: %d, want 401", st)
+	}
+}
+
+func withValue(v url.Values, k, s string) url.Values {
+	out := url.Values{}
+	for key, vs := range v {
+		out[key] = append([]string(nil), vs...)
+	}
+	out.Set(k, s)
+	return out
+}
+
+func TestPagesDoubleSubmitWritesOnce(t *testing.T) {
+	w := newWebEnv(t)
+	v := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	form := v.form("/moeder/nyt", "title", "Første møde")
+	before := w.lastSeq()
+	st1, loc1 := v.post("/moeder/nyt", form)
+	st2, loc2 := v.post("/moeder/nyt", form)
+	if st1 != http.StatusSeeOther || st2 != http.StatusSeeOther {
+		t.Fatalf("statuses %d and %d, want 303 twice", st1, st2)
+	}
+	if loc1 != loc2 {
+		t.Errorf("second submit went to %q, the first to %q", loc2, loc1)
+	}
+	if got := w.lastSeq() - before; got != 1 {
+		t.Errorf("the log grew by %d commits, want 1", got)
+	}
+	path := strings.TrimSuffix(loc1[:strings.Index(loc1, "?")], "/dagsorden")
+	agenda := v.form(path+"/dagsorden", "items", "Et punkt")
+	before = w.lastSeq()
+	v.post(path+"/dagsorden", agenda)
+	v.post(path+"/dagsorden", agenda)
+	if got := w.lastSeq() - before; got != 1 {
+		t.Errorf("the agenda submitted twice grew the log by %d, want 1", got)
+	}
+	v.get("/moeder?efter=" + strconv.FormatUint(w.lastSeq(), 10))
+	if n := strings.Count(v.last, "Første møde"); n != 1 {
+		t.Errorf("Mine møder shows the meeting %d times, want 1", n)
+	}
+}
+
+func TestPagesKeepOthersOut(t *testing.T) {
+	w := newWebEnv(t)
+	pro := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	citizen := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	path := w.meeting(citizen, pro)
+
+	// Another citizen: the meeting is not found, nothing of it is shown, nothing can be written.
+	other := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	ownForm := other.form("/moeder/nyt") // a valid token of the other's own session
+	before := w.lastSeq()
+	for _, p := range []string{path, path + "/dagsorden", path + "/inviter", path + "/aflys"} {
+		if st, _ := other.see(p); st != http.StatusNotFound || strings.Contains(other.last, "Mit møde") || strings.Contains(other.last, "Karin") {
+			t.Errorf("GET %s by another citizen: %d, want 404 showing nothing of the meeting", p, st)
+		}
+	}
+	post := url.Values{"csrf": {ownForm.Get("csrf")}, "command_id": {uuid.NewString()}, "reason": {"hærværk"}}
+	if st, _ := other.post(path+"/aflys", post); st != http.StatusNotFound {
+		t.Errorf("another citizen cancelling: %d, want 404", st)
+	}
+	if got := w.lastSeq(); got != before {
+		t.Errorf("log moved from %d to %d on refused requests", before, got)
+	}
+	if st, _ := other.get("/moeder/not-a-uuid"); st != http.StatusNotFound {
+		t.Errorf("malformed meeting id: %d, want 404", st)
+	}
+
+	// The invited professional sees the meeting but is never offered the agenda; a post of one
+	// anyway is refused by the domain's rule, in Danish.
+	p := w.visitor(pro)
+	if st, _ := p.see(path); st != http.StatusOK || strings.Contains(p.last, "/dagsorden") || !strings.Contains(p.last, "At sove bedre") {
+		t.Errorf("professional's meeting page: %d, offers the agenda or lacks it", st)
+	}
+	if st, _ := p.get(path + "/dagsorden"); st != http.StatusForbidden || !strings.Contains(p.last, "Det er borgeren, der bestemmer dagsordenen") {
+		t.Errorf("professional on the agenda page: %d, want 403", st)
+	}
+	pf := p.form(path + "/svar")
+	forged := url.Values{"csrf": {pf.Get("csrf")}, "command_id": {uuid.NewString()}, "items": {"Min egen dagsorden"}}
+	if st, _ := p.post(path+"/dagsorden", forged); st != http.StatusForbidden || !strings.Contains(p.last, "Det har du ikke lov til") {
+		t.Errorf("professional posting an agenda: %d\n%s", st, p.last)
+	}
+	if got := w.lastSeq(); got != before {
+		t.Error("a refused agenda was written")
+	}
+}
+
+func TestPagesSpeakDanishAndKeepWhatWasTyped(t *testing.T) {
+	w := newWebEnv(t)
+	pro := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	citizen := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	path := w.meeting(citizen, pro)
+
+	cases := []struct {
+		name, page string
+		fields     []string
+		status     int
+		want, kept string
+	}{
+		{"missing name", "/inviter", []string{"name", "", "kind", "network"}, 400, "Navnet mangler", ""},
+		{"name too long", "/inviter", []string{"name", strings.Repeat("å", 201), "kind", "network"}, 400, "Navnet må højst være 200 tegn", strings.Repeat("å", 201)},
+		{"already invited", "/inviter", []string{"name", "Karin igen", "kind", "professional", "service", "Jobcenter", "participant", pro.ID.String()}, 409, "Personen er allerede inviteret", "Karin igen"},
+		{"bad employee id", "/inviter", []string{"name", "Ole", "kind", "professional", "service", "Jobcenter", "participant", "12345"}, 400, "Medarbejder-id&#39;et ser ikke rigtigt ud", "Ole"},
+		{"time gone", "/tid-og-sted", []string{"date", "2020-01-01", "time", "10:00", "place", "home"}, 400, "Tidspunktet er allerede gået", "2020-01-01"},
+		{"no address", "/tid-og-sted", []string{"date", "2030-01-01", "time", "10:00", "place", "chosen"}, 400, "Skriv adressen", "2030-01-01"},
+		{"bad date", "/tid-og-sted", []string{"date", "1. januar", "time", "10:00", "place", "home"}, 400, "Skriv datoen som år-måned-dag", "1. januar"},
+		{"empty agenda", "/dagsorden", []string{"items", " \n "}, 400, "Skriv mindst ét punkt", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := w.lastSeq()
+			f := citizen.form(path+c.page, c.fields...)
+			f.Del("items")
+			for i := 0; i+1 < len(c.fields); i += 2 {
+				f.Set(c.fields[i], c.fields[i+1])
+			}
+			st, _ := citizen.post(path+c.page, f)
+			if st != c.status || !strings.Contains(citizen.last, c.want) {
+				t.Errorf("got %d, want %d saying %q\n%s", st, c.status, c.want, citizen.last)
+			}
+			if c.kept != "" && !strings.Contains(citizen.last, c.kept) {
+				t.Errorf("the form lost %q", c.kept)
+			}
+			if got := w.lastSeq(); got != before {
+				t.Error("a refused form was written")
+			}
+		})
+	}
+
+	// The meeting is scheduled; before its time, attendance is refused with the domain's rule in
+	// Danish; an hour before, it can be recorded, and the citizen must be among those present.
+	cph, err := time.LoadLocation("Europe/Copenhagen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := w.clock.Now().Add(48 * time.Hour).In(cph).Truncate(time.Minute)
+	citizen.submit(path+"/tid-og-sted", "date", at.Format(time.DateOnly), "time", at.Format("15:04"), "place", "home")
+	f := citizen.form(path+"/fremmoede", "present", citizen.a.ID.String())
+	if st, _ := citizen.post(path+"/fremmoede", f); st != http.StatusConflict || !strings.Contains(citizen.last, "først skrives ned fra en time før mødet") {
+		t.Errorf("attendance two days early: %d\n%s", st, citizen.last)
+	}
+	w.clock.Set(at.Add(-30 * time.Minute))
+	citizen.signIn() // the first token has expired meanwhile
+	f = citizen.form(path + "/fremmoede")
+	f.Del("present")
+	if st, _ := citizen.post(path+"/fremmoede", f); st != http.StatusBadRequest || !strings.Contains(citizen.last, "Borgeren skal være med") {
+		t.Errorf("attendance without the citizen: %d", st)
+	}
+}
