@@ -57,6 +57,7 @@ type Pages struct {
 	CSRFKey []byte
 
 	templates map[string]*template.Template
+	mux       *http.ServeMux
 }
 
 // CSRFKeyFile is where serve keeps the key that signs form tokens, under the data directory.
@@ -182,6 +183,7 @@ func (p *Pages) Handler() (http.Handler, error) {
 		p.Now = time.Now
 	}
 	mux := http.NewServeMux()
+	p.mux = mux
 	static, _ := fs.Sub(webFiles, "web/static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /{$}", p.front)
@@ -244,6 +246,22 @@ func (p *Pages) current(r *http.Request) *session {
 // signedIn returns the session, or shows the sign-in page and returns nil.
 func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request) *session {
 	s := p.current(r)
+	if s == nil && r.Method == http.MethodPost {
+		// Signed out while typing (the token ran out): what was typed rides along on the sign-in
+		// page and comes back in the form afterwards, so no answer is lost to a time limit.
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		if err := r.ParseForm(); err == nil {
+			kept := url.Values{}
+			for k, vs := range r.PostForm {
+				if k != "csrf" {
+					kept[k] = vs
+				}
+			}
+			p.render(w, r, http.StatusUnauthorized, "front", page{Title: "Log ind", Data: restore{Return: r.URL.Path, Values: kept},
+				Form: &form{Values: url.Values{}, Errors: []fieldError{{"token", "Du blev logget ud, mens du skrev. Det, du skrev, er ikke gemt endnu, men det er ikke væk: log ind igen, så kommer du tilbage til det."}}}})
+			return nil
+		}
+	}
 	if s == nil {
 		p.render(w, r, http.StatusUnauthorized, "front", page{Title: "Log ind", Form: &form{Values: url.Values{},
 			Errors: []fieldError{{"token", "Du skal logge ind for at se siden. Brug linket, du har fået, eller indsæt din kode her."}}}})
@@ -255,6 +273,18 @@ func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request) *session {
 	}
 	return s
 }
+
+// restore is a form typed before the session ran out, carried through the sign-in page.
+type restore struct {
+	Return string
+	Values url.Values
+}
+
+// restoreKey holds, in a request's context, the values of a form to show again after sign-in.
+type restoreKey struct{}
+
+// keptPrefix marks the fields of a form carried through the sign-in page.
+const keptPrefix = "keep."
 
 // readPost reads a form post. ok says whether the form's token is this session's; nil values
 // mean the post could not be read and has been answered.
@@ -398,6 +428,23 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	if ret := r.PostFormValue("return"); strings.HasPrefix(ret, "/moeder/") && !strings.ContainsAny(ret, "?#\\") {
+		// Back to the form that was being typed, filled in as it was, under the new session.
+		kept := url.Values{}
+		for k, vs := range r.PostForm {
+			if name, ok := strings.CutPrefix(k, keptPrefix); ok {
+				kept[name] = vs
+			}
+		}
+		back := r.Clone(context.WithValue(r.Context(), restoreKey{}, kept))
+		back.Method, back.Body, back.Form, back.PostForm = http.MethodGet, http.NoBody, nil, nil
+		back.URL = &url.URL{Path: ret}
+		back.Header = r.Header.Clone()
+		back.Header.Del("Cookie")
+		back.AddCookie(&http.Cookie{Name: SessionCookie, Value: tok})
+		p.mux.ServeHTTP(w, back)
+		return
+	}
 	http.Redirect(w, r, "/?gemt=logget-ind", http.StatusSeeOther)
 }
 

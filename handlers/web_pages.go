@@ -495,7 +495,13 @@ func (p *Pages) formPage(a action) http.HandlerFunc {
 				return
 			}
 			pg.Form.CommandID = p.NewID().String()
-			if a.defaults != nil {
+			if kept, ok := r.Context().Value(restoreKey{}).(url.Values); ok {
+				pg.Form.Values = kept
+				if id := kept.Get("command_id"); id != "" {
+					pg.Form.CommandID = id // the same command: a second send cannot write it twice
+				}
+				pg.Notice = "Du er logget ind igen. Tjek det, du skrev, og tryk på knappen for at gemme det."
+			} else if a.defaults != nil {
 				a.defaults(s, m, r, pg.Form.Values)
 			}
 			p.render(w, r, http.StatusOK, a.template, pg)

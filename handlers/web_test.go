@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -118,7 +119,7 @@ func (v *visitor) post(path string, form url.Values, header ...string) (int, str
 	return v.do(req)
 }
 
-var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
+var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([a-z_.]+)" value="([^"]*)">`)
 
 // form opens a page, once the read models have all that is in the log, and returns the hidden
 // fields of its first form (token and ids) with the given values.
@@ -128,13 +129,20 @@ func (v *visitor) form(path string, fields ...string) url.Values {
 		v.t.Fatalf("GET %s: %d\n%s", path, st, v.last)
 	}
 	f := url.Values{}
-	for _, m := range hiddenRE.FindAllStringSubmatch(v.last, -1) {
-		if f.Get(m[1]) == "" {
-			f.Set(m[1], m[2])
-		}
-	}
+	f = hidden(v.last)
 	for i := 0; i+1 < len(fields); i += 2 {
 		f.Add(fields[i], fields[i+1])
+	}
+	return f
+}
+
+// hidden returns the hidden fields of a page's first form.
+func hidden(page string) url.Values {
+	f := url.Values{}
+	for _, m := range hiddenRE.FindAllStringSubmatch(page, -1) {
+		if f.Get(m[1]) == "" {
+			f.Set(m[1], html.UnescapeString(m[2]))
+		}
 	}
 	return f
 }
@@ -389,5 +397,72 @@ func TestPagesSpeakDanishAndKeepWhatWasTyped(t *testing.T) {
 	f.Del("present")
 	if st, _ := citizen.post(path+"/fremmoede", f); st != http.StatusBadRequest || !strings.Contains(citizen.last, "Borgeren skal være med") {
 		t.Errorf("attendance without the citizen: %d", st)
+	}
+}
+
+func TestPagesKeepWhatWasTypedWhenTheSessionRunsOut(t *testing.T) {
+	w := newWebEnv(t)
+	pro := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	citizen := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	path := w.meeting(citizen, pro)
+	typed := "Hvordan jeg får det bedre\nMin økonomi & mine børn"
+	form := citizen.form(path+"/dagsorden", "items", typed)
+
+	// The token runs out while the citizen types: the post is not carried out, and the sign-in
+	// page carries what was typed.
+	w.clock.Set(w.clock.Now().Add(2 * time.Hour))
+	before := w.lastSeq()
+	if st, _ := citizen.post(path+"/dagsorden", form); st != http.StatusUnauthorized || !strings.Contains(citizen.last, "Du blev logget ud, mens du skrev") {
+		t.Fatalf("post after the token ran out: %d\n%s", st, citizen.last)
+	}
+	if w.lastSeq() != before {
+		t.Fatal("a post without a valid session was written")
+	}
+	signIn := hidden(citizen.last)
+	if signIn.Get("keep.items") != typed || signIn.Get("return") != path+"/dagsorden" {
+		t.Fatalf("the sign-in page keeps %q for %q", signIn.Get("keep.items"), signIn.Get("return"))
+	}
+
+	// Signing in again brings the form back, filled in, under the new session.
+	signIn.Set("token", w.token(citizen.a))
+	if st, _ := citizen.post("/log-ind", signIn); st != http.StatusOK || !strings.Contains(citizen.last, "Du er logget ind igen") {
+		t.Fatalf("sign-in with a kept form: %d\n%s", st, citizen.last)
+	}
+	if !strings.Contains(citizen.last, html.EscapeString(typed)) {
+		t.Errorf("the form came back without what was typed:\n%s", citizen.last)
+	}
+	again := hidden(citizen.last)
+	again.Set("items", typed)
+	if st, _ := citizen.post(path+"/dagsorden", again); st != http.StatusSeeOther {
+		t.Fatalf("sending the restored form: %d\n%s", st, citizen.last)
+	}
+	citizen.see(path)
+	if !strings.Contains(citizen.last, html.EscapeString("Min økonomi & mine børn")) {
+		t.Error("the agenda typed before the session ran out was not saved")
+	}
+
+	// A return address outside the pages is not followed.
+	signIn.Set("return", "//evil.example/moeder/")
+	if st, loc := citizen.post("/log-ind", signIn); st != http.StatusSeeOther || loc != "/?gemt=logget-ind" {
+		t.Errorf("sign-in with a foreign return address: %d to %q", st, loc)
+	}
+}
+
+func TestPagesForASupportPerson(t *testing.T) {
+	w := newWebEnv(t)
+	citizenID := uuid.New()
+	support := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: citizenID})
+	loc := support.submit("/moeder/nyt", "title", "Møde med min bisidder")
+	path := strings.TrimSuffix(loc[:strings.Index(loc, "?")], "/dagsorden")
+	support.submit(path+"/dagsorden", "items", "Bolig")
+
+	citizen := w.visitor(domain.Actor{ID: citizenID, Role: domain.RoleCitizen})
+	citizen.see("/moeder")
+	if !strings.Contains(citizen.last, "Møde med min bisidder") {
+		t.Error("the citizen does not see the meeting their support person convened")
+	}
+	other := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: uuid.New()})
+	if st, _ := other.see(path); st != http.StatusNotFound {
+		t.Errorf("a support person for another citizen: %d, want 404", st)
 	}
 }
