@@ -35,6 +35,8 @@ type meetingPage struct {
 	Earlier []projections.ParticipantView
 	// Target is the participant or follow-up a page is about, from its address.
 	Target uuid.UUID
+	// Now is when the page is shown.
+	Now time.Time
 }
 
 // TargetName names the participant a page is about.
@@ -98,7 +100,7 @@ func (m *meetingPage) NameOf(id uuid.UUID) string {
 func (m *meetingPage) CanAnswer() bool  { return m.Open() && m.Me != nil && !m.Me.Withdrawn }
 func (m *meetingPage) CanSuggest() bool { return m.CanAnswer() }
 func (m *meetingPage) CanAttendance() bool {
-	return m.status() == domain.StatusScheduled && (m.Owner || (m.Me != nil && !m.Me.Withdrawn && m.Me.Answer == string(domain.AnswerAccepted)))
+	return m.status() == domain.StatusScheduled && m.ScheduledAt != nil && !m.Now.Before(m.ScheduledAt.Add(-domain.EarlyStart)) && (m.Owner || (m.Me != nil && !m.Me.Withdrawn && m.Me.Answer == string(domain.AnswerAccepted)))
 }
 func (m *meetingPage) CanFollowUp() bool {
 	return m.status() == domain.StatusHeld && (m.Owner || (m.Me != nil && m.Me.Present))
@@ -137,7 +139,7 @@ func (p *Pages) loadMeeting(w http.ResponseWriter, r *http.Request, s *session) 
 		p.failure(w, r, s, err)
 		return nil
 	}
-	m := &meetingPage{MeetingView: v, Viewer: s.Actor, Owner: s.Actor.ActsFor(v.CitizenID)}
+	m := &meetingPage{MeetingView: v, Viewer: s.Actor, Owner: s.Actor.ActsFor(v.CitizenID), Now: p.Now()}
 	for i := range v.Participants {
 		if v.Participants[i].ID == s.Actor.ID {
 			m.Me = &v.Participants[i]
