@@ -212,6 +212,9 @@ func (b *browser) signOut() {
 // follow-up, and marks it done; the citizen sees it kept. Every page passes axe-core at WCAG 2.1
 // AA and fits a phone screen.
 func TestPagesInABrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the real program and a browser")
+	}
 	srv := startServer(t)
 	b := newBrowser(t, srv.http)
 	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
