@@ -303,12 +303,24 @@ func text(field, s string, required bool, max int) error {
 	if n := utf8.RuneCountInString(s); n > max {
 		return FieldErrorf(field, "is %d characters long; at most %d are allowed", n, max)
 	}
-	for _, r := range s {
-		if r < 0x20 && r != '\n' && r != '\t' && r != '\r' || r == 0x7f {
-			return FieldErrorf(field, "contains a control character")
-		}
+	if !PlainText(s) {
+		return FieldErrorf(field, "contains a control character")
 	}
 	return nil
+}
+
+// PlainText reports whether s is text a person could have typed: valid UTF-8 with no control
+// characters but new lines and tabs. Free-text fields of commands must be plain text.
+func PlainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\n' && r != '\t' && r != '\r' || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func id(field string, v uuid.UUID) error {

@@ -261,8 +261,8 @@ func (p *Pages) actions() map[string]action {
 				for _, it := range items {
 					if utf8.RuneCountInString(it) > domain.MaxAgendaItem {
 						errs = check(errs, false, "items", fmt.Sprintf("Et punkt må højst være %d tegn. Del det lange punkt op på flere linjer.", domain.MaxAgendaItem))
-						break
 					}
+					errs = checkPlain(errs, it, "items", "Dagsordenen", true, domain.MaxAgendaItem)
 				}
 				return &domain.CitizenSetsAgenda{Meeting: m.MeetingID, Items: items}, errs
 			},
@@ -284,7 +284,7 @@ func (p *Pages) actions() map[string]action {
 				service := serviceOf(v)
 				needsID := kind == domain.KindProfessional || kind == domain.KindRegion
 				errs = check(errs, !needsID || service != "", "service", "Vælg eller skriv den afdeling, personen kommer fra.")
-				errs = check(errs, utf8.RuneCountInString(service) <= domain.MaxService, "service_other", fmt.Sprintf("Afdelingens navn må højst være %d tegn.", domain.MaxService))
+				errs = checkPlain(errs, service, "service_other", "Afdelingens navn", false, domain.MaxService)
 				id, err := uuid.Parse(strings.TrimSpace(v.Get("participant")))
 				switch {
 				case strings.TrimSpace(v.Get("participant")) == "" && !needsID:
@@ -325,6 +325,8 @@ func (p *Pages) actions() map[string]action {
 					errs = check(errs, false, "time", "Skriv klokkeslættet som timer og minutter, fx 10:00.")
 				} else if at.Before(p.Now()) {
 					errs = check(errs, false, "date", "Tidspunktet er allerede gået. Vælg et tidspunkt fra nu af.")
+				} else if at.After(p.Now().AddDate(2, 0, 0)) {
+					errs = check(errs, false, "date", "Vælg en dato inden for de næste to år.")
 				}
 				place := domain.PlaceKind(v.Get("place"))
 				errs = check(errs, words["place"][string(place)] != "", "place", "Vælg, hvor mødet skal være.")
@@ -351,7 +353,11 @@ func (p *Pages) actions() map[string]action {
 				a := v.Get("answer")
 				errs := check(nil, a == "ja" || a == "nej", "answer", "Vælg, om du kommer.")
 				errs = checkText(errs, v, "reason", "Grunden", false, domain.MaxReason)
-				return &domain.RespondToInvitation{Meeting: m.MeetingID, Accept: a == "ja", Reason: strings.TrimSpace(v.Get("reason"))}, errs
+				reason := strings.TrimSpace(v.Get("reason"))
+				if a == "ja" {
+					reason = "" // a reason goes with a decline only; a yes needs none
+				}
+				return &domain.RespondToInvitation{Meeting: m.MeetingID, Accept: a == "ja", Reason: reason}, errs
 			},
 			next: meetingURL,
 		},
@@ -366,7 +372,7 @@ func (p *Pages) actions() map[string]action {
 				errs = checkText(errs, v, "name", "Navnet", true, domain.MaxName)
 				kind := domain.ParticipantKind(v.Get("kind"))
 				errs = check(errs, words["kind"][string(kind)] != "", "kind", "Vælg, hvem personen er.")
-				errs = check(errs, utf8.RuneCountInString(serviceOf(v)) <= domain.MaxService, "service_other", fmt.Sprintf("Afdelingens navn må højst være %d tegn.", domain.MaxService))
+				errs = checkPlain(errs, serviceOf(v), "service_other", "Afdelingens navn", false, domain.MaxService)
 				errs = checkText(errs, v, "reason", "Begrundelsen", false, domain.MaxReason)
 				var pid uuid.UUID
 				if s := strings.TrimSpace(v.Get("participant")); s != "" {
@@ -445,10 +451,14 @@ func check(errs []fieldError, ok bool, field, msg string) []fieldError {
 	return append(errs, fieldError{field, msg})
 }
 
-// checkText checks a typed text's presence and length, in the words a person reads.
+// checkText checks a typed text's presence, characters and length, in the words a person reads.
 func checkText(errs []fieldError, v url.Values, field, what string, required bool, max int) []fieldError {
-	s := strings.TrimSpace(v.Get(field))
+	return checkPlain(errs, strings.TrimSpace(v.Get(field)), field, what, required, max)
+}
+
+func checkPlain(errs []fieldError, s, field, what string, required bool, max int) []fieldError {
 	errs = check(errs, !required || s != "", field, what+" mangler. Skriv det i feltet.")
+	errs = check(errs, domain.PlainText(s), field, what+" indeholder et tegn, der ikke kan gemmes, måske fra en kopi. Skriv teksten igen.")
 	return check(errs, utf8.RuneCountInString(s) <= max, field, fmt.Sprintf("%s må højst være %d tegn. Nu er det %d.", what, max, utf8.RuneCountInString(s)))
 }
 
