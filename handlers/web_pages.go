@@ -278,13 +278,9 @@ func (p *Pages) actions() map[string]action {
 				}
 			},
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
-				errs := checkText(nil, v, "name", "Navnet", true, domain.MaxName)
-				kind := domain.ParticipantKind(v.Get("kind"))
-				errs = check(errs, words["kind"][string(kind)] != "", "kind", "Vælg, hvem personen er.")
-				service := serviceOf(v)
+				name, kind, service, errs := person(nil, v)
 				needsID := kind == domain.KindProfessional || kind == domain.KindRegion
 				errs = check(errs, !needsID || service != "", "service", "Vælg eller skriv den afdeling, personen kommer fra.")
-				errs = checkPlain(errs, service, "service_other", "Afdelingens navn", false, domain.MaxService)
 				id, err := uuid.Parse(strings.TrimSpace(v.Get("participant")))
 				switch {
 				case strings.TrimSpace(v.Get("participant")) == "" && !needsID:
@@ -295,7 +291,7 @@ func (p *Pages) actions() map[string]action {
 				case err != nil:
 					errs = check(errs, false, "participant", "Medarbejder-id'et ser ikke rigtigt ud. Det er 36 tegn med bindestreger, fx 0b8e…-….")
 				}
-				return &domain.InviteParticipant{Meeting: m.MeetingID, Participant: id, Name: strings.TrimSpace(v.Get("name")), Kind: kind, Service: service}, errs
+				return &domain.InviteParticipant{Meeting: m.MeetingID, Participant: id, Name: name, Kind: kind, Service: service}, errs
 			},
 			next: meetingURL,
 		},
@@ -369,18 +365,15 @@ func (p *Pages) actions() map[string]action {
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
 				id, err := uuid.Parse(v.Get("suggestion_id"))
 				errs := check(nil, err == nil, "", "Formularen mangler et felt. Gå tilbage, og prøv igen.")
-				errs = checkText(errs, v, "name", "Navnet", true, domain.MaxName)
-				kind := domain.ParticipantKind(v.Get("kind"))
-				errs = check(errs, words["kind"][string(kind)] != "", "kind", "Vælg, hvem personen er.")
-				errs = checkPlain(errs, serviceOf(v), "service_other", "Afdelingens navn", false, domain.MaxService)
+				name, kind, service, errs := person(errs, v)
 				errs = checkText(errs, v, "reason", "Begrundelsen", false, domain.MaxReason)
 				var pid uuid.UUID
 				if s := strings.TrimSpace(v.Get("participant")); s != "" {
 					pid, err = uuid.Parse(s)
 					errs = check(errs, err == nil, "participant", "Medarbejder-id'et ser ikke rigtigt ud. Lad feltet stå tomt, hvis du ikke kender det.")
 				}
-				return &domain.SuggestParticipant{Meeting: m.MeetingID, Suggestion: id, Participant: pid, Name: strings.TrimSpace(v.Get("name")),
-					Kind: kind, Service: serviceOf(v), Reason: strings.TrimSpace(v.Get("reason"))}, errs
+				return &domain.SuggestParticipant{Meeting: m.MeetingID, Suggestion: id, Participant: pid, Name: name,
+					Kind: kind, Service: service, Reason: strings.TrimSpace(v.Get("reason"))}, errs
 			},
 			next: meetingURL,
 		},
@@ -460,6 +453,16 @@ func checkPlain(errs []fieldError, s, field, what string, required bool, max int
 	errs = check(errs, !required || s != "", field, what+" mangler. Skriv det i feltet.")
 	errs = check(errs, domain.PlainText(s), field, what+" indeholder et tegn, der ikke kan gemmes, måske fra en kopi. Skriv teksten igen.")
 	return check(errs, utf8.RuneCountInString(s) <= max, field, fmt.Sprintf("%s må højst være %d tegn. Nu er det %d.", what, max, utf8.RuneCountInString(s)))
+}
+
+// person reads the fields that describe someone invited or suggested: name, kind and service.
+func person(errs []fieldError, v url.Values) (name string, kind domain.ParticipantKind, service string, _ []fieldError) {
+	errs = checkText(errs, v, "name", "Navnet", true, domain.MaxName)
+	kind = domain.ParticipantKind(v.Get("kind"))
+	errs = check(errs, words["kind"][string(kind)] != "", "kind", "Vælg, hvem personen er.")
+	service = serviceOf(v)
+	errs = checkPlain(errs, service, "service_other", "Afdelingens navn", false, domain.MaxService)
+	return strings.TrimSpace(v.Get("name")), kind, service, errs
 }
 
 // serviceOf is the service chosen in the list, or typed when "another" was chosen.
