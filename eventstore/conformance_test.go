@@ -34,6 +34,7 @@ func TestConformance(t *testing.T) {
 			t.Run("FirstCommitClaimsTheMeetingID", func(t *testing.T) { testFirstCommit(t, s) })
 			t.Run("CommandIDReusedOnAnotherMeeting", func(t *testing.T) { testIDReusedElsewhere(t, s) })
 			t.Run("CachedStateEqualsStateFromLog", func(t *testing.T) { testCachedEqualsCold(t, c, s, b.replicas) })
+			t.Run("StateSeesOnlyItsOwnCommands", func(t *testing.T) { testCommandsUpToState(t, s) })
 			t.Run("CorruptMessageNamesSequence", func(t *testing.T) { testCorrupt(t, s) })
 			if b.replicas > 1 {
 				t.Run("NodeStopsWhileAppending", func(t *testing.T) { testNodeLoss(t, c, s) })
@@ -478,5 +479,48 @@ func testFirstCommit(t *testing.T, s *Store) {
 	}
 	if owner, err := s.owner(ctx, meeting); err != nil || owner != citizen {
 		t.Fatalf("owner %s %v, want %s", owner, err, citizen)
+	}
+}
+
+// testCommandsUpToState: the states of a meeting share one record of its commands, and a state
+// taken before a command was written must not answer that command as already written.
+func testCommandsUpToState(t *testing.T, s *Store) {
+	ctx := ctxT(t)
+	citizen, meeting := uuid.New(), uuid.New()
+	first := conveneCommit(citizen, meeting)
+	a1, err := s.Append(ctx, first, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, ok := s.Cached(meeting)
+	if !ok || before.Seq != a1.Seq {
+		t.Fatalf("cached after the convene: got %d %v, want %d", before.Seq, ok, a1.Seq)
+	}
+	second := agendaCommit(citizen, meeting, "Min bolig")
+	a2, err := s.Append(ctx, second, a1.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seq, ok := before.CommandSeq(second.CommandID); ok {
+		t.Errorf("state at %d: got the later command at %d, want it unseen", before.Seq, seq)
+	}
+	if seq, ok := before.CommandSeq(first.CommandID); !ok || seq != a1.Seq {
+		t.Errorf("state at %d: got the convene at %d %v, want %d", before.Seq, seq, ok, a1.Seq)
+	}
+	after, err := s.Load(ctx, meeting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id   uuid.UUID
+		want uint64
+	}{{first.CommandID, a1.Seq}, {second.CommandID, a2.Seq}} {
+		if seq, ok := after.CommandSeq(c.id); !ok || seq != c.want {
+			t.Errorf("state at %d: got command at %d %v, want %d", after.Seq, seq, ok, c.want)
+		}
+	}
+	// Appending the convene again on the old state is answered from the record: a duplicate.
+	if a, err := s.Append(ctx, first, 0); err != nil || !a.Duplicate || a.Seq != a1.Seq {
+		t.Errorf("convene again: got %+v %v, want a duplicate at %d", a, err, a1.Seq)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"sync"
 	"time"
 
@@ -23,14 +22,44 @@ type Loaded struct {
 	Seq uint64
 	// Subject is the meeting's subject in the log ("" for a meeting never convened).
 	Subject  string
-	commands map[uuid.UUID]uint64
+	commands *commandSeqs
 }
 
 // CommandSeq returns the sequence at which a command id was written to this meeting, if it was.
 // It answers retries that come after JetStream's duplicate window has passed.
 func (l Loaded) CommandSeq(id uuid.UUID) (uint64, bool) {
-	seq, ok := l.commands[id]
-	return seq, ok
+	return l.commands.at(id, l.Seq)
+}
+
+// commandSeqs records the sequence at which each command id was written to one meeting. The
+// states of a meeting in the cache are all prefixes of one history (the log only grows), so they
+// share one record, each seeing the entries up to its own sequence: an append adds one entry
+// instead of copying every command the meeting has had.
+type commandSeqs struct {
+	mu  sync.RWMutex
+	seq map[uuid.UUID]uint64
+}
+
+func newCommandSeqs() *commandSeqs { return &commandSeqs{seq: map[uuid.UUID]uint64{}} }
+
+// add records that id was written at seq. The first write is the one a retry is answered with.
+func (c *commandSeqs) add(id uuid.UUID, seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.seq[id]; !ok || seq < old {
+		c.seq[id] = seq
+	}
+}
+
+// at returns the sequence id was written at, if it was written at or before upTo.
+func (c *commandSeqs) at(id uuid.UUID, upTo uint64) (uint64, bool) {
+	if c == nil {
+		return 0, false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	seq, ok := c.seq[id]
+	return seq, ok && seq <= upTo
 }
 
 // Load returns a meeting by id. A meeting that was never convened loads as an empty meeting at
@@ -93,10 +122,10 @@ func (s *Store) lastSeq(ctx context.Context, subject string) (uint64, error) {
 func (s *Store) load(ctx context.Context, meetingID uuid.UUID, subject string, last uint64) (Loaded, error) {
 	e := s.cache.get(meetingID)
 	if e == nil || e.seq > last || e.subject != subject {
-		e = &cached{subject: subject, meeting: &domain.Meeting{}, commands: map[uuid.UUID]uint64{}}
+		e = &cached{subject: subject, meeting: &domain.Meeting{}, commands: newCommandSeqs()}
 	}
 	if e.seq < last {
-		next := &cached{subject: subject, seq: e.seq, meeting: e.meeting.Clone(), commands: maps.Clone(e.commands)}
+		next := &cached{subject: subject, seq: e.seq, meeting: e.meeting.Clone(), commands: e.commands}
 		for next.seq < last {
 			msg, err := s.stream.GetMsg(ctx, next.seq+1, jetstream.WithGetMsgSubject(subject))
 			if err != nil {
@@ -107,7 +136,7 @@ func (s *Store) load(ctx context.Context, meetingID uuid.UUID, subject string, l
 				return Loaded{}, &CorruptError{Seq: msg.Sequence, Subject: msg.Subject, Err: err}
 			}
 			next.meeting.Apply(c)
-			next.commands[c.CommandID] = msg.Sequence
+			next.commands.add(c.CommandID, msg.Sequence)
 			next.seq = msg.Sequence
 		}
 		s.cache.put(meetingID, next)
@@ -122,7 +151,7 @@ type cached struct {
 	subject  string
 	seq      uint64
 	meeting  *domain.Meeting
-	commands map[uuid.UUID]uint64
+	commands *commandSeqs // shared with the meeting's other states
 }
 
 // meetingCache holds recently used meeting states. When full it forgets arbitrary entries,
@@ -173,13 +202,13 @@ func (c *meetingCache) advance(commit domain.Commit, subject string, expected, s
 	case old != nil && old.seq == expected && old.subject == subject:
 		base = old
 	case expected == 0:
-		base = &cached{subject: subject, meeting: &domain.Meeting{}, commands: map[uuid.UUID]uint64{}}
+		base = &cached{subject: subject, meeting: &domain.Meeting{}, commands: newCommandSeqs()}
 	default:
 		return
 	}
-	next := &cached{subject: subject, seq: seq, meeting: base.meeting.Clone(), commands: maps.Clone(base.commands)}
+	next := &cached{subject: subject, seq: seq, meeting: base.meeting.Clone(), commands: base.commands}
 	next.meeting.Apply(commit)
-	next.commands[commit.CommandID] = seq
+	next.commands.add(commit.CommandID, seq)
 	c.put(commit.MeetingID, next)
 }
 
@@ -190,10 +219,10 @@ func (s *Store) LoadAsOf(ctx context.Context, meetingID uuid.UUID, untilSeq uint
 	if err != nil || subject == "" {
 		return Loaded{Meeting: &domain.Meeting{}}, err
 	}
-	l := Loaded{Meeting: &domain.Meeting{}, Subject: subject, commands: map[uuid.UUID]uint64{}}
+	l := Loaded{Meeting: &domain.Meeting{}, Subject: subject, commands: newCommandSeqs()}
 	err = s.Read(ctx, ReadOptions{Filter: subject, UntilSeq: untilSeq, UntilTime: untilTime}, func(r Recorded) error {
 		l.Meeting.Apply(r.Commit)
-		l.commands[r.Commit.CommandID] = r.Seq
+		l.commands.add(r.Commit.CommandID, r.Seq)
 		l.Seq = r.Seq
 		return nil
 	})

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -286,6 +287,10 @@ func natsRequest(t *testing.T, nc *nats.Conn, token, name string, id uuid.UUID, 
 		if err := json.Unmarshal(resp.Data, &r); err != nil {
 			t.Fatal(err)
 		}
+		// The reply is encoded by hand; it must be what json.Marshal would have written.
+		if want, _ := json.Marshal(r); !bytes.Equal(resp.Data, want) {
+			t.Fatalf("reply over NATS:\ngot  %s\nwant %s", resp.Data, want)
+		}
 	} else if err := json.Unmarshal(resp.Data, &eb); err != nil {
 		t.Fatalf("error reply %s: %v", resp.Data, err)
 	}
@@ -325,6 +330,10 @@ func TestCommandsOverNATS(t *testing.T) {
 		if status != tc.status || ed.Field != tc.field || ed.Message == "" {
 			t.Errorf("%s: got %d %+v, want %d field %q", tc.name, status, ed, tc.status, tc.field)
 		}
+	}
+	// Text that JSON escapes comes back as json.Marshal writes it (natsRequest compares).
+	if status, _, ed := natsRequest(t, e.nc, cit, "citizen-sets-agenda", uuid.New(), map[string]any{"meeting_id": m, "items": []string{"<Min & bolig> \"økonomi\"\n\u2028"}}); status != 200 {
+		t.Fatalf("agenda with escapes: %d %+v", status, ed)
 	}
 	// Both processes take a share of the commands.
 	for i := range 40 {

@@ -99,9 +99,9 @@ func NewCommandRouter(nc *nats.Conn, service *CommandService, verifier *Verifier
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = 256
 	}
-	wlog := watermill.NewSlogLoggerWithLevelMapping(log.With("component", "watermill"), map[slog.Level]slog.Level{
+	wlog := quietLogger{LoggerAdapter: watermill.NewSlogLoggerWithLevelMapping(log.With("component", "watermill"), map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug, // the router announces every start and stop at info
-	})
+	}), log: log}
 	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: cfg.Timeout + time.Second}, wlog)
 	if err != nil {
 		return nil, fmt.Errorf("command router: %w", err)
@@ -109,6 +109,7 @@ func NewCommandRouter(nc *nats.Conn, service *CommandService, verifier *Verifier
 	cr := &CommandRouter{router: r, service: service, verifier: verifier, newID: newID, log: log,
 		sub: &requestSubscriber{nc: nc, queue: CommandQueue, slots: make(chan struct{}, cfg.MaxInFlight), log: log}}
 	r.AddMiddleware(
+		cr.sub.answer, // outermost, so that it sees the outcome after recovery and retries
 		middleware.Recoverer,
 		middleware.CorrelationID,
 		middleware.Timeout(cfg.Timeout),
@@ -165,38 +166,39 @@ func (cr *CommandRouter) handle(msg *message.Message) error {
 		}
 		return err
 	}
-	req.answer(http.StatusOK, r)
+	req.answer(r)
 	return nil
 }
 
 // request is one NATS request in flight, carried in the watermill message's context so that the
-// handler can leave its answer and the subscriber can send it when the message is acked.
+// handler can leave its answer and the answer middleware can send it. All of it happens on the
+// goroutine the router runs the message on (the middleware below the answer add no goroutines),
+// so it needs no lock.
 type request struct {
-	msg    *nats.Msg
-	mu     sync.Mutex
-	status int
-	body   any
+	msg      *nats.Msg
+	answered bool
+	status   int
+	reply    Reply     // the answer when status is 200
+	refusal  ErrorBody // the answer otherwise
 }
 
 type requestKey struct{}
 
 func requestFrom(ctx context.Context) *request { return ctx.Value(requestKey{}).(*request) }
 
-func (r *request) answer(status int, body any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.status, r.body = status, body
+func (r *request) answer(reply Reply) {
+	r.answered, r.status, r.reply = true, http.StatusOK, reply
 }
 
 func (r *request) answerError(err error) {
-	status, body := errorAnswer(err)
-	r.answer(status, body)
+	r.answered = true
+	r.status, r.refusal = errorAnswer(err)
 }
 
 // requestSubscriber is a watermill Subscriber for core NATS request/reply in a queue group.
 // watermill-nats's core subscriber acknowledges a message by replying "+ACK" to it (JetStream's
 // ack protocol), which would be the requester's answer; here the answer is the command's reply,
-// sent when the router acks (success or refusal) or nacks (a failure after retries).
+// sent by the answer middleware once the handler (with its retries) is done with the message.
 type requestSubscriber struct {
 	nc    *nats.Conn
 	queue string
@@ -225,15 +227,19 @@ func (s *requestSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 			return
 		}
 		s.slots <- struct{}{} // back-pressure: at most cap(slots) commands in flight
-		req := &request{msg: m}
-		wm := message.NewMessage(watermill.NewUUID(), m.Data)
+		// The message's UUID only names it in watermill's logs: the command id does that
+		// without drawing a random one per command.
+		id := m.Header.Get(HeaderCommandID)
+		if id == "" {
+			id = watermill.NewUUID()
+		}
+		wm := message.NewMessage(id, m.Data)
 		if c := m.Header.Get("Correlation-Id"); c != "" {
 			middleware.SetCorrelationID(c, wm)
 		}
-		wm.SetContext(context.WithValue(context.Background(), requestKey{}, req))
+		wm.SetContext(context.WithValue(context.Background(), requestKey{}, &request{msg: m}))
 		s.wg.Add(1)
 		out <- wm // the router reads until Close closes out, which waits for this lock
-		go s.reply(req, wm)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("subscribe %s: %w", topic, err)
@@ -246,36 +252,81 @@ func (s *requestSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 	return out, nil
 }
 
-func (s *requestSubscriber) reply(req *request, wm *message.Message) {
+// answer is the outermost middleware: when the handler is done with a message, after recovery
+// and retries, it sends the request's answer on the same goroutine (a goroutine per request
+// waiting for the ack cost more than the rest of the reply). A handler that still failed is
+// answered 503, so the requester sends the same command again.
+func (s *requestSubscriber) answer(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) (produced []*message.Message, err error) {
+		req := requestFrom(msg.Context())
+		defer func() { s.send(req, err) }() // deferred, so even a panic here is answered
+		growStack(0)
+		return h(msg)
+	}
+}
+
+// handlerStack is a frame large enough that the runtime gives the goroutine a 16 KB stack, which
+// holds a command's handling (decoding, the domain, the append) with room to spare.
+const handlerStack = 8 << 10
+
+// growStack grows the goroutine's stack in one step, while it holds only a few frames. The
+// router starts a new goroutine per message, with a small stack that the handling then doubled
+// three times, copying it each time (measured: 4 % of the CPU of a command run, against under 2 %
+// with this).
+//
+//go:noinline
+func growStack(i int) byte {
+	var pad [handlerStack]byte
+	return pad[i]
+}
+
+// send replies to the request, and frees its slot.
+func (s *requestSubscriber) send(req *request, failure error) {
 	defer func() { <-s.slots; s.wg.Done() }()
-	select {
-	case <-wm.Acked():
-	case <-wm.Nacked():
-		req.mu.Lock()
-		if req.body == nil || req.status == http.StatusOK {
-			req.status, req.body = http.StatusServiceUnavailable, ErrorBody{ErrorDetail{Kind: "unavailable",
-				Message: "the command could not be written now; send the same command (same id) again"}}
+	if failure != nil && (!req.answered || req.status == http.StatusOK) {
+		req.answered, req.status, req.refusal = true, http.StatusServiceUnavailable, ErrorBody{ErrorDetail{Kind: "unavailable",
+			Message: "the command could not be written now; send the same command (same id) again"}}
+	}
+	if !req.answered {
+		req.status, req.refusal = errorAnswer(errors.New("no answer"))
+	}
+	out := &nats.Msg{Subject: req.msg.Reply}
+	if req.status == http.StatusOK {
+		out.Data, out.Header = appendReply(make([]byte, 0, 512), req.reply), okHeader
+	} else {
+		data, err := json.Marshal(req.refusal)
+		if err != nil {
+			s.log.Error("encode reply", "err", err)
+			return
 		}
-		req.mu.Unlock()
+		out.Data, out.Header = data, nats.Header{HeaderStatus: {strconv.Itoa(req.status)}}
 	}
-	req.mu.Lock()
-	status, body := req.status, req.body
-	req.mu.Unlock()
-	if body == nil {
-		status, body = errorAnswer(errors.New("no answer"))
-	}
-	data, err := json.Marshal(body)
-	if err != nil {
-		s.log.Error("encode reply", "err", err)
-		return
-	}
-	out := &nats.Msg{Subject: req.msg.Reply, Data: data, Header: nats.Header{}}
-	out.Header.Set(HeaderStatus, strconv.Itoa(status))
 	if err := s.nc.PublishMsg(out); err != nil {
 		// The requester is gone or the connection closed; the command's effect (if any) stands,
 		// and a retry with the same id gets the same answer.
 		s.log.Warn("send reply", "subject", req.msg.Subject, "err", err)
 	}
+}
+
+// okHeader is the header of every successful reply. It is shared: nats.go only reads the
+// header of a message it publishes.
+var okHeader = nats.Header{HeaderStatus: {strconv.Itoa(http.StatusOK)}}
+
+// quietLogger drops watermill's per-message trace lines before they are built unless the log
+// takes them: building them cost more than a percent of a command's CPU.
+type quietLogger struct {
+	watermill.LoggerAdapter
+	log *slog.Logger
+}
+
+func (l quietLogger) Trace(msg string, fields watermill.LogFields) {
+	if l.log.Enabled(context.Background(), watermill.LevelTrace) {
+		l.LoggerAdapter.Trace(msg, fields)
+	}
+}
+
+func (l quietLogger) With(fields watermill.LogFields) watermill.LoggerAdapter {
+	return quietLogger{LoggerAdapter: l.LoggerAdapter.With(fields), log: l.log}
 }
 
 // Close stops taking requests: it drains the subscriptions (requests already received are still
