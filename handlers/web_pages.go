@@ -419,7 +419,10 @@ func (p *Pages) actions() map[string]action {
 			next: meetingURL,
 		},
 		"/moeder/{id}/opfoelgning/{fid}/udfoert": {template: "complete", title: "Er opfølgningen udført?", notice: "udfoert", meeting: true,
-			offered: func(_ *session, m *meetingPage) bool { return true },
+			offered: func(_ *session, m *meetingPage) bool {
+				f := m.TargetFollowUp()
+				return f != nil && m.CanComplete(*f)
+			},
 			build: func(_ *session, m *meetingPage, r *http.Request, _ url.Values) (domain.Command, []fieldError) {
 				id, err := uuid.Parse(r.PathValue("fid"))
 				return &domain.CompleteFollowUp{Meeting: m.MeetingID, FollowUp: id}, check(nil, err == nil, "", "Opfølgningen findes ikke på dette møde.")

@@ -471,3 +471,56 @@ func TestPagesForASupportPerson(t *testing.T) {
 		t.Errorf("a support person for another citizen: %d, want 404", st)
 	}
 }
+
+func TestPagesFollowUpsBelongToTheirOwner(t *testing.T) {
+	w := newWebEnv(t)
+	pro := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	pro2 := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Sundhed og Ældre"}
+	citizen := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	path := w.meeting(citizen, pro)
+	citizen.submit(path+"/inviter", "name", "Bo Lund", "kind", "professional", "service", pro2.Service, "participant", pro2.ID.String())
+	at := w.clock.Now().Add(2 * time.Hour).Truncate(time.Minute)
+	cph, _ := time.LoadLocation("Europe/Copenhagen")
+	citizen.submit(path+"/tid-og-sted", "date", at.In(cph).Format(time.DateOnly), "time", at.In(cph).Format("15:04"), "place", "online")
+	p1, p2 := w.visitor(pro), w.visitor(pro2)
+	p1.submit(path+"/svar", "answer", "ja")
+	p2.submit(path+"/svar", "answer", "ja", "reason", "ignored with a yes")
+
+	w.clock.Set(at.Add(10 * time.Minute))
+	citizen.signIn()
+	p1.signIn()
+	p2.signIn()
+	p1.submit(path+"/fremmoede", "present", citizen.a.ID.String(), "present", pro.ID.String(), "present", pro2.ID.String())
+	loc := p1.submit(path+"/opfoelgning", "what", "Ring til lægen", "responsible", pro.ID.String(), "due", "2026-12-01")
+	if !strings.Contains(loc, "gemt=opfoelgning") {
+		t.Fatalf("after a follow-up: %q", loc)
+	}
+	p1.see(path)
+	m := regexp.MustCompile(`/opfoelgning/([0-9a-f-]{36})/udfoert`).FindStringSubmatch(p1.last)
+	if m == nil {
+		t.Fatal("the responsible professional is not offered to mark the follow-up done")
+	}
+	done := path + "/opfoelgning/" + m[1] + "/udfoert"
+
+	// Someone else at the meeting is neither offered it nor allowed it.
+	p2.see(path)
+	if strings.Contains(p2.last, "/udfoert") {
+		t.Error("another participant is offered to mark the follow-up done")
+	}
+	if st, _ := p2.see(done); st != http.StatusForbidden {
+		t.Errorf("another participant on the done page: %d, want 403", st)
+	}
+	tok := p2.form(path) // its sign-out form carries the session token
+	before := w.lastSeq()
+	if st, _ := p2.post(done, url.Values{"csrf": {tok.Get("csrf")}, "command_id": {uuid.NewString()}}); st != http.StatusForbidden || !strings.Contains(p2.last, "Det har du ikke lov til") {
+		t.Errorf("another participant marking it done: %d", st)
+	}
+	if w.lastSeq() != before {
+		t.Error("a refused completion was written")
+	}
+	p1.submit(done)
+	citizen.see(path)
+	if !strings.Contains(citizen.last, "Ring til lægen") || !strings.Contains(citizen.last, "Udført") {
+		t.Error("the citizen does not see the follow-up kept")
+	}
+}
