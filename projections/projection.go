@@ -24,10 +24,43 @@ type Finisher interface {
 	Finish(ctx context.Context, tx *Tx) error
 }
 
-// ts is the form times are stored in: UTC, millisecond precision, sortable as text.
-func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+// tsLayout is the form times are stored in: UTC, millisecond precision, sortable as text.
+const tsLayout = "2006-01-02T15:04:05.000Z"
+
+// ts formats t in tsLayout. A bulk load formats over a million times, so the common years are
+// written by hand (a fifth of the cost of Format); TestTSIsFormat holds the two together.
+func ts(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(tsLayout)
+	}
+	hour, minute, sec := t.Clock()
+	var b [24]byte
+	put := func(i, v, digits int) {
+		for k := i + digits - 1; k >= i; k-- {
+			b[k] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, year, 4)
+	b[4] = '-'
+	put(5, int(month), 2)
+	b[7] = '-'
+	put(8, day, 2)
+	b[10] = 'T'
+	put(11, hour, 2)
+	b[13] = ':'
+	put(14, minute, 2)
+	b[16] = ':'
+	put(17, sec, 2)
+	b[19] = '.'
+	put(20, t.Nanosecond()/1e6, 3)
+	b[23] = 'Z'
+	return string(b[:])
+}
 
 func parseTS(s string) time.Time {
-	t, _ := time.Parse("2006-01-02T15:04:05.000Z", s)
+	t, _ := time.Parse(tsLayout, s)
 	return t
 }
