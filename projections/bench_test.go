@@ -374,3 +374,13 @@ func BenchmarkReplayCitizenAsOf(b *testing.B) {
 	b.ReportMetric(float64(d[len(d)/2].Microseconds())/1e3, "p50-ms")
 	b.ReportMetric(float64(d[len(d)*99/100].Microseconds())/1e3, "p99-ms")
 }
+
+// TestMain removes the benchmarks' shared million-commit log (half a gigabyte) when the run ends.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bigEnv != nil {
+		bigEnv.node.Shutdown()
+		_ = os.RemoveAll(bigEnv.dir)
+	}
+	os.Exit(code)
+}
