@@ -21,6 +21,7 @@ import (
 	"time"
 	_ "time/tzdata" // Danish times render the same on a machine without a zoneinfo database
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"github.com/aabendialog/aabendialog/domain"
@@ -55,6 +56,8 @@ type Pages struct {
 	// CSRFKey signs the form tokens; each is bound to the signed-in session, so a form from
 	// another session (or another site) is refused.
 	CSRFKey []byte
+	// Contact says how to reach the municipality about accessibility, on /was.
+	Contact string
 
 	templates map[string]*template.Template
 	mux       *http.ServeMux
@@ -74,6 +77,10 @@ type session struct {
 func (s *session) Owner() bool {
 	return s != nil && (s.Actor.Role == domain.RoleCitizen || s.Actor.Role == domain.RoleSupport)
 }
+
+// Self reports whether the session is the citizen themself (not their support person), so the
+// pages speak to them as "du".
+func (s *session) Self() bool { return s != nil && s.Actor.Role == domain.RoleCitizen }
 
 // Citizen is the citizen whose meetings the session manages.
 func (s *session) Citizen() uuid.UUID {
@@ -248,18 +255,15 @@ func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request) *session {
 	s := p.current(r)
 	if s == nil && r.Method == http.MethodPost {
 		// Signed out while typing (the token ran out): what was typed rides along on the sign-in
-		// page and comes back in the form afterwards, so no answer is lost to a time limit.
+		// page, bound to the person whose session ran out, and comes back in the form when that
+		// person signs in again, so no answer is lost to a time limit.
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		if err := r.ParseForm(); err == nil {
-			kept := url.Values{}
-			for k, vs := range r.PostForm {
-				if k != "csrf" {
-					kept[k] = vs
-				}
+			if rs := p.keep(r); rs != nil {
+				p.render(w, r, http.StatusUnauthorized, "front", page{Title: "Log ind", Data: rs,
+					Form: &form{Values: url.Values{}, Errors: []fieldError{{"token", "Du blev logget ud, mens du skrev. Det, du skrev, er ikke gemt endnu, men det er ikke væk: indsæt din kode her, så kommer du tilbage til det."}}}})
+				return nil
 			}
-			p.render(w, r, http.StatusUnauthorized, "front", page{Title: "Log ind", Data: restore{Return: r.URL.Path, Values: kept},
-				Form: &form{Values: url.Values{}, Errors: []fieldError{{"token", "Du blev logget ud, mens du skrev. Det, du skrev, er ikke gemt endnu, men det er ikke væk: log ind igen, så kommer du tilbage til det."}}}})
-			return nil
 		}
 	}
 	if s == nil {
@@ -274,10 +278,79 @@ func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request) *session {
 	return s
 }
 
-// restore is a form typed before the session ran out, carried through the sign-in page.
+// restore is a form typed before the session ran out, carried through the sign-in page. It
+// comes back only to the person it was typed by: For is their id, Sig a MAC of all of it.
 type restore struct {
 	Return string
 	Values url.Values
+	For    string
+	Sig    string
+}
+
+// keep makes the restore of a posted form, or nil when the session that typed it is unknown.
+func (p *Pages) keep(r *http.Request) *restore {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return nil
+	}
+	sub := unverifiedSubject(c.Value) // the signature is checked when the same person signs in again
+	if sub == "" || !returnPath(r.URL.Path) {
+		return nil
+	}
+	kept := url.Values{}
+	for k, vs := range r.PostForm {
+		if k != "csrf" {
+			kept[k] = vs
+		}
+	}
+	return &restore{Return: r.URL.Path, Values: kept, For: sub, Sig: p.restoreSig(sub, r.URL.Path, kept)}
+}
+
+func (p *Pages) restoreSig(sub, ret string, kept url.Values) string {
+	m := hmac.New(sha256.New, p.CSRFKey)
+	fmt.Fprintf(m, "aabendialog restore\x00%s\x00%s\x00%s", sub, ret, kept.Encode())
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// restoreFrom reads the form a sign-in post carries, or nil.
+func restoreFrom(r *http.Request) *restore {
+	rs := &restore{Return: r.PostFormValue("return"), For: r.PostFormValue("keep_for"), Sig: r.PostFormValue("keep_sig"), Values: url.Values{}}
+	if rs.Return == "" {
+		return nil
+	}
+	for k, vs := range r.PostForm {
+		if name, ok := strings.CutPrefix(k, keptPrefix); ok {
+			rs.Values[name] = vs
+		}
+	}
+	return rs
+}
+
+// restored is the form a sign-in post carries, when it is the signed-in actor's own.
+func (p *Pages) restored(r *http.Request, a domain.Actor) *restore {
+	rs := restoreFrom(r)
+	if rs == nil || !returnPath(rs.Return) || a.ID.String() != rs.For ||
+		!hmac.Equal([]byte(rs.Sig), []byte(p.restoreSig(rs.For, rs.Return, rs.Values))) {
+		return nil
+	}
+	return rs
+}
+
+// returnPath accepts only a clean path to a page of a meeting.
+func returnPath(ret string) bool {
+	return strings.HasPrefix(ret, "/moeder/") && path.Clean(ret) == ret && !strings.ContainsAny(ret, "?#\\%")
+}
+
+// unverifiedSubject reads the subject of a token without checking it (it may have expired).
+func unverifiedSubject(token string) string {
+	var c jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &c); err != nil {
+		return ""
+	}
+	if _, err := uuid.Parse(c.Subject); err != nil {
+		return ""
+	}
+	return c.Subject
 }
 
 // restoreKey holds, in a request's context, the values of a form to show again after sign-in.
@@ -358,7 +431,7 @@ func danishError(err error) (int, fieldError) {
 	case domain.Conflict:
 		return status, fieldError{"", "Mødet er blevet ændret imens, så det kunne ikke gemmes. Se mødet igen, og prøv en gang til."}
 	}
-	return status, fieldError{de.Field, "Noget i formularen er ikke udfyldt rigtigt."}
+	return status, fieldError{formField(de.Field), "Noget i formularen er ikke udfyldt rigtigt. Tjek feltet, og prøv igen."}
 }
 
 // ruleMessages put the domain's rules into Danish. The domain's messages are English, for the
@@ -388,6 +461,39 @@ var ruleMessages = []struct{ contains, field, danish string }{
 	{"times, the most allowed; convene", "", "Mødet er ændret så mange gange, som der er plads til. Indkald til et nyt møde."},
 }
 
+// anchor is the control an error about a field leads to: the first choice of a group.
+func anchor(field string) string {
+	switch field {
+	case "kind":
+		return "kind-professional"
+	case "place":
+		return "place-home"
+	case "answer":
+		return "answer-ja"
+	case "present":
+		return "present-citizen"
+	case "responsible":
+		return "responsible-citizen"
+	}
+	return field
+}
+
+// formField is the form field a command field is typed in, for the domain's refusals.
+func formField(commandField string) string {
+	f, _, _ := strings.Cut(commandField, "[") // items[2] is typed in items
+	switch f {
+	case "at":
+		return "date"
+	case "participant_id":
+		return "participant"
+	case "service":
+		return "service_other"
+	case "name", "kind", "address", "reason", "what", "due", "responsible", "present", "items", "title", "place":
+		return f
+	}
+	return ""
+}
+
 // front is the start page: sign in, or go on to the signed-in person's own start.
 func (p *Pages) front(w http.ResponseWriter, r *http.Request) {
 	s := p.current(r)
@@ -414,31 +520,35 @@ func keep(r *http.Request) string {
 	return ""
 }
 
-// signIn takes a token from a sign-in link (GET /log-ind?token=…) or the sign-in form, and keeps
-// it in a cookie that scripts cannot read.
+// signIn signs in with a token. A sign-in link (GET /log-ind?token=…) only shows a button that
+// posts it, so that another site cannot sign a person in as someone else: posts from other
+// sites are refused. The token is kept in a cookie that scripts cannot read.
 func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBody) // a kept form may ride along
 	tok := strings.TrimSpace(r.FormValue("token"))
-	if _, err := p.Verifier.Actor(tok); err != nil {
+	a, err := p.Verifier.Actor(tok)
+	if err != nil {
 		msg := "Koden er ikke gyldig. Den kan være udløbet eller ikke kopieret helt. Bed om et nyt link."
 		if tok == "" {
 			msg = "Indsæt den kode, du har fået, eller brug linket."
 		}
-		p.render(w, r, http.StatusUnauthorized, "front", page{Title: "Log ind", Form: &form{Values: url.Values{}, Errors: []fieldError{{"token", msg}}}})
+		pg := page{Title: "Log ind", Form: &form{Values: url.Values{}, Errors: []fieldError{{"token", msg}}}}
+		if rs := restoreFrom(r); r.Method == http.MethodPost && rs != nil {
+			pg.Data = rs // what was typed stays on the page through a failed sign-in too
+		}
+		p.render(w, r, http.StatusUnauthorized, "front", pg)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
-	if ret := r.PostFormValue("return"); strings.HasPrefix(ret, "/moeder/") && !strings.ContainsAny(ret, "?#\\") {
+	if r.Method == http.MethodGet {
+		p.render(w, r, http.StatusOK, "signin", page{Title: "Log ind", Data: tok})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode})
+	if rs := p.restored(r, a); rs != nil {
 		// Back to the form that was being typed, filled in as it was, under the new session.
-		kept := url.Values{}
-		for k, vs := range r.PostForm {
-			if name, ok := strings.CutPrefix(k, keptPrefix); ok {
-				kept[name] = vs
-			}
-		}
-		back := r.Clone(context.WithValue(r.Context(), restoreKey{}, kept))
+		back := r.Clone(context.WithValue(r.Context(), restoreKey{}, rs.Values))
 		back.Method, back.Body, back.Form, back.PostForm = http.MethodGet, http.NoBody, nil, nil
-		back.URL = &url.URL{Path: ret}
+		back.URL = &url.URL{Path: rs.Return}
 		back.Header = r.Header.Clone()
 		back.Header.Del("Cookie")
 		back.AddCookie(&http.Cookie{Name: SessionCookie, Value: tok})
@@ -446,6 +556,12 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/?gemt=logget-ind", http.StatusSeeOther)
+}
+
+// secure says whether the page was asked for over HTTPS, directly or through a proxy that says
+// so; the session cookie is then sent over HTTPS only.
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
 func (p *Pages) signOut(w http.ResponseWriter, r *http.Request) {
@@ -459,12 +575,12 @@ func (p *Pages) signOut(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func (p *Pages) accessibility(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, http.StatusOK, "was", page{Title: "Tilgængelighedserklæring", Session: p.current(r)})
+	p.render(w, r, http.StatusOK, "was", page{Title: "Tilgængelighedserklæring", Session: p.current(r), Data: p.Contact})
 }
 
 // after is the sequence a redirect after a command asks the read models to have reached, so a
@@ -519,6 +635,7 @@ var templateFuncs = template.FuncMap{
 		return code
 	},
 	"services": func() []string { return Services },
+	"anchor":   anchor,
 	// newid gives each of several forms on one page its own command id.
 	"newid": func() string { return uuid.Must(uuid.NewV7()).String() },
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -84,6 +85,9 @@ func (m *meetingPage) Present() []projections.ParticipantView {
 // NameOf names a person of the meeting.
 func (m *meetingPage) NameOf(id uuid.UUID) string {
 	if id == m.CitizenID {
+		if m.Viewer.ID == m.CitizenID {
+			return "Dig"
+		}
 		return "Borgeren"
 	}
 	for _, p := range m.Participants {
@@ -164,7 +168,21 @@ func (p *Pages) myMeetings(w http.ResponseWriter, r *http.Request) {
 		p.failure(w, r, s, err)
 		return
 	}
-	var data struct{ Coming, Past []projections.MeetingView }
+	var data struct {
+		Coming, Past []projections.MeetingView
+		// FollowUps are those the citizen is responsible for and has not done.
+		FollowUps []projections.FollowUpView
+	}
+	fus, err := p.Queries.FollowUps(ctx, s.Actor, projections.FollowUpFilter{Owner: s.Citizen()}, 0)
+	if err != nil {
+		p.failure(w, r, s, err)
+		return
+	}
+	for _, f := range fus {
+		if f.CompletedAt == nil {
+			data.FollowUps = append(data.FollowUps, f)
+		}
+	}
 	for i := len(h) - 1; i >= 0; i-- { // newest first
 		switch domain.Status(h[i].Status) {
 		case domain.StatusConvened, domain.StatusScheduled:
@@ -295,7 +313,10 @@ func (p *Pages) actions() map[string]action {
 			},
 			next: meetingURL,
 		},
-		"/moeder/{id}/deltagere/{pid}/tilbagekald": {template: "withdraw", title: "Træk en invitation tilbage", notice: "tilbagekaldt", meeting: true, offered: owner,
+		"/moeder/{id}/deltagere/{pid}/tilbagekald": {template: "withdraw", title: "Træk en invitation tilbage", notice: "tilbagekaldt", meeting: true,
+			offered: func(s *session, m *meetingPage) bool {
+				return m.Owner && slices.ContainsFunc(m.Active(), func(p projections.ParticipantView) bool { return p.ID == m.Target })
+			},
 			build: func(_ *session, m *meetingPage, r *http.Request, _ url.Values) (domain.Command, []fieldError) {
 				id, err := uuid.Parse(r.PathValue("pid"))
 				return &domain.WithdrawInvitation{Meeting: m.MeetingID, Participant: id}, check(nil, err == nil, "", "Personen er ikke inviteret til mødet.")
@@ -314,11 +335,13 @@ func (p *Pages) actions() map[string]action {
 			},
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
 				var errs []fieldError
-				at, err := time.ParseInLocation("2006-01-02 15:04", strings.TrimSpace(v.Get("date"))+" "+strings.TrimSpace(v.Get("time")), copenhagen)
-				if _, derr := time.Parse(time.DateOnly, strings.TrimSpace(v.Get("date"))); derr != nil {
-					errs = check(errs, false, "date", "Skriv datoen som år-måned-dag, fx 2026-12-01.")
-				} else if err != nil {
-					errs = check(errs, false, "time", "Skriv klokkeslættet som timer og minutter, fx 10:00.")
+				day, derr := parseDate(v.Get("date"))
+				clock, terr := parseClock(v.Get("time"))
+				at := time.Date(day.Year(), day.Month(), day.Day(), clock.Hour(), clock.Minute(), 0, 0, copenhagen)
+				if derr != nil {
+					errs = check(errs, false, "date", "Skriv datoen som dag.måned.år, fx 1.12.2026.")
+				} else if terr != nil {
+					errs = check(errs, false, "time", "Skriv klokkeslættet som timer og minutter, fx 10.00.")
 				} else if at.Before(p.Now()) {
 					errs = check(errs, false, "date", "Tidspunktet er allerede gået. Vælg et tidspunkt fra nu af.")
 				} else if at.After(p.Now().AddDate(2, 0, 0)) {
@@ -406,13 +429,14 @@ func (p *Pages) actions() map[string]action {
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
 				id, err := uuid.Parse(v.Get("follow_up_id"))
 				errs := check(nil, err == nil, "", "Formularen mangler et felt. Gå tilbage, og prøv igen.")
-				errs = checkText(errs, v, "what", "Opfølgningen", true, domain.MaxWhat)
+				errs = checkText(errs, v, "what", "Det, I aftalte,", true, domain.MaxWhat)
 				resp, err := uuid.Parse(v.Get("responsible"))
 				errs = check(errs, err == nil, "responsible", "Vælg, hvem der står for opfølgningen.")
 				due := strings.TrimSpace(v.Get("due"))
 				if due != "" {
-					_, err := time.Parse(time.DateOnly, due)
-					errs = check(errs, err == nil, "due", "Skriv datoen som år-måned-dag, fx 2026-12-15, eller lad feltet stå tomt.")
+					d, err := parseDate(due)
+					errs = check(errs, err == nil, "due", "Skriv datoen som dag.måned.år, fx 15.12.2026, eller lad feltet stå tomt.")
+					due = d.Format(time.DateOnly)
 				}
 				return &domain.RecordFollowUp{Meeting: m.MeetingID, FollowUp: id, What: strings.TrimSpace(v.Get("what")), Responsible: resp, Due: due}, errs
 			},
@@ -439,6 +463,32 @@ func (p *Pages) actions() map[string]action {
 	}
 }
 
+// parseDate reads a date as a date field sends it (2026-12-01) or as Danes write it (1.12.2026).
+func parseDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	var err error
+	for _, layout := range []string{time.DateOnly, "2.1.2006", "2-1-2006", "2/1/2006"} {
+		var d time.Time
+		if d, err = time.Parse(layout, s); err == nil {
+			return d, nil
+		}
+	}
+	return time.Time{}, err
+}
+
+// parseClock reads a time of day: 10:00, 10.00 or 10.
+func parseClock(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	var err error
+	for _, layout := range []string{"15:04", "15.04", "15"} {
+		var t time.Time
+		if t, err = time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, err
+}
+
 // check adds a message when ok is false.
 func check(errs []fieldError, ok bool, field, msg string) []fieldError {
 	if ok || slices.ContainsFunc(errs, func(e fieldError) bool { return e.Field == field }) {
@@ -453,7 +503,7 @@ func checkText(errs []fieldError, v url.Values, field, what string, required boo
 }
 
 func checkPlain(errs []fieldError, s, field, what string, required bool, max int) []fieldError {
-	errs = check(errs, !required || s != "", field, what+" mangler. Skriv det i feltet.")
+	errs = check(errs, !required || s != "", field, what+" mangler. Udfyld feltet.")
 	errs = check(errs, domain.PlainText(s), field, what+" indeholder et tegn, der ikke kan gemmes, måske fra en kopi. Skriv teksten igen.")
 	return check(errs, utf8.RuneCountInString(s) <= max, field, fmt.Sprintf("%s må højst være %d tegn. Nu er det %d.", what, max, utf8.RuneCountInString(s)))
 }
@@ -552,8 +602,16 @@ func (p *Pages) formPage(a action) http.HandlerFunc {
 			p.render(w, r, http.StatusBadRequest, a.template, pg)
 			return
 		}
-		// The command is finished even if the browser goes away; the same form again gets its
-		// answer.
+		// The command's id is the form's id together with what it says: the same form sent again
+		// unchanged (a double click, a retry after a timeout) is the same command and is answered
+		// with the first result; a form changed after a refusal is a new command.
+		body, err := json.Marshal(cmd)
+		if err != nil {
+			p.failure(w, r, s, err)
+			return
+		}
+		cid = uuid.NewSHA1(cid, append([]byte(cmd.CommandName()+"\x00"), body...))
+		// The command is finished even if the browser goes away.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 15*time.Second)
 		defer cancel()
 		reply, err := p.Service.Handle(ctx, s.Actor, cid, cmd)
@@ -561,6 +619,7 @@ func (p *Pages) formPage(a action) http.HandlerFunc {
 			status, fe := danishError(err)
 			if status >= 500 {
 				p.Log.Error("page command failed", "path", r.URL.Path, "err", err)
+				fe = fieldError{"", "Vi ved ikke, om det blev gemt: tjenesten svarede ikke i tide. Tryk på knappen igen. Det bliver ikke gemt to gange."}
 			}
 			pg.Form.Errors = []fieldError{fe}
 			p.render(w, r, status, a.template, pg)

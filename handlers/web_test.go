@@ -78,7 +78,11 @@ func (w *webEnv) visitor(a domain.Actor) *visitor {
 // signIn follows a sign-in link with a fresh token.
 func (v *visitor) signIn() {
 	v.t.Helper()
-	if st, loc := v.get("/log-ind?token=" + url.QueryEscape(v.w.token(v.a))); st != http.StatusSeeOther || loc != "/?gemt=logget-ind" {
+	tok := v.w.token(v.a)
+	if st, _ := v.get("/log-ind?token=" + url.QueryEscape(tok)); st != http.StatusOK || hidden(v.last).Get("token") != tok {
+		v.t.Fatalf("sign-in link: %d, want 200 with a button that posts the token", st)
+	}
+	if st, loc := v.post("/log-ind", url.Values{"token": {tok}}); st != http.StatusSeeOther || loc != "/?gemt=logget-ind" {
 		v.t.Fatalf("sign in: %d to %q", st, loc)
 	}
 }
@@ -230,9 +234,7 @@ func TestPagesFormTokens(t *testing.T) {
 	}
 
 	// A form from an earlier session is stale once the person signs in again.
-	if st, _ := v.get("/log-ind?token=" + url.QueryEscape(w.token(citizen))); st != http.StatusSeeOther {
-		t.Fatal("second sign-in")
-	}
+	v.signIn()
 	if st, _ := v.post("/moeder/nyt", form); st != http.StatusForbidden {
 		t.Errorf("form from the earlier session: %d, want 403", st)
 	}
@@ -355,7 +357,7 @@ func TestPagesSpeakDanishAndKeepWhatWasTyped(t *testing.T) {
 		{"bad employee id", "/inviter", []string{"name", "Ole", "kind", "professional", "service", "Jobcenter", "participant", "12345"}, 400, "Medarbejder-id&#39;et ser ikke rigtigt ud", "Ole"},
 		{"time gone", "/tid-og-sted", []string{"date", "2020-01-01", "time", "10:00", "place", "home"}, 400, "Tidspunktet er allerede gået", "2020-01-01"},
 		{"no address", "/tid-og-sted", []string{"date", "2030-01-01", "time", "10:00", "place", "chosen"}, 400, "Skriv adressen", "2030-01-01"},
-		{"bad date", "/tid-og-sted", []string{"date", "1. januar", "time", "10:00", "place", "home"}, 400, "Skriv datoen som år-måned-dag", "1. januar"},
+		{"bad date", "/tid-og-sted", []string{"date", "1. januar", "time", "10:00", "place", "home"}, 400, "Skriv datoen som dag.måned.år", "1. januar"},
 		{"empty agenda", "/dagsorden", []string{"items", " \n "}, 400, "Skriv mindst ét punkt", ""},
 	}
 	for _, c := range cases {
@@ -522,5 +524,167 @@ func TestPagesFollowUpsBelongToTheirOwner(t *testing.T) {
 	citizen.see(path)
 	if !strings.Contains(citizen.last, "Ring til lægen") || !strings.Contains(citizen.last, "Udført") {
 		t.Error("the citizen does not see the follow-up kept")
+	}
+}
+
+func TestPagesSignInOnlyFromThisSite(t *testing.T) {
+	w := newWebEnv(t)
+	victim := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	attacker := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
+	tok := w.token(attacker)
+
+	// A link from another site only shows a button; it signs nobody in.
+	req, _ := http.NewRequest("GET", w.pages.URL+"/log-ind?token="+url.QueryEscape(tok), nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(resp.Cookies()) != 0 {
+		t.Errorf("a sign-in link set a cookie: %v", resp.Cookies())
+	}
+	// A post from another site is refused, and the victim's session stays theirs.
+	if st, _ := victim.post("/log-ind", url.Values{"token": {tok}}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"); st != http.StatusForbidden {
+		t.Errorf("cross-site sign-in: %d, want 403", st)
+	}
+	victim.see("/moeder")
+	victim.submit("/moeder/nyt", "title", "Mit eget møde")
+	victim.see("/moeder")
+	if !strings.Contains(victim.last, "Mit eget møde") {
+		t.Error("the victim's session changed hands")
+	}
+}
+
+func TestPagesHeaders(t *testing.T) {
+	w := newWebEnv(t)
+	for _, path := range []string{"/", "/was", "/moeder"} {
+		resp, err := http.Get(w.pages.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for k, want := range map[string]string{
+			"Content-Security-Policy": "default-src 'none'; style-src 'self'",
+			"Cache-Control":           "no-store",
+			"X-Content-Type-Options":  "nosniff",
+			"Referrer-Policy":         "no-referrer",
+			"Content-Type":            "text/html; charset=utf-8",
+		} {
+			if got := resp.Header.Get(k); !strings.HasPrefix(got, want) {
+				t.Errorf("%s: %s is %q, want %q…", path, k, got, want)
+			}
+		}
+	}
+}
+
+func TestPagesAChangedFormIsANewCommand(t *testing.T) {
+	w := newWebEnv(t)
+	pro := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	citizen := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	path := w.meeting(citizen, pro)
+	f := citizen.form(path+"/tid-og-sted", "date", "1.12.2026", "time", "10.00", "place", "home")
+	if st, _ := citizen.post(path+"/tid-og-sted", f); st != http.StatusSeeOther {
+		t.Fatalf("first schedule: %d\n%s", st, citizen.last)
+	}
+	// The same form, its date changed (back button, or a form restored by the browser).
+	f.Set("date", "2026-12-02")
+	before := w.lastSeq()
+	if st, _ := citizen.post(path+"/tid-og-sted", f); st != http.StatusSeeOther {
+		t.Fatalf("changed schedule: %d", st)
+	}
+	if w.lastSeq() != before+1 {
+		t.Error("the changed form was answered as a repeat and not written")
+	}
+	citizen.see(path)
+	if !strings.Contains(citizen.last, "onsdag den 2. december 2026 kl. 10.00") {
+		t.Error("the meeting page does not show the changed date")
+	}
+}
+
+func TestPagesRestoreOnlyForTheSamePerson(t *testing.T) {
+	w := newWebEnv(t)
+	pro := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	citizen := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	path := w.meeting(citizen, pro)
+	form := citizen.form(path+"/dagsorden", "items", strings.Repeat("Et langt punkt om min hverdag. ", 120))
+	w.clock.Set(w.clock.Now().Add(2 * time.Hour))
+	if st, _ := citizen.post(path+"/dagsorden", form); st != http.StatusUnauthorized {
+		t.Fatalf("post after expiry: %d", st)
+	}
+	kept := hidden(citizen.last)
+	if len(kept.Get("keep.items")) < 3000 {
+		t.Fatal("the long agenda did not ride along")
+	}
+
+	// A failed sign-in keeps it on the page.
+	bad := withValue(kept, "token", "wrong")
+	if st, _ := citizen.post("/log-ind", bad); st != http.StatusUnauthorized || hidden(citizen.last).Get("keep.items") != kept.Get("keep.items") {
+		t.Errorf("a failed sign-in dropped what was typed: %d", st)
+	}
+	// Someone else signing in at that computer does not get it.
+	other := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
+	if st, loc := citizen.post("/log-ind", withValue(kept, "token", w.token(other))); st != http.StatusSeeOther || loc != "/?gemt=logget-ind" || strings.Contains(citizen.last, "Et langt punkt") {
+		t.Errorf("another person's sign-in: %d to %q", st, loc)
+	}
+	// Nor does a tampered return address or value.
+	for name, f := range map[string]url.Values{
+		"dot segments": withValue(withValue(kept, "return", "/moeder/../indbakke"), "token", w.token(citizen.a)),
+		"changed text": withValue(withValue(kept, "keep.items", "Noget andet"), "token", w.token(citizen.a)),
+	} {
+		if st, loc := citizen.post("/log-ind", f); st != http.StatusSeeOther || loc != "/?gemt=logget-ind" {
+			t.Errorf("%s: %d to %q, want a plain sign-in", name, st, loc)
+		}
+	}
+	// The same person gets it back.
+	if st, _ := citizen.post("/log-ind", withValue(kept, "token", w.token(citizen.a))); st != http.StatusOK || !strings.Contains(citizen.last, "Et langt punkt om min hverdag.") {
+		t.Errorf("the same person's sign-in: %d", st)
+	}
+}
+
+func TestPagesForInviteesWhoLeftOrDeclined(t *testing.T) {
+	w := newWebEnv(t)
+	pro := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	net := domain.Actor{ID: uuid.New(), Role: domain.RoleNetwork}
+	citizen := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	path := w.meeting(citizen, pro)
+	citizen.submit(path+"/inviter", "name", "Mor", "kind", "network", "participant", net.ID.String())
+	at := w.clock.Now().Add(30 * time.Minute)
+	cph, _ := time.LoadLocation("Europe/Copenhagen")
+	citizen.submit(path+"/tid-og-sted", "date", at.In(cph).Format("2.1.2006"), "time", at.In(cph).Format("15.04"), "place", "home")
+
+	// The network member answers no: no attendance page for them.
+	n := w.visitor(net)
+	n.see("/indbakke")
+	if !strings.Contains(n.last, "Svar på invitationen") {
+		t.Error("the network member's inbox has no invitation to answer")
+	}
+	n.submit(path+"/svar", "answer", "nej", "reason", "Jeg er på arbejde")
+	if st, _ := n.see(path + "/fremmoede"); st != http.StatusForbidden {
+		t.Errorf("a declined invitee on the attendance page: %d, want 403", st)
+	}
+	// Only the citizen sees why.
+	p := w.visitor(pro)
+	p.see(path)
+	if strings.Contains(p.last, "Jeg er på arbejde") {
+		t.Error("another participant sees a decline's reason")
+	}
+	citizen.see(path)
+	if !strings.Contains(citizen.last, "Jeg er på arbejde") {
+		t.Error("the citizen does not see why the invitee declined")
+	}
+
+	// The professional's invitation is taken back: the meeting is gone for them.
+	withdraw := path + "/deltagere/" + pro.ID.String() + "/tilbagekald"
+	citizen.submit(withdraw)
+	if st, _ := p.see(path); st != http.StatusNotFound {
+		t.Errorf("a withdrawn invitee on the meeting: %d, want 404", st)
+	}
+	if st, _ := p.see(path + "/svar"); st != http.StatusNotFound {
+		t.Errorf("a withdrawn invitee on the answer page: %d, want 404", st)
+	}
+	// And the withdraw page is not offered twice.
+	if st, _ := citizen.see(withdraw); st != http.StatusForbidden {
+		t.Errorf("withdraw page for someone no longer invited: %d, want 403", st)
 	}
 }

@@ -38,6 +38,8 @@ type ServeConfig struct {
 	TokenPublicKey string
 	TokenIssuer    string
 	TokenAudience  string
+	// Contact is how citizens reach the municipality about the pages' accessibility.
+	Contact string
 }
 
 // Main is the running service. Tests start it in-process the same way main does.
@@ -185,7 +187,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("form key: %w", err)
 	}
 	pages, err := (&handlers.Pages{Service: m.Service, Queries: m.Queries, Verifier: m.Verifier, Log: log,
-		NewID: newCommandID, Now: time.Now, CSRFKey: csrfKey}).Handler()
+		NewID: newCommandID, Now: time.Now, CSRFKey: csrfKey, Contact: cfg.Contact}).Handler()
 	if err != nil {
 		return err
 	}
@@ -328,6 +330,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.HTTPListen, "http", envOr("AABENDIALOG_HTTP", "127.0.0.1:8080"), "where the HTTP API listens; port 0 picks a free one (env AABENDIALOG_HTTP)")
 	fs.StringVar(&cfg.TokenPublicKey, "token-public-key", envOr("AABENDIALOG_TOKEN_PUBLIC_KEY", ""), "PEM file with an identity provider's public key (Ed25519, ECDSA or RSA); default: the embedded key under DATA/keys (env AABENDIALOG_TOKEN_PUBLIC_KEY)")
 	fs.StringVar(&cfg.TokenIssuer, "token-issuer", envOr("AABENDIALOG_TOKEN_ISSUER", handlers.TokenIssuer), "the issuer (iss) tokens must name (env AABENDIALOG_TOKEN_ISSUER)")
+	fs.StringVar(&cfg.Contact, "contact", envOr("AABENDIALOG_CONTACT", ""), "how people reach the municipality about the pages' accessibility, shown on /was, e.g. \"Skriv til digital@kommune.dk eller ring 12 34 56 78\" (env AABENDIALOG_CONTACT)")
 	fs.StringVar(&cfg.TokenAudience, "token-audience", envOr("AABENDIALOG_TOKEN_AUDIENCE", handlers.TokenAudience), "the audience (aud) tokens must name (env AABENDIALOG_TOKEN_AUDIENCE)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -136,9 +136,9 @@ func (b *browser) wantH1(want string) {
 	}
 }
 
-// check runs axe-core on the page at WCAG 2.1 A and AA, checks that the page fits a 360 px wide
-// phone screen (and so 200 % zoom of a 720 px window) without scrolling sideways, and saves a
-// screenshot of it under the test's artifacts.
+// check runs axe-core on the page at WCAG 2.1 A and AA, checks that the page reflows to 320 px
+// and 640 px wide screens (400 % and 200 % zoom) without scrolling sideways, also with WCAG's text
+// spacing, and saves a screenshot of it under the test's artifacts.
 func (b *browser) check(name string) {
 	b.t.Helper()
 	b.do(chromedp.Evaluate[chromedp.Void](b.axe))
@@ -157,15 +157,25 @@ func (b *browser) check(name string) {
 	for _, v := range violations {
 		b.t.Errorf("page %s: accessibility violation %s (%s): %s, at %v", name, v.ID, v.Impact, v.Help, v.Nodes)
 	}
-	for _, w := range []int64{360, 640} {
+	// 320 CSS px is WCAG 1.4.10's reflow width (a 1280 px window at 400 %); 640 px is 200 % zoom.
+	for _, w := range []int64{320, 640} {
 		b.do(chromedp.EmulateViewport(w, 800))
 		if over := b.eval(`String(document.documentElement.scrollWidth - window.innerWidth)`); over != "0" {
 			b.t.Errorf("page %s at %d px: %s px wider than the screen", name, w, over)
 		}
-		if w == 360 && name == "06-moedet" {
+		if w == 320 && name == "06-moedet" {
 			b.screenshot(name + "-mobil")
 		}
 	}
+	// WCAG 1.4.12: with the text spacing a reader may set, nothing may be cut off or overflow.
+	b.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.createElement('style'); s.id = 'wcag-spacing';
+		s.textContent = '* { line-height: 1.5 !important; letter-spacing: 0.12em !important; word-spacing: 0.16em !important; } p { margin-bottom: 2em !important; }';
+		document.head.appendChild(s); })()`))
+	b.do(chromedp.EmulateViewport(320, 800))
+	if over := b.eval(`String(document.documentElement.scrollWidth - window.innerWidth)`); over != "0" {
+		b.t.Errorf("page %s with WCAG text spacing at 320 px: %s px wider than the screen", name, over)
+	}
+	b.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('wcag-spacing').remove()`))
 	b.do(chromedp.EmulateViewport(1024, 800))
 	b.screenshot(name)
 	b.pages++
@@ -197,6 +207,11 @@ func (b *browser) signIn(data string, a domain.Actor) {
 	link := strings.TrimSpace(out)
 	if st := b.open(strings.TrimPrefix(link, b.base)); st != 200 {
 		b.t.Fatalf("sign-in link answered %d", st)
+	}
+	b.wantH1("Log ind")
+	b.check("00-log-ind-link")
+	if st := b.click(`main button[type=submit]`); st != 200 {
+		b.t.Fatalf("sign-in answered %d", st)
 	}
 }
 
