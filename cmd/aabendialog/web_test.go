@@ -210,9 +210,8 @@ func (b *browser) signIn(data string, a domain.Actor) {
 	}
 	b.wantH1("Log ind")
 	b.check("00-log-ind-link")
-	if st := b.click(`main button[type=submit]`); st != 200 {
-		b.t.Fatalf("sign-in answered %d", st)
-	}
+	// The post answers with redirects; the page it ends on is checked by the caller.
+	b.click(`main button[type=submit]`)
 }
 
 func (b *browser) signOut() {
