@@ -102,7 +102,11 @@ func (v *visitor) do(req *http.Request) (int, string) {
 // see opens a page once the read models have all that is in the log.
 func (v *visitor) see(path string) (int, string) {
 	v.t.Helper()
-	return v.get(path + "?efter=" + strconv.FormatUint(v.w.lastSeq(), 10))
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return v.get(path + sep + "efter=" + strconv.FormatUint(v.w.lastSeq(), 10))
 }
 
 func (v *visitor) get(path string) (int, string) {
@@ -686,5 +690,33 @@ func TestPagesForInviteesWhoLeftOrDeclined(t *testing.T) {
 	// And the withdraw page is not offered twice.
 	if st, _ := citizen.see(withdraw); st != http.StatusForbidden {
 		t.Errorf("withdraw page for someone no longer invited: %d, want 403", st)
+	}
+}
+
+func TestPagesSuggestionReachesOnlyTheCitizen(t *testing.T) {
+	w := newWebEnv(t)
+	pro := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	pro2 := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Misbrugscenter"}
+	citizen := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	path := w.meeting(citizen, pro)
+	citizen.submit(path+"/inviter", "name", "Ida Berg", "kind", "professional", "service", pro2.Service, "participant", pro2.ID.String())
+	p := w.visitor(pro)
+	p.submit(path+"/foreslaa", "name", "Søren Madsen", "kind", "professional", "service", "anden", "service_other", "Bostøtten", "reason", "Kender borgeren godt")
+
+	citizen.see(path)
+	m := regexp.MustCompile(`/inviter\?forslag=([0-9a-f-]{36})`).FindStringSubmatch(citizen.last)
+	if m == nil || !strings.Contains(citizen.last, "Søren Madsen") {
+		t.Fatal("the citizen is not offered to invite the suggested person")
+	}
+	// The invitation page comes filled in from the suggestion; the citizen decides.
+	citizen.see(path + "/inviter?forslag=" + m[1])
+	if !strings.Contains(citizen.last, `value="Søren Madsen"`) || !strings.Contains(citizen.last, `value="Bostøtten"`) {
+		t.Error("the invitation page is not filled in from the suggestion")
+	}
+	// Other participants do not see suggestions; the citizen's agenda cannot be changed by them.
+	p2 := w.visitor(pro2)
+	p2.see(path)
+	if strings.Contains(p2.last, "Søren Madsen") || strings.Contains(p2.last, "forslag=") {
+		t.Error("another participant sees the suggestion")
 	}
 }
