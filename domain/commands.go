@@ -198,8 +198,10 @@ func DecodeCommand(name string, body []byte) (Command, error) {
 	if !ok {
 		return nil, FieldErrorf("command", "unknown command %q; the commands are %s", name, strings.Join(commandOrder, ", "))
 	}
-	if err := decodeStrict(body, cmd); err != nil {
-		return nil, err
+	if !scanCommand(body, cmd) {
+		if err := decodeStrict(body, cmd); err != nil {
+			return nil, err
+		}
 	}
 	if err := cmd.Validate(); err != nil {
 		return nil, err
@@ -554,4 +556,49 @@ func (c *CancelMeeting) MeetingID() uuid.UUID { return c.Meeting }
 // Validate implements Command.
 func (c *CancelMeeting) Validate() error {
 	return firstError(id("meeting_id", c.Meeting), text("reason", c.Reason, false, MaxReason))
+}
+
+// scanCommand reads a command in the plain form clients send it (compact, no escapes, each key
+// once), as decodeStrict would read it, or reports false with dst left zero, leaving
+// decodeStrict to read it and word any error.
+func scanCommand(body []byte, dst any) bool {
+	v := reflect.ValueOf(dst).Elem()
+	t := v.Type()
+	var keyArray [8]string
+	keys := keyArray[:0]
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys = append(keys, tag)
+	}
+	s := scanner{b: body}
+	s.object(keys, func(k int) {
+		if s.null() {
+			return
+		}
+		switch p := v.Field(k).Addr().Interface().(type) {
+		case *uuid.UUID:
+			*p = s.uuid()
+		case *string:
+			*p = s.str()
+		case *ParticipantKind:
+			*p = ParticipantKind(s.known(kindNames))
+		case *PlaceKind:
+			*p = PlaceKind(s.known(placeNames))
+		case *time.Time:
+			*p = s.time()
+		case *bool:
+			*p = s.bool()
+		case *[]string:
+			*p = s.strings()
+		case *[]uuid.UUID:
+			*p = s.uuids()
+		default:
+			s.bad = true
+		}
+	})
+	if s.bad || s.i != len(body) {
+		v.SetZero()
+		return false
+	}
+	return true
 }
