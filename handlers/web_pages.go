@@ -251,13 +251,10 @@ func owner(s *session, m *meetingPage) bool { return m.Owner }
 func (p *Pages) actions() map[string]action {
 	return map[string]action{
 		"/moeder/nyt": {template: "convene", title: "Indkald til et møde", notice: "indkaldt",
-			offered: func(s *session, _ *meetingPage) bool { return s.Owner() },
-			defaults: func(_ *session, _ *meetingPage, _ *http.Request, v url.Values) {
-				v.Set("meeting_id", uuid.NewString())
-			},
+			offered:  func(s *session, _ *meetingPage) bool { return s.Owner() },
+			defaults: newID("meeting_id"),
 			build: func(s *session, _ *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
-				id, err := uuid.Parse(v.Get("meeting_id"))
-				errs := check(nil, err == nil, "", "Formularen mangler et felt. Gå tilbage, og prøv igen.")
+				id, errs := hiddenID(nil, v, "meeting_id")
 				errs = checkText(errs, v, "title", "Titlen", false, domain.MaxTitle)
 				return &domain.ConveneMeeting{Meeting: id, Citizen: s.Citizen(), Title: strings.TrimSpace(v.Get("title"))}, errs
 			},
@@ -302,8 +299,7 @@ func (p *Pages) actions() map[string]action {
 				id, err := uuid.Parse(strings.TrimSpace(v.Get("participant")))
 				switch {
 				case strings.TrimSpace(v.Get("participant")) == "" && !needsID:
-					id, err = uuid.Parse(v.Get("new_participant_id"))
-					errs = check(errs, err == nil, "", "Formularen mangler et felt. Gå tilbage, og prøv igen.")
+					id, errs = hiddenID(errs, v, "new_participant_id")
 				case strings.TrimSpace(v.Get("participant")) == "":
 					errs = check(errs, false, "participant", "Skriv fagpersonens medarbejder-id. Fagpersonen eller kommunen kan give dig det.")
 				case err != nil:
@@ -381,17 +377,15 @@ func (p *Pages) actions() map[string]action {
 			next: meetingURL,
 		},
 		"/moeder/{id}/foreslaa": {template: "suggest", title: "Foreslå en deltager", notice: "forslag", meeting: true,
-			offered: func(_ *session, m *meetingPage) bool { return m.CanSuggest() },
-			defaults: func(_ *session, _ *meetingPage, _ *http.Request, v url.Values) {
-				v.Set("suggestion_id", uuid.NewString())
-			},
+			offered:  func(_ *session, m *meetingPage) bool { return m.CanSuggest() },
+			defaults: newID("suggestion_id"),
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
-				id, err := uuid.Parse(v.Get("suggestion_id"))
-				errs := check(nil, err == nil, "", "Formularen mangler et felt. Gå tilbage, og prøv igen.")
+				id, errs := hiddenID(nil, v, "suggestion_id")
 				name, kind, service, errs := person(errs, v)
 				errs = checkText(errs, v, "reason", "Begrundelsen", false, domain.MaxReason)
 				var pid uuid.UUID
 				if s := strings.TrimSpace(v.Get("participant")); s != "" {
+					var err error
 					pid, err = uuid.Parse(s)
 					errs = check(errs, err == nil, "participant", "Medarbejder-id'et ser ikke rigtigt ud. Lad feltet stå tomt, hvis du ikke kender det.")
 				}
@@ -422,13 +416,10 @@ func (p *Pages) actions() map[string]action {
 			next: meetingURL,
 		},
 		"/moeder/{id}/opfoelgning": {template: "followup", title: "Skriv en opfølgning", notice: "opfoelgning", meeting: true,
-			offered: func(_ *session, m *meetingPage) bool { return m.CanFollowUp() },
-			defaults: func(_ *session, _ *meetingPage, _ *http.Request, v url.Values) {
-				v.Set("follow_up_id", uuid.NewString())
-			},
+			offered:  func(_ *session, m *meetingPage) bool { return m.CanFollowUp() },
+			defaults: newID("follow_up_id"),
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
-				id, err := uuid.Parse(v.Get("follow_up_id"))
-				errs := check(nil, err == nil, "", "Formularen mangler et felt. Gå tilbage, og prøv igen.")
+				id, errs := hiddenID(nil, v, "follow_up_id")
 				errs = checkText(errs, v, "what", "Det, I aftalte,", true, domain.MaxWhat)
 				resp, err := uuid.Parse(v.Get("responsible"))
 				errs = check(errs, err == nil, "responsible", "Vælg, hvem der står for opfølgningen.")
@@ -487,6 +478,18 @@ func parseClock(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, err
+}
+
+// newID fills a hidden field with a new id when a form is first shown: the id of what the form
+// creates, the same however often the form is sent.
+func newID(field string) func(*session, *meetingPage, *http.Request, url.Values) {
+	return func(_ *session, _ *meetingPage, _ *http.Request, v url.Values) { v.Set(field, uuid.NewString()) }
+}
+
+// hiddenID reads an id the form carries in a hidden field.
+func hiddenID(errs []fieldError, v url.Values, field string) (uuid.UUID, []fieldError) {
+	id, err := uuid.Parse(v.Get(field))
+	return id, check(errs, err == nil, "", "Formularen mangler et felt. Gå tilbage, og prøv igen.")
 }
 
 // check adds a message when ok is false.
