@@ -563,39 +563,8 @@ func (c *CancelMeeting) Validate() error {
 // decodeStrict to read it and word any error.
 func scanCommand(body []byte, dst any) bool {
 	v := reflect.ValueOf(dst).Elem()
-	t := v.Type()
-	var keyArray [8]string
-	keys := keyArray[:0]
-	for i := range t.NumField() {
-		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		keys = append(keys, tag)
-	}
 	s := scanner{b: body}
-	s.object(keys, func(k int) {
-		if s.null() {
-			return
-		}
-		switch p := v.Field(k).Addr().Interface().(type) {
-		case *uuid.UUID:
-			*p = s.uuid()
-		case *string:
-			*p = s.str()
-		case *ParticipantKind:
-			*p = ParticipantKind(s.known(kindNames))
-		case *PlaceKind:
-			*p = PlaceKind(s.known(placeNames))
-		case *time.Time:
-			*p = s.time()
-		case *bool:
-			*p = s.bool()
-		case *[]string:
-			*p = s.strings()
-		case *[]uuid.UUID:
-			*p = s.uuids()
-		default:
-			s.bad = true
-		}
-	})
+	s.fields(v, structKeys(v.Type()))
 	if s.bad || s.i != len(body) {
 		v.SetZero()
 		return false

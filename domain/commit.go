@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -159,12 +162,64 @@ func decodeAs[T EventData](raw json.RawMessage) (EventData, error) {
 	return d, nil
 }
 
-// current is the codec for an event type that has had only one shape so far, with the scanner of
-// that shape.
-func current[T EventData](scan func(s *scanner) EventData) eventCodec {
+// current is the codec for an event type that has had only one shape so far; the scanner reads
+// that shape by the payload's struct fields.
+func current[T EventData]() eventCodec {
 	var zero T
-	return eventCodec{name: zero.EventType(), version: 1, scan: scan,
+	keys := structKeys(reflect.TypeFor[T]())
+	return eventCodec{name: zero.EventType(), version: 1,
+		scan: func(s *scanner) EventData {
+			var d T
+			s.fields(reflect.ValueOf(&d).Elem(), keys)
+			return d
+		},
 		decode: func(_ int, raw json.RawMessage) (EventData, error) { return decodeAs[T](raw) }}
+}
+
+// keysOf caches structKeys by type.
+var keysOf sync.Map // reflect.Type -> []string
+
+// structKeys are the JSON keys of a struct type's fields, in field order, as their tags name them.
+func structKeys(t reflect.Type) []string {
+	if k, ok := keysOf.Load(t); ok {
+		return k.([]string)
+	}
+	keys := make([]string, t.NumField())
+	for i := range keys {
+		keys[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	keysOf.Store(t, keys)
+	return keys
+}
+
+// fields reads an object into the struct v, whose fields' JSON keys are keys. A null leaves its
+// field as it is, as encoding/json does; a field of a type the scanner does not read is bad.
+func (s *scanner) fields(v reflect.Value, keys []string) {
+	s.object(keys, func(k int) {
+		if s.null() {
+			return
+		}
+		switch p := v.Field(k).Addr().Interface().(type) {
+		case *uuid.UUID:
+			*p = s.uuid()
+		case *string:
+			*p = s.str()
+		case *ParticipantKind:
+			*p = ParticipantKind(s.known(kindNames))
+		case *PlaceKind:
+			*p = PlaceKind(s.known(placeNames))
+		case *time.Time:
+			*p = s.time()
+		case *bool:
+			*p = s.bool()
+		case *[]string:
+			*p = s.strings()
+		case *[]uuid.UUID:
+			*p = s.uuids()
+		default:
+			s.bad = true
+		}
+	})
 }
 
 // scanner reads JSON in the form encoding/json writes it: compact, with no escapes in strings,
