@@ -151,6 +151,8 @@ type eventCodec struct {
 	decode  func(v int, raw json.RawMessage) (EventData, error)
 	// scan reads the current version as EncodeCommit writes it; nil leaves it to decode.
 	scan func(s *scanner) EventData
+	// typ is the payload type of the current version, which EncodeCommit writes by its fields.
+	typ reflect.Type
 }
 
 // decodeAs reads the current shape of a payload strictly.
@@ -167,7 +169,7 @@ func decodeAs[T EventData](raw json.RawMessage) (EventData, error) {
 func current[T EventData]() eventCodec {
 	var zero T
 	keys := structKeys(reflect.TypeFor[T]())
-	return eventCodec{name: zero.EventType(), version: 1,
+	return eventCodec{name: zero.EventType(), version: 1, typ: reflect.TypeFor[T](),
 		scan: func(s *scanner) EventData {
 			var d T
 			s.fields(reflect.ValueOf(&d).Elem(), keys)
@@ -176,21 +178,36 @@ func current[T EventData]() eventCodec {
 		decode: func(_ int, raw json.RawMessage) (EventData, error) { return decodeAs[T](raw) }}
 }
 
-// keysOf caches structKeys by type.
-var keysOf sync.Map // reflect.Type -> []string
+// shape is what the scanner and the writer need of a struct type: its fields' JSON keys in field
+// order, and which of them the tags leave out when empty (omitempty) or zero (omitzero).
+type shape struct {
+	keys                []string
+	omitEmpty, omitZero []bool
+}
+
+// shapes caches shapeOf by type.
+var shapes sync.Map // reflect.Type -> *shape
+
+func shapeOf(t reflect.Type) *shape {
+	if sh, ok := shapes.Load(t); ok {
+		return sh.(*shape)
+	}
+	n := t.NumField()
+	sh := &shape{keys: make([]string, n), omitEmpty: make([]bool, n), omitZero: make([]bool, n)}
+	for i := range n {
+		key, opts, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		sh.keys[i] = key
+		for _, o := range strings.Split(opts, ",") {
+			sh.omitEmpty[i] = sh.omitEmpty[i] || o == "omitempty"
+			sh.omitZero[i] = sh.omitZero[i] || o == "omitzero"
+		}
+	}
+	shapes.Store(t, sh)
+	return sh
+}
 
 // structKeys are the JSON keys of a struct type's fields, in field order, as their tags name them.
-func structKeys(t reflect.Type) []string {
-	if k, ok := keysOf.Load(t); ok {
-		return k.([]string)
-	}
-	keys := make([]string, t.NumField())
-	for i := range keys {
-		keys[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
-	}
-	keysOf.Store(t, keys)
-	return keys
-}
+func structKeys(t reflect.Type) []string { return shapeOf(t).keys }
 
 // fields reads an object into the struct v, whose fields' JSON keys are keys. A null leaves its
 // field as it is, as encoding/json does; a field of a type the scanner does not read is bad.
@@ -563,7 +580,7 @@ func (w *writer) event(d EventData) {
 	}
 	name := d.EventType()
 	codec, ok := eventCodecs[name]
-	if !ok {
+	if !ok || reflect.TypeOf(d) != codec.typ {
 		w.bad = true
 		return
 	}
@@ -572,8 +589,60 @@ func (w *writer) event(d EventData) {
 	w.raw(`,"v":`)
 	w.b = strconv.AppendInt(w.b, int64(codec.version), 10)
 	w.raw(`,"data":`)
-	w.payload(d)
+	w.fields(reflect.ValueOf(d))
 	w.raw("}")
+}
+
+// empty is encoding/json's omitempty test for the kinds payloads have.
+func empty(f reflect.Value) bool {
+	switch f.Kind() {
+	case reflect.String, reflect.Slice:
+		return f.Len() == 0
+	case reflect.Bool:
+		return !f.Bool()
+	}
+	return false
+}
+
+// fields writes the struct v as encoding/json does: its fields in order under their tags' keys,
+// leaving out what omitempty and omitzero leave out. A field of a type the writer does not know
+// is bad.
+func (w *writer) fields(v reflect.Value) {
+	sh := shapeOf(v.Type())
+	w.b = append(w.b, '{')
+	first := true
+	for i, key := range sh.keys {
+		f := v.Field(i)
+		if sh.omitZero[i] && f.IsZero() || sh.omitEmpty[i] && empty(f) {
+			continue
+		}
+		if !first {
+			w.b = append(w.b, ',')
+		}
+		first = false
+		w.str(key)
+		w.b = append(w.b, ':')
+		switch x := f.Interface().(type) {
+		case uuid.UUID:
+			w.uuid(x)
+		case time.Time:
+			w.time(x)
+		case []string:
+			w.strings(x)
+		case []uuid.UUID:
+			w.uuids(x)
+		default:
+			switch f.Kind() {
+			case reflect.String:
+				w.str(f.String())
+			case reflect.Bool:
+				w.bool(f.Bool())
+			default:
+				w.bad = true
+			}
+		}
+	}
+	w.b = append(w.b, '}')
 }
 
 func (w *writer) raw(s string) { w.b = append(w.b, s...) }
