@@ -9,8 +9,7 @@ import (
 	"github.com/aabendialog/aabendialog/domain"
 )
 
-// Meeting returns one meeting as the actor may see it: the citizen and their support person
-// always, anyone else only while invited (or when they attended). A meeting the actor may not see
+// Meeting returns one meeting if the actor may see it, by the rule History applies (mayView). A meeting the actor may not see
 // is answered exactly as one that does not exist (NotFound), so that its existence is not told.
 func (q *Queries) Meeting(ctx context.Context, a domain.Actor, meeting uuid.UUID, after uint64) (MeetingView, error) {
 	if err := personal(a); err != nil {
@@ -19,30 +18,18 @@ func (q *Queries) Meeting(ctx context.Context, a domain.Actor, meeting uuid.UUID
 	if err := q.wait(ctx, q.MeetingsModel, after); err != nil {
 		return MeetingView{}, err
 	}
+	may, args := mayView(a)
 	var out []MeetingView
 	err := q.MeetingsModel.View(func(db *sql.DB) error {
 		var err error
-		out, err = meetingViews(ctx, db, `m.meeting_id = ?`, []any{meeting.String()}, q.Now())
+		out, err = meetingViews(ctx, db, `m.meeting_id = ? AND `+may, append([]any{meeting.String()}, args...), q.Now())
 		return err
 	})
 	if err != nil {
 		return MeetingView{}, err
 	}
-	if len(out) == 1 && mayView(a, out[0]) {
-		return out[0], nil
+	if len(out) != 1 {
+		return MeetingView{}, domain.Errorf(domain.NotFound, "no meeting %s that you may see", meeting)
 	}
-	return MeetingView{}, domain.Errorf(domain.NotFound, "no meeting %s that you may see", meeting)
-}
-
-// mayView applies History's rule to one meeting.
-func mayView(a domain.Actor, m MeetingView) bool {
-	if a.ActsFor(m.CitizenID) {
-		return true
-	}
-	for _, p := range m.Participants {
-		if p.ID == a.ID && (!p.Withdrawn || p.Present) {
-			return true
-		}
-	}
-	return false
+	return out[0], nil
 }

@@ -129,18 +129,28 @@ func (q *Queries) History(ctx context.Context, a domain.Actor, citizen uuid.UUID
 	if err := q.wait(ctx, q.MeetingsModel, after); err != nil {
 		return nil, err
 	}
-	where, args := `m.citizen_id = ?`, []any{citizen.String()}
-	if !a.ActsFor(citizen) {
-		where += ` AND m.meeting_id IN (SELECT meeting_id FROM participants WHERE participant_id = ? AND (withdrawn = 0 OR present = 1))`
-		args = append(args, a.ID.String())
-	}
+	may, args := mayView(a)
 	var out []MeetingView
 	err := q.MeetingsModel.View(func(db *sql.DB) error {
 		var err error
-		out, err = meetingViews(ctx, db, where+` ORDER BY m.convened_at, m.meeting_id`, args, q.Now())
+		out, err = meetingViews(ctx, db, `m.citizen_id = ? AND `+may+` ORDER BY m.convened_at, m.meeting_id`, append([]any{citizen.String()}, args...), q.Now())
 		return err
 	})
 	return out, err
+}
+
+// mayView is who sees a meeting, as a condition on meetings m: the citizen and their support
+// person, and anyone invited to it (or who attended before their invitation was taken back).
+func mayView(a domain.Actor) (string, []any) {
+	own := uuid.Nil // the citizen whose meetings these are to the actor, if any
+	switch a.Role {
+	case domain.RoleCitizen:
+		own = a.ID
+	case domain.RoleSupport:
+		own = a.OnBehalfOf
+	}
+	return `(m.citizen_id = ? OR m.meeting_id IN (SELECT meeting_id FROM participants WHERE participant_id = ? AND (withdrawn = 0 OR present = 1)))`,
+		[]any{own.String(), a.ID.String()}
 }
 
 func nullTime(s sql.NullString) *time.Time {
@@ -377,16 +387,8 @@ func (q *Queries) FollowUps(ctx context.Context, a domain.Actor, f FollowUpFilte
 	if err := q.wait(ctx, q.MeetingsModel, after); err != nil {
 		return nil, err
 	}
-	var conds []string
-	var args []any
-	switch a.Role {
-	case domain.RoleCitizen:
-		conds, args = append(conds, `f.meeting_id IN (SELECT meeting_id FROM meetings WHERE citizen_id = ?)`), append(args, a.ID.String())
-	case domain.RoleSupport:
-		conds, args = append(conds, `f.meeting_id IN (SELECT meeting_id FROM meetings WHERE citizen_id = ?)`), append(args, a.OnBehalfOf.String())
-	default:
-		conds, args = append(conds, `f.meeting_id IN (SELECT meeting_id FROM participants WHERE participant_id = ? AND (withdrawn = 0 OR present = 1))`), append(args, a.ID.String())
-	}
+	may, args := mayView(a)
+	conds := []string{`f.meeting_id IN (SELECT m.meeting_id FROM meetings m WHERE ` + may + `)`}
 	if f.Owner != uuid.Nil {
 		conds, args = append(conds, `f.responsible = ?`), append(args, f.Owner.String())
 	}
