@@ -34,7 +34,7 @@ func (m *Meeting) Decide(a Actor, cmd Command, now time.Time) ([]Event, error) {
 		return nil, Errorf(NotFound, "meeting %s does not exist", cmd.MeetingID())
 	}
 	if m.commits >= MaxCommits {
-		return nil, Errorf(Conflict, "the meeting has been changed %d times, the most allowed; convene a new meeting", MaxCommits)
+		return nil, Errorf(Conflict, "the meeting has been changed %d times, the most allowed; convene a new meeting", MaxCommits).Because(RuleTooManyChanges)
 	}
 	switch c := cmd.(type) {
 	case *CitizenSetsAgenda:
@@ -77,9 +77,9 @@ func (m *Meeting) citizenOnly(a Actor, what string) error {
 func (m *Meeting) open() error {
 	switch m.status {
 	case StatusClosed:
-		return Errorf(Conflict, "the meeting is closed; nothing about it can change now")
+		return Errorf(Conflict, "the meeting is closed; nothing about it can change now").Because(RuleClosed)
 	case StatusCancelled:
-		return Errorf(Conflict, "the meeting was cancelled; nothing about it can change now")
+		return Errorf(Conflict, "the meeting was cancelled; nothing about it can change now").Because(RuleCancelled)
 	}
 	return nil
 }
@@ -90,7 +90,7 @@ func (m *Meeting) notYetHeld(what string) error {
 		return err
 	}
 	if m.status == StatusHeld {
-		return Errorf(Conflict, "the meeting has been held; %s can no longer change", what)
+		return Errorf(Conflict, "the meeting has been held; %s can no longer change", what).Because(RuleHeld)
 	}
 	return nil
 }
@@ -123,13 +123,13 @@ func (m *Meeting) invite(a Actor, c *InviteParticipant) ([]Event, error) {
 		return nil, err
 	}
 	if c.Participant == m.citizen {
-		return nil, FieldErrorf("participant_id", "is the citizen, who is always part of their own meeting")
+		return nil, FieldErrorf("participant_id", "is the citizen, who is always part of their own meeting").Because(RuleCitizenIsPart)
 	}
 	if _, ok := m.invited(c.Participant); ok {
-		return nil, Errorf(Conflict, "%s is already invited", c.Participant)
+		return nil, Errorf(Conflict, "%s is already invited", c.Participant).Because(RuleAlreadyInvited)
 	}
 	if m.standing() >= MaxParticipants {
-		return nil, Errorf(Conflict, "the meeting already has %d participants, the most allowed", MaxParticipants)
+		return nil, Errorf(Conflict, "the meeting already has %d participants, the most allowed", MaxParticipants).Because(RuleTooManyParticipants)
 	}
 	return one(ParticipantInvited{ParticipantID: c.Participant, Name: c.Name, Kind: c.Kind, Service: c.Service}), nil
 }
@@ -152,7 +152,7 @@ func (m *Meeting) withdraw(a Actor, c *WithdrawInvitation) ([]Event, error) {
 		return nil, err
 	}
 	if _, ok := m.invited(c.Participant); !ok {
-		return nil, Errorf(NotFound, "%s has no invitation to this meeting", c.Participant)
+		return nil, Errorf(NotFound, "%s has no invitation to this meeting", c.Participant).Because(RuleNotInvited)
 	}
 	return one(InvitationWithdrawn{ParticipantID: c.Participant}), nil
 }
@@ -174,10 +174,10 @@ func (m *Meeting) suggest(a Actor, c *SuggestParticipant) ([]Event, error) {
 	}
 	if c.Participant != uuid.Nil {
 		if c.Participant == m.citizen {
-			return nil, FieldErrorf("participant_id", "is the citizen, who is always part of their own meeting")
+			return nil, FieldErrorf("participant_id", "is the citizen, who is always part of their own meeting").Because(RuleCitizenIsPart)
 		}
 		if _, ok := m.invited(c.Participant); ok {
-			return nil, Errorf(Conflict, "%s is already invited", c.Participant)
+			return nil, Errorf(Conflict, "%s is already invited", c.Participant).Because(RuleAlreadyInvited)
 		}
 	}
 	if len(m.suggestions) >= MaxSuggestions {
@@ -192,19 +192,19 @@ func (m *Meeting) suggest(a Actor, c *SuggestParticipant) ([]Event, error) {
 func (m *Meeting) respond(a Actor, c *RespondToInvitation) ([]Event, error) {
 	p, ok := m.invited(a.ID)
 	if !ok {
-		return nil, Errorf(Forbidden, "only someone invited to this meeting can answer an invitation to it")
+		return nil, Errorf(Forbidden, "only someone invited to this meeting can answer an invitation to it").Because(RuleOnlyInvitedAnswer)
 	}
 	if err := m.notYetHeld("the answers"); err != nil {
 		return nil, err
 	}
 	if c.Accept {
 		if p.Answer == AnswerAccepted {
-			return nil, Errorf(Conflict, "you have already accepted this invitation")
+			return nil, Errorf(Conflict, "you have already accepted this invitation").Because(RuleAlreadyAccepted)
 		}
 		return one(InvitationAccepted{ParticipantID: a.ID}), nil
 	}
 	if p.Answer == AnswerDeclined {
-		return nil, Errorf(Conflict, "you have already declined this invitation")
+		return nil, Errorf(Conflict, "you have already declined this invitation").Because(RuleAlreadyDeclined)
 	}
 	return one(InvitationDeclined{ParticipantID: a.ID, Reason: c.Reason}), nil
 }
@@ -217,13 +217,13 @@ func (m *Meeting) scheduleMeeting(a Actor, c *ScheduleMeeting, now time.Time) ([
 		return nil, err
 	}
 	if c.At.Before(now) {
-		return nil, FieldErrorf("at", "%s lies in the past; choose a time from now on", c.At.Format(time.RFC3339))
+		return nil, FieldErrorf("at", "%s lies in the past; choose a time from now on", c.At.Format(time.RFC3339)).Because(RuleInThePast)
 	}
 	if m.schedule == nil {
 		return one(MeetingScheduled{At: c.At, Place: c.Place, Address: c.Address}), nil
 	}
 	if m.schedule.At.Equal(c.At) && m.schedule.Place == c.Place && m.schedule.Address == c.Address {
-		return nil, Errorf(Conflict, "the meeting is already at that time and place")
+		return nil, Errorf(Conflict, "the meeting is already at that time and place").Because(RuleSameSchedule)
 	}
 	return one(MeetingRescheduled{At: c.At, Place: c.Place, Address: c.Address}), nil
 }
@@ -239,13 +239,13 @@ func (m *Meeting) recordAttendance(a Actor, c *RecordAttendance, now time.Time) 
 		return nil, err
 	}
 	if m.status == StatusHeld {
-		return nil, Errorf(Conflict, "attendance is already recorded; the meeting has been held")
+		return nil, Errorf(Conflict, "attendance is already recorded; the meeting has been held").Because(RuleAlreadyAttended)
 	}
 	if m.schedule == nil {
-		return nil, Errorf(Conflict, "the meeting has no time and place yet; schedule it before recording who attended")
+		return nil, Errorf(Conflict, "the meeting has no time and place yet; schedule it before recording who attended").Because(RuleNotScheduled)
 	}
 	if now.Before(m.schedule.At.Add(-EarlyStart)) {
-		return nil, Errorf(Conflict, "the meeting is scheduled for %s; record who attended when it has taken place, or move it", m.schedule.At.Format(time.RFC3339))
+		return nil, Errorf(Conflict, "the meeting is scheduled for %s; record who attended when it has taken place, or move it", m.schedule.At.Format(time.RFC3339)).Because(RuleTooEarly)
 	}
 	citizen := false
 	for i, id := range c.Present {
@@ -258,7 +258,7 @@ func (m *Meeting) recordAttendance(a Actor, c *RecordAttendance, now time.Time) 
 		}
 	}
 	if !citizen {
-		return nil, FieldErrorf("present", "the citizen must be among those present: nothing about the citizen without the citizen")
+		return nil, FieldErrorf("present", "the citizen must be among those present: nothing about the citizen without the citizen").Because(RuleCitizenPresent)
 	}
 	return one(MeetingHeld{Present: append([]uuid.UUID(nil), c.Present...)}), nil
 }
@@ -280,13 +280,13 @@ func (m *Meeting) recordFollowUp(a Actor, c *RecordFollowUp) ([]Event, error) {
 		return nil, err
 	}
 	if m.status != StatusHeld {
-		return nil, Errorf(Conflict, "follow-ups are recorded at the meeting: record attendance first")
+		return nil, Errorf(Conflict, "follow-ups are recorded at the meeting: record attendance first").Because(RuleAttendanceFirst)
 	}
 	if m.followUpIndex(c.FollowUp) >= 0 {
 		return nil, Errorf(Conflict, "follow-up %s already exists; use a new follow-up id", c.FollowUp)
 	}
 	if !m.attended(c.Responsible) {
-		return nil, FieldErrorf("responsible", "%s did not attend; the citizen or a participant who was there is responsible", c.Responsible)
+		return nil, FieldErrorf("responsible", "%s did not attend; the citizen or a participant who was there is responsible", c.Responsible).Because(RuleResponsibleAbsent)
 	}
 	if len(m.followUps) >= MaxFollowUps {
 		return nil, Errorf(Conflict, "the meeting already has %d follow-ups, the most allowed", MaxFollowUps)
@@ -304,10 +304,10 @@ func (m *Meeting) completeFollowUp(a Actor, c *CompleteFollowUp) ([]Event, error
 		return nil, Errorf(Forbidden, "only the person responsible for the follow-up or the citizen can mark it done")
 	}
 	if m.status == StatusCancelled {
-		return nil, Errorf(Conflict, "the meeting was cancelled; nothing about it can change now")
+		return nil, Errorf(Conflict, "the meeting was cancelled; nothing about it can change now").Because(RuleCancelled)
 	}
 	if f.Completed {
-		return nil, Errorf(Conflict, "the follow-up is already done")
+		return nil, Errorf(Conflict, "the follow-up is already done").Because(RuleFollowUpDone)
 	}
 	return one(FollowUpCompleted{FollowUpID: c.FollowUp}), nil
 }
@@ -320,7 +320,7 @@ func (m *Meeting) close(a Actor, c *CloseMeeting) ([]Event, error) {
 		return nil, err
 	}
 	if m.status != StatusHeld {
-		return nil, Errorf(Conflict, "only a held meeting can be closed; record attendance first, or cancel it")
+		return nil, Errorf(Conflict, "only a held meeting can be closed; record attendance first, or cancel it").Because(RuleCloseNotHeld)
 	}
 	return one(MeetingClosed{NextAgreed: c.NextAgreed}), nil
 }
@@ -333,7 +333,7 @@ func (m *Meeting) cancel(a Actor, c *CancelMeeting) ([]Event, error) {
 		return nil, err
 	}
 	if m.status == StatusHeld {
-		return nil, Errorf(Conflict, "the meeting has been held; close it instead of cancelling it")
+		return nil, Errorf(Conflict, "the meeting has been held; close it instead of cancelling it").Because(RuleCancelHeld)
 	}
 	return one(MeetingCancelled{Reason: c.Reason}), nil
 }

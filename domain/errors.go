@@ -23,6 +23,51 @@ type Error struct {
 	Kind    ErrorKind `json:"kind"`
 	Field   string    `json:"field,omitempty"`
 	Message string    `json:"message"`
+	// Rule names the rule that refused, for a transport that words it in its own language.
+	Rule Rule `json:"rule,omitempty"`
+}
+
+// Because names the rule behind the error.
+func (e *Error) Because(r Rule) *Error {
+	e.Rule = r
+	return e
+}
+
+// Rule names a rule of the domain that can refuse a command. It is a closed set: Rules lists it.
+type Rule string
+
+// The rules a person is likely to meet on the pages, each with a message of its own there.
+const (
+	RuleTooManyChanges      Rule = "too_many_changes"
+	RuleClosed              Rule = "closed"
+	RuleCancelled           Rule = "cancelled"
+	RuleHeld                Rule = "held"
+	RuleCitizenIsPart       Rule = "citizen_is_part"
+	RuleAlreadyInvited      Rule = "already_invited"
+	RuleTooManyParticipants Rule = "too_many_participants"
+	RuleNotInvited          Rule = "not_invited"
+	RuleOnlyInvitedAnswer   Rule = "only_invited_answer"
+	RuleAlreadyAccepted     Rule = "already_accepted"
+	RuleAlreadyDeclined     Rule = "already_declined"
+	RuleInThePast           Rule = "in_the_past"
+	RuleSameSchedule        Rule = "same_schedule"
+	RuleAlreadyAttended     Rule = "already_attended"
+	RuleNotScheduled        Rule = "not_scheduled"
+	RuleTooEarly            Rule = "too_early"
+	RuleCitizenPresent      Rule = "citizen_present"
+	RuleAttendanceFirst     Rule = "attendance_first"
+	RuleResponsibleAbsent   Rule = "responsible_absent"
+	RuleFollowUpDone        Rule = "follow_up_done"
+	RuleCloseNotHeld        Rule = "close_not_held"
+	RuleCancelHeld          Rule = "cancel_held"
+)
+
+// Rules lists every Rule.
+func Rules() []Rule {
+	return []Rule{RuleTooManyChanges, RuleClosed, RuleCancelled, RuleHeld, RuleCitizenIsPart, RuleAlreadyInvited,
+		RuleTooManyParticipants, RuleNotInvited, RuleOnlyInvitedAnswer, RuleAlreadyAccepted, RuleAlreadyDeclined,
+		RuleInThePast, RuleSameSchedule, RuleAlreadyAttended, RuleNotScheduled, RuleTooEarly, RuleCitizenPresent,
+		RuleAttendanceFirst, RuleResponsibleAbsent, RuleFollowUpDone, RuleCloseNotHeld, RuleCancelHeld}
 }
 
 func (e *Error) Error() string {

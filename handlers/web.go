@@ -418,10 +418,8 @@ func danishError(err error) (int, fieldError) {
 		return http.StatusServiceUnavailable, fieldError{"", "Tjenesten svarer ikke lige nu, så intet er gemt. Prøv igen om lidt."}
 	}
 	status, _ := errorAnswer(err)
-	for _, m := range ruleMessages {
-		if strings.Contains(de.Message, m.contains) {
-			return status, fieldError{m.field, m.danish}
-		}
+	if m, ok := ruleMessages[de.Rule]; ok {
+		return status, m
 	}
 	switch de.Kind {
 	case domain.Forbidden:
@@ -434,31 +432,31 @@ func danishError(err error) (int, fieldError) {
 	return status, fieldError{formField(de.Field), "Noget i formularen er ikke udfyldt rigtigt. Tjek feltet, og prøv igen."}
 }
 
-// ruleMessages put the domain's rules into Danish. The domain's messages are English, for the
-// API; a test sees every refusal the pages can meet come out in Danish.
-var ruleMessages = []struct{ contains, field, danish string }{
-	{"lies in the past", "date", "Tidspunktet er allerede gået. Vælg et tidspunkt fra nu af."},
-	{"already at that time and place", "date", "Mødet ligger allerede på det tidspunkt og sted."},
-	{"is already invited", "participant", "Personen er allerede inviteret."},
-	{"is the citizen, who is always part", "participant", "Borgeren er altid med i sit eget møde og skal ikke inviteres."},
-	{"participants, the most allowed", "", "Mødet har allerede så mange deltagere, som der er plads til."},
-	{"the meeting is closed", "", "Mødet er afsluttet, så det kan ikke ændres nu."},
-	{"the meeting was cancelled", "", "Mødet er aflyst, så det kan ikke ændres nu."},
-	{"the meeting has been held", "", "Mødet er holdt, så det kan ikke ændres nu."},
-	{"has no time and place yet", "", "Mødet har ikke fået tid og sted endnu."},
-	{"record who attended when it has taken place", "", "Hvem der var med, kan først skrives ned fra en time før mødet."},
-	{"attendance is already recorded", "", "Det er allerede skrevet ned, hvem der var med."},
-	{"the citizen must be among those present", "present", "Borgeren skal være med. Intet om borgeren uden borgeren."},
-	{"did not attend", "responsible", "Den ansvarlige skal have været med til mødet."},
-	{"already accepted", "", "Du har allerede sagt ja."},
-	{"already declined", "", "Du har allerede sagt nej."},
-	{"follow-up is already done", "", "Opfølgningen er allerede udført."},
-	{"record attendance first", "", "Skriv først ned, hvem der var med."},
-	{"only a held meeting can be closed", "", "Kun et møde, der er holdt, kan afsluttes."},
-	{"close it instead of cancelling", "", "Mødet er holdt, så det kan ikke aflyses. Det kan afsluttes."},
-	{"has no invitation to this meeting", "", "Personen er ikke inviteret til mødet."},
-	{"only someone invited", "", "Kun de inviterede kan svare på invitationen."},
-	{"times, the most allowed; convene", "", "Mødet er ændret så mange gange, som der er plads til. Indkald til et nyt møde."},
+// ruleMessages put the domain's rules into Danish, by the rule an error names (the domain's
+// messages are English, for the API); a test sees every rule has one.
+var ruleMessages = map[domain.Rule]fieldError{
+	domain.RuleInThePast:           {"date", "Tidspunktet er allerede gået. Vælg et tidspunkt fra nu af."},
+	domain.RuleSameSchedule:        {"date", "Mødet ligger allerede på det tidspunkt og sted."},
+	domain.RuleAlreadyInvited:      {"participant", "Personen er allerede inviteret."},
+	domain.RuleCitizenIsPart:       {"participant", "Borgeren er altid med i sit eget møde og skal ikke inviteres."},
+	domain.RuleTooManyParticipants: {"", "Mødet har allerede så mange deltagere, som der er plads til."},
+	domain.RuleClosed:              {"", "Mødet er afsluttet, så det kan ikke ændres nu."},
+	domain.RuleCancelled:           {"", "Mødet er aflyst, så det kan ikke ændres nu."},
+	domain.RuleHeld:                {"", "Mødet er holdt, så det kan ikke ændres nu."},
+	domain.RuleNotScheduled:        {"", "Mødet har ikke fået tid og sted endnu."},
+	domain.RuleTooEarly:            {"", "Hvem der var med, kan først skrives ned fra en time før mødet."},
+	domain.RuleAlreadyAttended:     {"", "Det er allerede skrevet ned, hvem der var med."},
+	domain.RuleCitizenPresent:      {"present", "Borgeren skal være med. Intet om borgeren uden borgeren."},
+	domain.RuleResponsibleAbsent:   {"responsible", "Den ansvarlige skal have været med til mødet."},
+	domain.RuleAlreadyAccepted:     {"", "Du har allerede sagt ja."},
+	domain.RuleAlreadyDeclined:     {"", "Du har allerede sagt nej."},
+	domain.RuleFollowUpDone:        {"", "Opfølgningen er allerede udført."},
+	domain.RuleAttendanceFirst:     {"", "Skriv først ned, hvem der var med."},
+	domain.RuleCloseNotHeld:        {"", "Kun et møde, der er holdt, kan afsluttes. Skriv først ned, hvem der var med."},
+	domain.RuleCancelHeld:          {"", "Mødet er holdt, så det kan ikke aflyses. Det kan afsluttes."},
+	domain.RuleNotInvited:          {"", "Personen er ikke inviteret til mødet."},
+	domain.RuleOnlyInvitedAnswer:   {"", "Kun de inviterede kan svare på invitationen."},
+	domain.RuleTooManyChanges:      {"", "Mødet er ændret så mange gange, som der er plads til. Indkald til et nyt møde."},
 }
 
 // anchor is the control an error about a field leads to: the first choice of a group.
