@@ -78,16 +78,23 @@ func (s *CommandService) handle(ctx context.Context, actor domain.Actor, command
 	if err := cmd.Validate(); err != nil {
 		return Reply{}, err
 	}
-	for attempt := 0; ; attempt++ {
-		l, err := s.load(ctx, cmd, attempt)
+	trusted := true // the first load may take the cache's state unchecked
+	for conflicts := 0; ; {
+		l, checked, err := s.load(ctx, cmd, trusted)
 		if err != nil {
 			return Reply{}, err
 		}
+		trusted = false
 		if seq, ok := l.CommandSeq(commandID); ok {
 			return s.first(ctx, actor, commandID, cmd, seq)
 		}
 		now := s.now().UTC()
 		events, err := l.Meeting.Decide(actor, cmd, now)
+		if err != nil && !checked {
+			// Refused on a state another process may have moved past (an invitation this
+			// process has not seen): only the log's latest state may refuse.
+			continue
+		}
 		if err != nil {
 			return Reply{}, err
 		}
@@ -104,9 +111,10 @@ func (s *CommandService) handle(ctx context.Context, actor domain.Actor, command
 			if s.metrics != nil {
 				s.metrics.conflicts.Inc()
 			}
-			if attempt < s.conflicts {
+			if conflicts < s.conflicts {
 				// Someone else changed the meeting: decide again on what they wrote.
-				time.Sleep(time.Duration(rand.Int64N(int64(2*time.Millisecond) << attempt)))
+				time.Sleep(time.Duration(rand.Int64N(int64(2*time.Millisecond) << conflicts)))
+				conflicts++
 				continue
 			}
 		}
@@ -120,20 +128,22 @@ func (s *CommandService) handle(ctx context.Context, actor domain.Actor, command
 	}
 }
 
-// load returns the meeting to decide on. The first attempt trusts the cache without asking the
-// log whether it is the latest (one round trip less), and takes a meeting being convened that is
-// not cached to be new: the append's expected-sequence check and the claim of the meeting id
-// refuse a decision made on a stale state, and the retry loads from the log.
-func (s *CommandService) load(ctx context.Context, cmd domain.Command, attempt int) (eventstore.Loaded, error) {
-	if attempt == 0 {
+// load returns the meeting to decide on, and whether the log was asked that it is the latest.
+// While trusted, it takes the cache's state without asking (one round trip less), and a meeting
+// being convened that is not cached to be new: the append's expected-sequence check and the claim
+// of the meeting id refuse a write decided on a stale state, and handle asks the log before it
+// answers with a refusal.
+func (s *CommandService) load(ctx context.Context, cmd domain.Command, trusted bool) (eventstore.Loaded, bool, error) {
+	if trusted {
 		if l, ok := s.log.Cached(cmd.MeetingID()); ok {
-			return l, nil
+			return l, false, nil
 		}
 		if _, ok := cmd.(*domain.ConveneMeeting); ok {
-			return eventstore.Loaded{Meeting: &domain.Meeting{}}, nil
+			return eventstore.Loaded{Meeting: &domain.Meeting{}}, false, nil
 		}
 	}
-	return s.log.Load(ctx, cmd.MeetingID())
+	l, err := s.log.Load(ctx, cmd.MeetingID())
+	return l, true, err
 }
 
 // first answers a repeated command id with the reply to its first write, if it really is the
