@@ -64,6 +64,10 @@ type NodeConfig struct {
 	Cluster *ClusterConfig
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
+	// User and Password, when Password is set, are the only credentials the node's client port
+	// accepts: anyone else who can reach the port could otherwise write to the log past every
+	// rule of the domain, or read it whole. Connect uses them.
+	User, Password string
 }
 
 // ClusterConfig makes an embedded node a member of a JetStream cluster.
@@ -77,7 +81,8 @@ type ClusterConfig struct {
 
 // Node is an embedded NATS server with JetStream.
 type Node struct {
-	srv *server.Server
+	srv            *server.Server
+	user, password string
 }
 
 // StartNode starts an embedded node and waits until it accepts connections.
@@ -106,6 +111,12 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		NoSigs:     true,
 		// Room for a large commit; the handlers limit what one command may carry.
 		MaxPayload: 8 << 20,
+	}
+	if cfg.Password != "" {
+		if cfg.User == "" {
+			return nil, fmt.Errorf("start node: a password needs a user")
+		}
+		opts.Username, opts.Password = cfg.User, cfg.Password
 	}
 	if fs.Always {
 		// The server also flushes on this timer; keep its default while every write is synced.
@@ -138,7 +149,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("start node: not ready for connections after 30s")
 	}
-	return &Node{srv: srv}, nil
+	return &Node{srv: srv, user: cfg.User, password: cfg.Password}, nil
 }
 
 // ClientURL is the node's NATS address for clients, such as the standard nats tooling.
@@ -157,7 +168,11 @@ func (n *Node) Name() string { return n.srv.Name() }
 
 // Connect opens an in-process client connection, the fastest path to an embedded node.
 func (n *Node) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	opts = append([]nats.Option{nats.InProcessServer(n.srv), nats.Name("aabendialog")}, opts...)
+	first := []nats.Option{nats.InProcessServer(n.srv), nats.Name("aabendialog")}
+	if n.password != "" {
+		first = append(first, nats.UserInfo(n.user, n.password))
+	}
+	opts = append(first, opts...)
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded node: %w", err)

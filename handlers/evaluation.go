@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,33 @@ func PseudonymKeyFile(dataDir string) string { return filepath.Join(dataDir, "ke
 // LoadOrCreateSecret reads the 32-byte secret key at path (the pseudonym key, the form key),
 // creating it (mode 0600) if missing.
 func LoadOrCreateSecret(path string) ([]byte, error) {
+	return loadOrCreate(path, func(key []byte) []byte { return key })
+}
+
+// NATSUser is the one user serve's embedded NATS node accepts.
+const NATSUser = "aabendialog"
+
+// NATSPasswordFile is where serve keeps the password of its embedded NATS node, under the data
+// directory: text, for tools such as nats --password "$(cat data/keys/nats.password)".
+func NATSPasswordFile(dataDir string) string { return filepath.Join(dataDir, "keys", "nats.password") }
+
+// LoadOrCreatePassword reads the password at path, creating a random one (64 hexadecimal
+// characters, mode 0600) if missing.
+func LoadOrCreatePassword(path string) (string, error) {
+	b, err := loadOrCreate(path, func(key []byte) []byte { return []byte(hex.EncodeToString(key)) })
+	if err != nil {
+		return "", err
+	}
+	// Someone may have written their own, with an editor's newline.
+	if pw := strings.TrimSpace(string(b)); len(pw) >= 32 {
+		return pw, nil
+	}
+	return "", fmt.Errorf("password %s is too short: want at least 32 characters", path)
+}
+
+// loadOrCreate reads the secret file at path, or writes encode(32 random bytes) there, once even
+// when two processes start together.
+func loadOrCreate(path string, encode func([]byte) []byte) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		if len(b) < 32 {
@@ -59,12 +87,13 @@ func LoadOrCreateSecret(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
+	key = encode(key)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return LoadOrCreateSecret(path)
+		return loadOrCreate(path, encode)
 	}
 	if err != nil {
 		return nil, err

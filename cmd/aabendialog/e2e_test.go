@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/url"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
@@ -326,4 +330,54 @@ func TestCLIHumanOutput(t *testing.T) {
 		t.Fatalf("readyz: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// TestNATSPortNeedsThePassword: the embedded node's port holds the whole log, so a client
+// without serve's password, or with a wrong one, is turned away before it can read or write; with
+// it, the stream is there. The password file is the owner's alone.
+func TestNATSPortNeedsThePassword(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real program")
+	}
+	srv := startServerOn(t, t.TempDir(), "--log-level", "info")
+	u, err := url.Parse(srv.nats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = nil
+	if nc, err := nats.Connect(u.String(), nats.NoReconnect()); !errors.Is(err, nats.ErrAuthorization) {
+		if nc != nil {
+			nc.Close()
+		}
+		t.Fatalf("connect without a password: got %v, want an authorization violation", err)
+	}
+	u.User = url.UserPassword(handlers.NATSUser, "not-the-password-not-the-password")
+	if nc, err := nats.Connect(u.String(), nats.NoReconnect()); !errors.Is(err, nats.ErrAuthorization) {
+		if nc != nil {
+			nc.Close()
+		}
+		t.Fatalf("connect with a wrong password: got %v, want an authorization violation", err)
+	}
+	nc, err := nats.Connect(srv.nats, nats.NoReconnect())
+	if err != nil {
+		t.Fatalf("connect with the password: %v", err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if _, err := js.Stream(context.Background(), eventstore.StreamName); err != nil {
+		t.Fatalf("the log with the password: %v", err)
+	}
+	fi, err := os.Stat(handlers.NATSPasswordFile(srv.data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%s has mode %v, want 0600", fi.Name(), fi.Mode().Perm())
+	}
+	// The log names the file, never the password.
+	pw, _ := os.ReadFile(handlers.NATSPasswordFile(srv.data))
+	out := srv.p.ready + srv.p.stderr.String()
+	if !strings.Contains(out, "nats.password") || strings.Contains(out, string(pw)) {
+		t.Fatalf("serve's log should name the password file and not hold the password:\n%s", out)
+	}
 }

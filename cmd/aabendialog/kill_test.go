@@ -29,7 +29,7 @@ func TestSIGKILLKeepsAcknowledgedCommits(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	url := withPassword(t, data, fmt.Sprintf("nats://127.0.0.1:%d", port))
 	nc, err := nats.Connect(url, nats.NoReconnect())
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -301,7 +302,8 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("seed", "seed --citizens N [--nats URL] [--seed N] [--json]", stderr)
 	citizens := fs.Int("citizens", 0, "how many citizens' histories to write (required)")
-	natsURL := fs.String("nats", envOr("AABENDIALOG_NATS", "nats://127.0.0.1:4222"), "the log's NATS address: a running serve's --nats-listen, or the cluster (env AABENDIALOG_NATS)")
+	natsURL := fs.String("nats", envOr("AABENDIALOG_NATS", "nats://127.0.0.1:4222"), "the log's NATS address: a running serve's --nats-listen, or the cluster, with user:password@ if it needs them (env AABENDIALOG_NATS)")
+	data := fs.String("data", envOr("AABENDIALOG_DATA", "./data"), "the data directory of the serve at --nats, whose keys/nats.password is used when --nats names no user (env AABENDIALOG_DATA)")
 	seed := fs.Uint64("seed", 1, "makes the history reproducible")
 	workers := fs.Int("workers", 4, "citizens written at once")
 	asJSON := fs.Bool("json", false, "print what was written as JSON")
@@ -311,9 +313,15 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *citizens < 1 {
 		return usageError("--citizens: give how many citizens, at least 1")
 	}
-	nc, err := nats.Connect(*natsURL, nats.Name("aabendialog seed"))
+	opts := []nats.Option{nats.Name("aabendialog seed")}
+	if u, err := url.Parse(*natsURL); err == nil && u.User == nil {
+		if pw, err := os.ReadFile(handlers.NATSPasswordFile(*data)); err == nil {
+			opts = append(opts, nats.UserInfo(handlers.NATSUser, strings.TrimSpace(string(pw))))
+		}
+	}
+	nc, err := nats.Connect(*natsURL, opts...)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w (is serve running?)", *natsURL, err)
+		return fmt.Errorf("connect to %s: %w (is serve running, and is --data its data directory?)", redactURL(*natsURL), err)
 	}
 	defer nc.Close()
 	store, err := eventstore.Attach(ctx, nc)
@@ -333,4 +341,16 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return json.NewEncoder(stdout).Encode(st)
 	}
 	return nil
+}
+
+// redactURL is a NATS address (one URL or a comma-separated list) fit for a message: any
+// password in it replaced by xxxxx.
+func redactURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }

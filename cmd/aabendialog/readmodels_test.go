@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +33,22 @@ func startServerOn(t *testing.T, data string, extra ...string) *server {
 	if _, err := fmt.Sscanf(strings.ReplaceAll(p.ready, ",", " "), "aabendialog serving; HTTP at %s NATS at %s", &httpURL, &natsURL); err != nil {
 		t.Fatalf("ready line %q: %v", p.ready, err)
 	}
-	return &server{p: p, data: data, http: httpURL, nats: strings.TrimSuffix(natsURL, ".")}
+	return &server{p: p, data: data, http: httpURL, nats: withPassword(t, data, strings.TrimSuffix(natsURL, "."))}
+}
+
+// withPassword adds the user and password of the serve on data to its NATS address.
+func withPassword(t *testing.T, data, natsURL string) string {
+	t.Helper()
+	pw, err := os.ReadFile(handlers.NATSPasswordFile(data))
+	if err != nil {
+		t.Fatalf("serve on %s is ready without a NATS password: %v", data, err)
+	}
+	u, err := url.Parse(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(handlers.NATSUser, string(pw))
+	return u.String()
 }
 
 func waitReady(t *testing.T, s *server) {

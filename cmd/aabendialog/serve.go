@@ -76,13 +76,22 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("--nats-listen: %w", err)
 		}
+		// The node's port takes one user, with a password kept beside the other keys: the log
+		// holds what the domain's rules guard, and a NATS client that could write or read it
+		// freely would go around them.
+		password, err := handlers.LoadOrCreatePassword(handlers.NATSPasswordFile(cfg.DataDir))
+		if err != nil {
+			return fmt.Errorf("NATS password: %w", err)
+		}
 		m.node, err = eventstore.StartNode(eventstore.NodeConfig{
-			DataDir: filepath.Join(cfg.DataDir, "jetstream"),
-			Name:    "aabendialog",
-			Host:    host,
-			Port:    port,
-			Fsync:   cfg.Fsync,
-			Logger:  log,
+			DataDir:  filepath.Join(cfg.DataDir, "jetstream"),
+			Name:     "aabendialog",
+			Host:     host,
+			Port:     port,
+			Fsync:    cfg.Fsync,
+			Logger:   log,
+			User:     handlers.NATSUser,
+			Password: password,
 		})
 		if err != nil {
 			return err
@@ -90,16 +99,17 @@ func (m *Main) Run(ctx context.Context) error {
 		if m.nc, err = m.node.Connect(); err != nil {
 			return err
 		}
-		log.Info("embedded NATS JetStream node started", "nats", m.node.ClientURL(), "fsync", cfg.Fsync.String(), "data", cfg.DataDir)
+		log.Info("embedded NATS JetStream node started", "nats", m.node.ClientURL(), "user", handlers.NATSUser,
+			"password_file", handlers.NATSPasswordFile(cfg.DataDir), "fsync", cfg.Fsync.String(), "data", cfg.DataDir)
 	} else {
 		var err error
 		m.nc, err = nats.Connect(cfg.NATSURL, nats.Name("aabendialog"), nats.MaxReconnects(-1),
 			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
-			nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", "url", nc.ConnectedUrl()) }))
+			nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) }))
 		if err != nil {
-			return fmt.Errorf("connect to %s: %w", cfg.NATSURL, err)
+			return fmt.Errorf("connect to %s: %w", redactURL(cfg.NATSURL), err)
 		}
-		log.Info("connected to NATS", "url", m.nc.ConnectedUrl())
+		log.Info("connected to NATS", "url", m.nc.ConnectedUrlRedacted())
 	}
 	openCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
