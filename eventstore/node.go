@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Fsync says when the embedded node flushes the log to disk.
@@ -116,7 +117,12 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		if cfg.User == "" {
 			return nil, fmt.Errorf("start node: a password needs a user")
 		}
-		opts.Username, opts.Password = cfg.User, cfg.Password
+		// The server keeps and compares a bcrypt hash, not the password itself.
+		hash, err := bcrypt.GenerateFromPassword([]byte(cfg.Password), bcrypt.DefaultCost)
+		if err != nil {
+			return nil, fmt.Errorf("start node: password: %w", err)
+		}
+		opts.Username, opts.Password = cfg.User, string(hash)
 	}
 	if fs.Always {
 		// The server also flushes on this timer; keep its default while every write is synced.
