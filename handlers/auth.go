@@ -85,6 +85,9 @@ type Verifier struct {
 
 	mu       sync.Mutex
 	verified map[string]verifiedToken
+
+	// Revocations, when set, lists tokens signed out before they expired; they are refused.
+	Revocations *Revocations
 }
 
 type verifiedToken struct {
@@ -109,32 +112,46 @@ func NewVerifier(key crypto.PublicKey, issuer, audience string, now func() time.
 // Actor returns the actor a bearer token names. Every failure wraps ErrUnauthenticated and says
 // what was wrong, without echoing the token.
 func (v *Verifier) Actor(token string) (domain.Actor, error) {
+	vt, err := v.verify(token)
+	return vt.actor, err
+}
+
+// Expires returns when a valid token expires.
+func (v *Verifier) Expires(token string) (time.Time, error) {
+	vt, err := v.verify(token)
+	return vt.expires, err
+}
+
+func (v *Verifier) verify(token string) (verifiedToken, error) {
 	if token == "" {
-		return domain.Actor{}, fmt.Errorf("%w: no token; send Authorization: Bearer <token>", ErrUnauthenticated)
+		return verifiedToken{}, fmt.Errorf("%w: no token; send Authorization: Bearer <token>", ErrUnauthenticated)
+	}
+	if v.Revocations.Revoked(token) {
+		return verifiedToken{}, fmt.Errorf("%w: the token was signed out; sign in again", ErrUnauthenticated)
 	}
 	now := v.now()
 	v.mu.Lock()
 	vt, ok := v.verified[token]
 	v.mu.Unlock()
 	if ok && now.Before(vt.expires.Add(leeway)) && !now.Before(vt.notBefore.Add(-leeway)) {
-		return vt.actor, nil
+		return vt, nil
 	}
 	var c claims
 	if _, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
-		return domain.Actor{}, fmt.Errorf("%w: %s", ErrUnauthenticated, tokenProblem(err))
+		return verifiedToken{}, fmt.Errorf("%w: %s", ErrUnauthenticated, tokenProblem(err))
 	}
 	id, err := uuid.Parse(c.Subject)
 	if err != nil {
-		return domain.Actor{}, fmt.Errorf("%w: the token's subject is not a UUID", ErrUnauthenticated)
+		return verifiedToken{}, fmt.Errorf("%w: the token's subject is not a UUID", ErrUnauthenticated)
 	}
 	a := domain.Actor{ID: id, Role: c.Role, Service: c.Service}
 	if c.For != "" {
 		if a.OnBehalfOf, err = uuid.Parse(c.For); err != nil {
-			return domain.Actor{}, fmt.Errorf("%w: the token's \"for\" is not a UUID", ErrUnauthenticated)
+			return verifiedToken{}, fmt.Errorf("%w: the token's \"for\" is not a UUID", ErrUnauthenticated)
 		}
 	}
 	if err := a.Validate(); err != nil {
-		return domain.Actor{}, fmt.Errorf("%w: the token names no valid actor: %v", ErrUnauthenticated, err)
+		return verifiedToken{}, fmt.Errorf("%w: the token names no valid actor: %v", ErrUnauthenticated, err)
 	}
 	vt = verifiedToken{actor: a, expires: c.ExpiresAt.Time}
 	if c.NotBefore != nil {
@@ -152,7 +169,7 @@ func (v *Verifier) Actor(token string) (domain.Actor, error) {
 	}
 	v.verified[token] = vt
 	v.mu.Unlock()
-	return a, nil
+	return vt, nil
 }
 
 func tokenProblem(err error) string {

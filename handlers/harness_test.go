@@ -76,6 +76,11 @@ func newEnv(t *testing.T) *env {
 	e.api = &handlers.API{Service: e.service, Verifier: handlers.NewVerifier(key.Public(), handlers.TokenIssuer, handlers.TokenAudience, e.clock.Now),
 		Metrics: e.metrics, Log: log, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) },
 		Ready: func(ctx context.Context) error { _, err := store.LastSeq(ctx); return err }}
+	rctx, rcancel := context.WithCancel(context.Background())
+	t.Cleanup(rcancel)
+	if e.api.Verifier.Revocations, err = handlers.OpenRevocations(rctx, store.JetStream(), 1, e.clock.Now, log); err != nil {
+		t.Fatal(err)
+	}
 	e.http = httptest.NewServer(e.api.Handler())
 	t.Cleanup(e.http.Close)
 

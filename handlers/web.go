@@ -572,6 +572,19 @@ func (p *Pages) signOut(w http.ResponseWriter, r *http.Request) {
 			p.problem(w, r, s, http.StatusForbidden, "Du er ikke logget ud", "Siden var for gammel. Gå tilbage, opdatér siden, og tryk på Log ud igen.")
 			return
 		}
+		// The token itself stops working, not only this browser's copy of it: on a shared
+		// computer someone could have kept it.
+		if c, err := r.Cookie(SessionCookie); err == nil && p.Verifier.Revocations != nil {
+			exp, err := p.Verifier.Expires(c.Value)
+			if err == nil {
+				err = p.Verifier.Revocations.Revoke(r.Context(), c.Value, exp)
+			}
+			if err != nil {
+				p.Log.Error("sign-out: revoking the token failed", "err", err)
+				p.problem(w, r, s, http.StatusServiceUnavailable, "Du er ikke logget ud", "Det lykkedes ikke at logge dig ud lige nu. Prøv igen om lidt.")
+				return
+			}
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/", http.StatusSeeOther)

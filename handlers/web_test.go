@@ -720,3 +720,77 @@ func TestPagesSuggestionReachesOnlyTheCitizen(t *testing.T) {
 		t.Error("another participant sees the suggestion")
 	}
 }
+
+// TestSignOutRevokesTheToken: signing out stops the token itself, not only the browser's copy:
+// someone who kept the cookie on a shared computer, or the token, is turned away on the pages,
+// the API and NATS, in this process and in another one watching the same log. The person's
+// next sign-in works.
+func TestSignOutRevokesTheToken(t *testing.T) {
+	w := newWebEnv(t)
+	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
+	v := w.visitor(citizen)
+	pagesURL, _ := url.Parse(w.pages.URL)
+	var tok string
+	for _, c := range v.c.Jar.Cookies(pagesURL) {
+		if c.Name == handlers.SessionCookie {
+			tok = c.Value
+		}
+	}
+	if tok == "" {
+		t.Fatal("no session cookie after sign-in")
+	}
+	// Another process, started before the sign-out.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	other, err := handlers.OpenRevocations(ctx, w.store.JetStream(), 1, w.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := uuid.New()
+	if a := w.post(tok, "convene-meeting", uuid.New(), map[string]any{"meeting_id": m, "citizen_id": citizen.ID}); a.status != http.StatusOK {
+		t.Fatalf("the token before sign-out: %d", a.status)
+	}
+	if st, loc := v.post("/log-ud", url.Values{"csrf": {v.form("/moeder").Get("csrf")}}); st != http.StatusSeeOther || loc != "/" {
+		t.Fatalf("sign-out: %d to %q", st, loc)
+	}
+
+	kept := w.visitor(domain.Actor{})
+	kept.c.Jar.SetCookies(pagesURL, []*http.Cookie{{Name: handlers.SessionCookie, Value: tok, Path: "/"}})
+	if st, _ := kept.get("/moeder"); st != http.StatusUnauthorized {
+		t.Errorf("the kept cookie after sign-out: %d, want 401", st)
+	}
+	if a := w.post(tok, "citizen-sets-agenda", uuid.New(), map[string]any{"meeting_id": m, "items": []string{"x"}}); a.status != http.StatusUnauthorized {
+		t.Errorf("the token on the API after sign-out: %d, want 401", a.status)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !other.Revoked(tok) {
+		if time.Now().After(deadline) {
+			t.Fatal("the other process has not learnt of the sign-out after 5 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	later, err := handlers.OpenRevocations(ctx, w.store.JetStream(), 1, w.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !later.Revoked(tok) {
+		t.Error("a process started after the sign-out does not know of it")
+	}
+	// The bucket holds a hash, never the token.
+	kv, err := w.store.JetStream().KeyValue(ctx, handlers.RevocationBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := kv.ListKeys(ctx)
+	for k := range keys.Keys() {
+		e, _ := kv.Get(ctx, k)
+		if strings.Contains(k, tok) || (e != nil && strings.Contains(string(e.Value()), tok)) {
+			t.Error("the revocation list holds the token itself")
+		}
+	}
+	// A new sign-in of the same person is a new token, and works.
+	v.signIn()
+	if st, _ := v.get("/moeder"); st != http.StatusOK {
+		t.Errorf("signed in again: %d, want 200", st)
+	}
+}

@@ -129,6 +129,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	bg, bgCancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.bgCancel = bgCancel
+	// Signing out revokes the token in every serve process sharing the log.
+	if m.Verifier.Revocations, err = handlers.OpenRevocations(bg, m.Store.JetStream(), cfg.Replicas, time.Now, log); err != nil {
+		return err
+	}
 	dir := filepath.Join(cfg.DataDir, "readmodels")
 	for _, proj := range []projections.Projection{projections.Meetings{}, projections.Services{}} {
 		p, err := projections.OpenProjector(ctx, dir, proj, m.Store, log)
