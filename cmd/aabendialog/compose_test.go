@@ -48,6 +48,7 @@ func TestComposeFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"server_name: $NATS_NAME", "sync_interval: always", "listen: 0.0.0.0:6222",
+		"user: aabendialog", "password: $NATS_PASSWORD",
 		"nats-route://nats1:6222", "nats-route://nats2:6222", "nats-route://nats3:6222"} {
 		if !strings.Contains(string(conf), want) {
 			t.Errorf("nats.conf lacks %q", want)
@@ -68,6 +69,9 @@ func TestComposeFile(t *testing.T) {
 		}
 		if s.Environment["NATS_NAME"] != n {
 			t.Errorf("%s: NATS_NAME %q", n, s.Environment["NATS_NAME"])
+		}
+		if !strings.HasPrefix(s.Environment["NATS_PASSWORD"], "${NATS_PASSWORD:?") {
+			t.Errorf("%s: NATS_PASSWORD %q, want it required from the environment", n, s.Environment["NATS_PASSWORD"])
 		}
 		if !slices.Contains(s.Volumes, n+"-data:/data") || !slices.ContainsFunc(s.Volumes, func(v string) bool { return strings.HasSuffix(v, "nats.conf:/etc/nats/nats.conf:ro") }) {
 			t.Errorf("%s: volumes %v", n, s.Volumes)
@@ -91,7 +95,9 @@ func TestComposeFile(t *testing.T) {
 		}
 		urls := strings.Split(s.Environment["AABENDIALOG_NATS"], ",")
 		for _, node := range nodes {
-			if !slices.Contains(urls, "nats://"+node+":4222") {
+			if !slices.ContainsFunc(urls, func(u string) bool {
+				return strings.HasPrefix(u, "nats://aabendialog:${NATS_PASSWORD") && strings.HasSuffix(u, "}@"+node+":4222")
+			}) {
 				t.Errorf("%s: AABENDIALOG_NATS %v does not name %s", n, urls, node)
 			}
 			if s.DependsOn[node].Condition != "service_healthy" {
