@@ -57,7 +57,7 @@ func (c *Client) Post(ctx context.Context, path string, out any) error {
 	return c.do(ctx, http.MethodPost, path, nil, nil, nil, out)
 }
 
-// do sends one request and decodes a 200 answer into out, or returns the server's refusal as
+// do sends one request and decodes a 2xx answer into out (nil: no answer wanted), or returns the server's refusal as
 // an *APIError.
 func (c *Client) do(ctx context.Context, method, path string, params url.Values, body []byte, header http.Header, out any) error {
 	u := strings.TrimRight(c.Server, "/") + path
@@ -87,12 +87,15 @@ func (c *Client) do(ctx context.Context, method, path string, params url.Values,
 	if err != nil {
 		return fmt.Errorf("read the answer to %s %s: %w", method, path, err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		var eb ErrorBody
 		if json.Unmarshal(data, &eb) != nil || eb.Error.Message == "" {
 			return &APIError{Status: resp.StatusCode, ErrorDetail: ErrorDetail{Kind: "internal", Message: "the server answered " + resp.Status}}
 		}
 		return &APIError{Status: resp.StatusCode, ErrorDetail: eb.Error}
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("read the answer to %s %s: %w", method, path, err)

@@ -77,6 +77,9 @@ func (a *API) Routes() []Route {
 	if a.Replayer != nil {
 		rs = append(rs, Route{"GET", "/api/v1/replay"}, Route{"GET", "/api/v1/evaluation/replay"}, Route{"GET", "/api/v1/evaluation/indicators"})
 	}
+	if a.Verifier != nil && a.Verifier.Revocations != nil {
+		rs = append(rs, Route{"POST", "/api/v1/sign-out"})
+	}
 	if len(a.ReadModels) > 0 {
 		rs = append(rs, Route{"GET", "/api/v1/read-models"})
 		for _, p := range a.ReadModels {
@@ -103,6 +106,9 @@ func (a *API) Handler() http.Handler {
 		mux.Handle("GET /api/v1/replay", a.counted("replay", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.replay(w, r, false) })))
 		mux.Handle("GET /api/v1/evaluation/replay", a.counted("evaluation-replay", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.replay(w, r, true) })))
 		mux.Handle("GET /api/v1/evaluation/indicators", a.counted("evaluation-indicators", http.HandlerFunc(a.indicators)))
+	}
+	if a.Verifier != nil && a.Verifier.Revocations != nil {
+		mux.Handle("POST /api/v1/sign-out", a.counted("sign-out", http.HandlerFunc(a.signOut)))
 	}
 	if len(a.ReadModels) > 0 {
 		mux.Handle("GET /api/v1/read-models", a.counted("read-models", http.HandlerFunc(a.readModels)))
@@ -310,6 +316,23 @@ func (a *API) rebuild(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"projection": p.Name(), "seq": seq})
+}
+
+// signOut revokes the bearer token everywhere until it would have expired.
+func (a *API) signOut(w http.ResponseWriter, r *http.Request) {
+	if _, ok := a.actor(w, r); !ok {
+		return
+	}
+	token := BearerToken(r.Header.Get("Authorization"))
+	exp, err := a.Verifier.Expires(token)
+	if err == nil {
+		err = a.Verifier.Revocations.Revoke(r.Context(), token, exp)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // actor says who is asking, or answers 401 and returns false.

@@ -131,6 +131,12 @@ func OpenAPIDocument(routes []Route) []byte {
 				"responses": object{"200": object{"description": "The indicators.", "content": object{
 					"application/json": object{"schema": object{"type": "object"}}, "text/csv": object{"schema": object{"type": "string"}}, "text/html": object{"schema": object{"type": "string"}}}},
 					"400": errorResponse("A parameter is malformed; the error names it."), "401": errorResponse("No valid token."), "403": errorResponse("Not an evaluator.")}})
+		case r.Path == "/api/v1/sign-out":
+			add(r.Path, r.Method, object{"operationId": "sign-out", "summary": "Revoke the token this request carries, in every server process, until it would have expired.",
+				"tags": []string{"operations"}, "security": []object{{"bearer": []string{}}},
+				"responses": object{"204": object{"description": "Signed out: the token is refused from now on."},
+					"401": errorResponse("No valid token (or signed out already)."), "500": errorResponse("The revocation could not be written; try again."),
+					"503": errorResponse("The log did not answer in time; try again.")}})
 		case r.Path == "/api/v1/read-models":
 			add(r.Path, r.Method, object{"operationId": "read-models", "summary": "The read models' checkpoints, errors and rebuild progress (administrators).",
 				"tags": []string{"read models"}, "security": []object{{"bearer": []string{}}},

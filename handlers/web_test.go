@@ -788,6 +788,36 @@ func TestSignOutRevokesTheToken(t *testing.T) {
 			t.Error("the revocation list holds the token itself")
 		}
 	}
+	// The API signs out the token it is given: 204, then 401 for it, and only for it.
+	apiTok, otherTok := w.token(citizen), w.token(citizen)
+	signOut := func(tok string) int {
+		req, _ := http.NewRequest(http.MethodPost, w.http.URL+"/api/v1/sign-out", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		w.checkDoc(req, nil, resp, raw)
+		return resp.StatusCode
+	}
+	if st := signOut(apiTok); st != http.StatusNoContent {
+		t.Errorf("API sign-out: %d, want 204", st)
+	}
+	if st := signOut(apiTok); st != http.StatusUnauthorized {
+		t.Errorf("API sign-out with the signed-out token: %d, want 401", st)
+	}
+	if a := w.post(apiTok, "citizen-sets-agenda", uuid.New(), map[string]any{"meeting_id": m, "items": []string{"x"}}); a.status != http.StatusUnauthorized {
+		t.Errorf("the API-signed-out token: %d, want 401", a.status)
+	}
+	if a := w.post(otherTok, "citizen-sets-agenda", uuid.New(), map[string]any{"meeting_id": m, "items": []string{"x"}}); a.status != http.StatusOK {
+		t.Errorf("another token of the same person: %d, want 200", a.status)
+	}
+	if st := signOut(""); st != http.StatusUnauthorized {
+		t.Errorf("API sign-out without a token: %d, want 401", st)
+	}
+
 	// A new sign-in of the same person is a new token, and works.
 	v.signIn()
 	if st, _ := v.get("/moeder"); st != http.StatusOK {

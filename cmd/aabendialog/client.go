@@ -272,3 +272,29 @@ func (v verb) run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stderr, "%s Meeting %s, sequence %d.%s\n", v.done, reply.MeetingID, reply.Sequence, note)
 	return nil
 }
+
+// runSignOut revokes the caller's token: from then on every server process refuses it.
+func runSignOut(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sign-out", "sign-out [--server URL] [--token TOKEN] [--json]", stderr)
+	cf := addClientFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	c, err := cf.client(tokenHint)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	defer cancel()
+	if err := c.Post(ctx, "/api/v1/sign-out", nil); err != nil {
+		return err
+	}
+	if cf.json {
+		return json.NewEncoder(stdout).Encode(map[string]bool{"signed_out": true})
+	}
+	fmt.Fprintln(stdout, "Signed out: the token no longer works anywhere.")
+	return nil
+}

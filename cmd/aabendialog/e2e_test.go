@@ -381,3 +381,27 @@ func TestNATSPortNeedsThePassword(t *testing.T) {
 		t.Fatalf("serve's log should name the password file and not hold the password:\n%s", out)
 	}
 }
+
+// TestSignOutFromTheCLI: sign-out revokes the token on the running server; the next command with
+// it is refused as unauthenticated, and so is a second sign-out.
+func TestSignOutFromTheCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real program")
+	}
+	srv := startServer(t)
+	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
+	tok := token(t, srv.data, citizen)
+	if out, errs, code := cli(t, "convene-meeting", "--server", srv.http, "--token", tok, "--citizen", citizen.ID.String()); code != 0 {
+		t.Fatalf("convene before sign-out: %d %s %s", code, out, errs)
+	}
+	out, errs, code := cli(t, "sign-out", "--server", srv.http, "--token", tok)
+	if code != 0 || !strings.Contains(out, "Signed out") {
+		t.Fatalf("sign-out: %d %q %q", code, out, errs)
+	}
+	if _, errs, code := cli(t, "convene-meeting", "--server", srv.http, "--token", tok, "--citizen", citizen.ID.String()); code == 0 || !strings.Contains(errs, "signed out") {
+		t.Errorf("a command with the signed-out token: exit %d, %q; want refused, saying it was signed out", code, errs)
+	}
+	if _, _, code := cli(t, "sign-out", "--server", srv.http, "--token", tok); code == 0 {
+		t.Error("signing out a signed-out token succeeded")
+	}
+}

@@ -28,6 +28,7 @@ func commands() []command {
 		{name: "serve", summary: "run the service: embedded NATS JetStream log (or a cluster), HTTP API, command handlers", run: runServe},
 		{name: "token", summary: "issue a signed token for a citizen, support person, professional, evaluator or admin", run: runToken},
 		{name: "health", summary: "ask a running server whether it is ready (exit status 0 if so)", run: runHealth},
+		{name: "sign-out", summary: "revoke your token on the server, everywhere, before it expires", run: runSignOut},
 	}
 	for _, v := range verbs() {
 		cs = append(cs, command{name: v.name, summary: domain.CommandSummary(v.name), run: v.run})
