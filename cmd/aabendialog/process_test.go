@@ -19,6 +19,16 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the program built for the run when the run ends (a 30 MB directory per run
+// was left in the temporary directory before).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // binary builds the real aabendialog program once per test run.
 func binary(t testing.TB) string {
 	t.Helper()
