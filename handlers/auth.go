@@ -94,7 +94,10 @@ type verifiedToken struct {
 	actor     domain.Actor
 	notBefore time.Time
 	expires   time.Time
+	key       string // the token's name in the revocation list
 }
+
+var errSignedOut = fmt.Errorf("%w: the token was signed out; sign in again", ErrUnauthenticated)
 
 // maxVerified bounds the remembered tokens; when full, arbitrary ones are forgotten.
 const maxVerified = 10_000
@@ -126,15 +129,19 @@ func (v *Verifier) verify(token string) (verifiedToken, error) {
 	if token == "" {
 		return verifiedToken{}, fmt.Errorf("%w: no token; send Authorization: Bearer <token>", ErrUnauthenticated)
 	}
-	if v.Revocations.Revoked(token) {
-		return verifiedToken{}, fmt.Errorf("%w: the token was signed out; sign in again", ErrUnauthenticated)
-	}
 	now := v.now()
 	v.mu.Lock()
 	vt, ok := v.verified[token]
 	v.mu.Unlock()
 	if ok && now.Before(vt.expires.Add(leeway)) && !now.Before(vt.notBefore.Add(-leeway)) {
+		if v.Revocations.revoked(vt.key) {
+			return verifiedToken{}, errSignedOut
+		}
 		return vt, nil
+	}
+	key := tokenKey(token)
+	if v.Revocations.revoked(key) {
+		return verifiedToken{}, errSignedOut
 	}
 	var c claims
 	if _, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
@@ -153,7 +160,7 @@ func (v *Verifier) verify(token string) (verifiedToken, error) {
 	if err := a.Validate(); err != nil {
 		return verifiedToken{}, fmt.Errorf("%w: the token names no valid actor: %v", ErrUnauthenticated, err)
 	}
-	vt = verifiedToken{actor: a, expires: c.ExpiresAt.Time}
+	vt = verifiedToken{actor: a, expires: c.ExpiresAt.Time, key: key}
 	if c.NotBefore != nil {
 		vt.notBefore = c.NotBefore.Time
 	}

@@ -29,7 +29,7 @@ type Revocations struct {
 	log *slog.Logger
 
 	mu      sync.RWMutex
-	revoked map[string]time.Time // token hash → when the token expires
+	list map[string]time.Time // token hash → when the token expires
 }
 
 // OpenRevocations creates or opens the bucket and reads it whole before it returns; a watch
@@ -48,7 +48,7 @@ func OpenRevocations(ctx context.Context, js jetstream.JetStream, replicas int, 
 	if err != nil {
 		return nil, fmt.Errorf("open the revocation list: %w", err)
 	}
-	r := &Revocations{kv: kv, now: now, log: log, revoked: map[string]time.Time{}}
+	r := &Revocations{kv: kv, now: now, log: log, list: map[string]time.Time{}}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("watch the revocation list: %w", err)
@@ -75,7 +75,7 @@ func (r *Revocations) apply(e jetstream.KeyValueEntry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e.Operation() != jetstream.KeyValuePut {
-		delete(r.revoked, e.Key())
+		delete(r.list, e.Key())
 		return
 	}
 	exp, err := time.Parse(time.RFC3339, string(e.Value()))
@@ -84,7 +84,7 @@ func (r *Revocations) apply(e jetstream.KeyValueEntry) {
 		r.log.Warn("revocation entry with an unreadable expiry; the token stays refused", "key", e.Key(), "err", err)
 		exp = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	r.revoked[e.Key()] = exp
+	r.list[e.Key()] = exp
 }
 
 // Revoke refuses token from now on, everywhere, until expires (the token's own expiry). Revoking
@@ -100,12 +100,12 @@ func (r *Revocations) Revoke(ctx context.Context, token string, expires time.Tim
 		return fmt.Errorf("revoke token: %w", err)
 	}
 	r.mu.Lock()
-	r.revoked[key] = expires
+	r.list[key] = expires
 	// Forget what has expired, as the bucket does.
 	now := r.now()
-	for k, exp := range r.revoked {
+	for k, exp := range r.list {
 		if now.After(exp.Add(leeway)) {
-			delete(r.revoked, k)
+			delete(r.list, k)
 		}
 	}
 	r.mu.Unlock()
@@ -113,13 +113,14 @@ func (r *Revocations) Revoke(ctx context.Context, token string, expires time.Tim
 }
 
 // Revoked reports whether token was signed out.
-func (r *Revocations) Revoked(token string) bool {
+func (r *Revocations) Revoked(token string) bool { return r.revoked(tokenKey(token)) }
+
+func (r *Revocations) revoked(key string) bool {
 	if r == nil {
 		return false
 	}
-	key := tokenKey(token)
 	r.mu.RLock()
-	_, ok := r.revoked[key]
+	_, ok := r.list[key]
 	r.mu.RUnlock()
 	return ok
 }
