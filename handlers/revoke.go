@@ -28,7 +28,7 @@ type Revocations struct {
 	now func() time.Time
 	log *slog.Logger
 
-	mu      sync.RWMutex
+	mu   sync.RWMutex
 	list map[string]time.Time // token hash → when the token expires
 }
 
