@@ -127,65 +127,157 @@ func fold(ctx context.Context, store *eventstore.Store, until uint64, progress f
 	return out, last, lastAt, ctx.Err()
 }
 
-// bulkInsert writes rows into table with statements of many rows each. The statements run on
-// the driver's connection, inside tx's transaction: database/sql checks and converts every
-// argument on every call, a sixth of a bulk load's insert time. Values must be what the driver
-// takes as they are: string, int64, bool or nil.
-func bulkInsert(ctx context.Context, tx *Tx, table string, cols []string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
+// table is one table of a read model, and the rows one meeting gives it.
+type table struct {
+	table string
+	cols  []string
+	rows  func(rows [][]any, f Folded) [][]any
+}
+
+// rowChunk is how many meetings' rows are built at a time while earlier ones are inserted.
+const rowChunk = 4096
+
+// insertTables writes every table's rows for ms, table by table, with statements of many rows
+// each. The rows are built on another goroutine a chunk of meetings at a time while this one
+// inserts: building them all first took about a fifth of the meetings load (1.1 s of CPU of 5.6 s
+// for a million commits), all of it before SQLite's first insert.
+//
+// The statements run on the driver's connection, inside tx's transaction: database/sql checks
+// and converts every argument on every call, a sixth of a bulk load's insert time. Values must
+// be what the driver takes as they are: string, int64, bool or nil.
+func insertTables(ctx context.Context, tx *Tx, ms []Folded, ts []table) error {
+	type part struct {
+		t    int
+		rows [][]any
 	}
-	per := max(1, 30000/len(cols)) // under SQLite's limit of bound variables per statement
-	per = min(per, 500)
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
-	query := func(n int) string {
-		return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+",", n), ",")
-	}
-	err := tx.db.conn.Raw(func(dc any) error {
+	parts := make(chan part, 4)
+	done := make(chan struct{})
+	defer close(done) // stops the builder when an insert fails
+	go func() {
+		defer close(parts)
+		for i, t := range ts {
+			for start := 0; start < len(ms); start += rowChunk {
+				var rows [][]any
+				for _, f := range ms[start:min(start+rowChunk, len(ms))] {
+					rows = t.rows(rows, f)
+				}
+				select {
+				case parts <- part{i, rows}:
+				case <-done:
+					return
+				}
+			}
+		}
+	}()
+	return tx.db.conn.Raw(func(dc any) error {
 		conn, ok := dc.(driver.ConnPrepareContext)
 		if !ok {
 			return fmt.Errorf("driver connection %T cannot prepare with a context", dc)
 		}
-		args := make([]driver.NamedValue, per*len(cols))
-		for i := range args {
-			args[i].Ordinal = i + 1
-		}
-		var st driver.Stmt
-		defer func() {
-			if st != nil {
-				st.Close()
-			}
-		}()
-		for start := 0; start < len(rows); start += per {
-			end := min(start+per, len(rows))
-			if st == nil || end-start < per { // the full statement once, the shorter last one once
-				if st != nil {
-					st.Close()
-				}
-				var err error
-				if st, err = conn.PrepareContext(ctx, query(end-start)); err != nil {
+		var in *inserter
+		defer func() { in.close() }()
+		for p := range parts {
+			if in == nil || in.t != p.t {
+				if err := in.finish(ctx); err != nil {
 					return err
 				}
+				in.close()
+				in = newInserter(conn, p.t, ts[p.t])
 			}
-			n := 0
-			for _, r := range rows[start:end] {
-				for _, v := range r {
-					args[n].Value = v
-					n++
-				}
-			}
-			exec, ok := st.(driver.StmtExecContext)
-			if !ok {
-				return fmt.Errorf("driver statement %T cannot execute with a context", st)
-			}
-			if _, err := exec.ExecContext(ctx, args[:n]); err != nil {
+			if err := in.add(ctx, p.rows); err != nil {
 				return err
 			}
 		}
-		return nil
+		return in.finish(ctx)
 	})
+}
+
+// inserter writes one table's rows with multi-row statements, the full statement prepared once
+// and the shorter last one once.
+type inserter struct {
+	conn    driver.ConnPrepareContext
+	t       int
+	table   string
+	cols    []string
+	per     int
+	full    driver.Stmt
+	args    []driver.NamedValue
+	pending [][]any
+}
+
+func newInserter(conn driver.ConnPrepareContext, t int, tb table) *inserter {
+	per := max(1, 30000/len(tb.cols)) // under SQLite's limit of bound variables per statement
+	per = min(per, 500)
+	args := make([]driver.NamedValue, per*len(tb.cols))
+	for i := range args {
+		args[i].Ordinal = i + 1
+	}
+	return &inserter{conn: conn, t: t, table: tb.table, cols: tb.cols, per: per, args: args}
+}
+
+func (in *inserter) query(n int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(in.cols)), ",") + ")"
+	return "INSERT INTO " + in.table + " (" + strings.Join(in.cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+",", n), ",")
+}
+
+// add inserts rows in full statements and keeps the remainder for the next call.
+func (in *inserter) add(ctx context.Context, rows [][]any) error {
+	in.pending = append(in.pending, rows...)
+	n := len(in.pending) / in.per * in.per
+	if n == 0 {
+		return nil
+	}
+	if in.full == nil {
+		st, err := in.conn.PrepareContext(ctx, in.query(in.per))
+		if err != nil {
+			return fmt.Errorf("bulk insert into %s: %w", in.table, err)
+		}
+		in.full = st
+	}
+	for start := 0; start < n; start += in.per {
+		if err := in.exec(ctx, in.full, in.pending[start:start+in.per]); err != nil {
+			return err
+		}
+	}
+	in.pending = append(in.pending[:0], in.pending[n:]...)
+	return nil
+}
+
+// finish inserts what is left. A nil inserter has nothing to do.
+func (in *inserter) finish(ctx context.Context) error {
+	if in == nil || len(in.pending) == 0 {
+		return nil
+	}
+	st, err := in.conn.PrepareContext(ctx, in.query(len(in.pending)))
 	if err != nil {
-		return fmt.Errorf("bulk insert into %s: %w", table, err)
+		return fmt.Errorf("bulk insert into %s: %w", in.table, err)
+	}
+	defer st.Close()
+	return in.exec(ctx, st, in.pending)
+}
+
+// close closes the full statement. A nil inserter has nothing to close.
+func (in *inserter) close() {
+	if in != nil && in.full != nil {
+		in.full.Close()
+		in.full = nil
+	}
+}
+
+func (in *inserter) exec(ctx context.Context, st driver.Stmt, rows [][]any) error {
+	n := 0
+	for _, r := range rows {
+		for _, v := range r {
+			in.args[n].Value = v
+			n++
+		}
+	}
+	exec, ok := st.(driver.StmtExecContext)
+	if !ok {
+		return fmt.Errorf("driver statement %T cannot execute with a context", st)
+	}
+	if _, err := exec.ExecContext(ctx, in.args[:n]); err != nil {
+		return fmt.Errorf("bulk insert into %s: %w", in.table, err)
 	}
 	return nil
 }
@@ -210,69 +302,72 @@ func byKey(rows [][]any, key int) {
 
 // BulkLoad implements BulkLoader with the rows Apply writes.
 func (Meetings) BulkLoad(ctx context.Context, tx *Tx, ms []Folded) error {
-	var meetings, agenda, participants, suggestions, followUps [][]any
-	for _, f := range ms {
-		m := f.Meeting
-		var id any = m.ID().String() // boxed once for all the meeting's rows
-		var scheduled, place, address any
-		if s, ok := m.Schedule(); ok {
-			scheduled, place, address = ts(s.At), string(s.Place), s.Address
-		}
-		cancelledAt, reason := m.Cancelled()
-		var cancelReason any
-		if m.Status() == domain.StatusCancelled {
-			cancelReason = reason
-		}
-		meetings = append(meetings, []any{id, m.CitizenID().String(), m.Title(), string(m.Status()), ts(m.ConvenedAt()), scheduled, place, address,
-			int64(m.Reschedules()), nullTS(m.HeldAt()), m.CitizenPresent(), nullTS(m.ClosedAt()), m.NextAgreed(), nullTS(cancelledAt), cancelReason, int64(f.LastSeq)})
-		for i, it := range m.Agenda() {
-			agenda = append(agenda, []any{id, int64(i), it})
-		}
-		first := len(participants)
-		for i, p := range m.Participants() {
-			participants = append(participants, []any{id, p.ID.String(), p.Name, string(p.Kind), p.Service, string(p.Answer), p.Reason,
-				p.Withdrawn, p.Present, ts(p.InvitedAt), nullTS(p.AnsweredAt), int64(i)})
-		}
-		byKey(participants[first:], 1) // key (meeting_id, participant_id): same meeting, by id
-		firstS, firstF := len(suggestions), len(followUps)
-		for _, s := range m.Suggestions() {
-			var pid any
-			if s.ParticipantID != uuid.Nil {
-				pid = s.ParticipantID.String()
-			}
-			suggestions = append(suggestions, []any{s.ID.String(), id, pid, s.Name, string(s.Kind), s.Service, s.Reason, s.SuggestedBy.String(), ts(s.SuggestedAt)})
-		}
-		for _, u := range m.FollowUps() {
-			followUps = append(followUps, []any{u.ID.String(), id, u.What, u.Responsible.String(), u.Due, ts(u.RecordedAt), nullTS(u.CompletedAt)})
-		}
-		byKey(suggestions[firstS:], 0) // key (meeting_id, suggestion_id): same meeting, by id
-		byKey(followUps[firstF:], 0)
-	}
 	return withIndexesAfter(ctx, tx, meetingsIndexes, func() error {
-		return insertTables(ctx, tx, []table{
-			{"meetings", []string{"meeting_id", "citizen_id", "title", "status", "convened_at", "scheduled_at", "place", "address", "reschedules",
-				"held_at", "citizen_present", "closed_at", "next_agreed", "cancelled_at", "cancel_reason", "last_seq"}, meetings},
-			{"agenda_items", []string{"meeting_id", "position", "text"}, agenda},
-			{"participants", []string{"meeting_id", "participant_id", "name", "kind", "service", "answer", "reason", "withdrawn", "present", "invited_at", "answered_at", "position"}, participants},
-			{"suggestions", []string{"suggestion_id", "meeting_id", "participant_id", "name", "kind", "service", "reason", "suggested_by", "suggested_at"}, suggestions},
-			{"follow_ups", []string{"follow_up_id", "meeting_id", "what", "responsible", "due", "recorded_at", "completed_at"}, followUps},
-		})
+		return insertTables(ctx, tx, ms, meetingsTables)
 	})
 }
 
-type table struct {
-	table string
-	cols  []string
-	rows  [][]any
-}
-
-func insertTables(ctx context.Context, tx *Tx, ts []table) error {
-	for _, t := range ts {
-		if err := bulkInsert(ctx, tx, t.table, t.cols, t.rows); err != nil {
-			return err
-		}
-	}
-	return nil
+// meetingsTables are the meetings read model's tables, in the order of their foreign keys.
+var meetingsTables = []table{
+	{"meetings", []string{"meeting_id", "citizen_id", "title", "status", "convened_at", "scheduled_at", "place", "address", "reschedules",
+		"held_at", "citizen_present", "closed_at", "next_agreed", "cancelled_at", "cancel_reason", "last_seq"},
+		func(rows [][]any, f Folded) [][]any {
+			m := f.Meeting
+			var scheduled, place, address any
+			if s, ok := m.Schedule(); ok {
+				scheduled, place, address = ts(s.At), string(s.Place), s.Address
+			}
+			cancelledAt, reason := m.Cancelled()
+			var cancelReason any
+			if m.Status() == domain.StatusCancelled {
+				cancelReason = reason
+			}
+			return append(rows, []any{m.ID().String(), m.CitizenID().String(), m.Title(), string(m.Status()), ts(m.ConvenedAt()), scheduled, place, address,
+				int64(m.Reschedules()), nullTS(m.HeldAt()), m.CitizenPresent(), nullTS(m.ClosedAt()), m.NextAgreed(), nullTS(cancelledAt), cancelReason, int64(f.LastSeq)})
+		}},
+	{"agenda_items", []string{"meeting_id", "position", "text"},
+		func(rows [][]any, f Folded) [][]any {
+			var id any = f.Meeting.ID().String() // boxed once for all the meeting's rows
+			for i, it := range f.Meeting.Agenda() {
+				rows = append(rows, []any{id, int64(i), it})
+			}
+			return rows
+		}},
+	{"participants", []string{"meeting_id", "participant_id", "name", "kind", "service", "answer", "reason", "withdrawn", "present", "invited_at", "answered_at", "position"},
+		func(rows [][]any, f Folded) [][]any {
+			var id any = f.Meeting.ID().String()
+			first := len(rows)
+			for i, p := range f.Meeting.Participants() {
+				rows = append(rows, []any{id, p.ID.String(), p.Name, string(p.Kind), p.Service, string(p.Answer), p.Reason,
+					p.Withdrawn, p.Present, ts(p.InvitedAt), nullTS(p.AnsweredAt), int64(i)})
+			}
+			byKey(rows[first:], 1) // key (meeting_id, participant_id): same meeting, by id
+			return rows
+		}},
+	{"suggestions", []string{"suggestion_id", "meeting_id", "participant_id", "name", "kind", "service", "reason", "suggested_by", "suggested_at"},
+		func(rows [][]any, f Folded) [][]any {
+			var id any = f.Meeting.ID().String()
+			first := len(rows)
+			for _, s := range f.Meeting.Suggestions() {
+				var pid any
+				if s.ParticipantID != uuid.Nil {
+					pid = s.ParticipantID.String()
+				}
+				rows = append(rows, []any{s.ID.String(), id, pid, s.Name, string(s.Kind), s.Service, s.Reason, s.SuggestedBy.String(), ts(s.SuggestedAt)})
+			}
+			byKey(rows[first:], 0) // key (meeting_id, suggestion_id): same meeting, by id
+			return rows
+		}},
+	{"follow_ups", []string{"follow_up_id", "meeting_id", "what", "responsible", "due", "recorded_at", "completed_at"},
+		func(rows [][]any, f Folded) [][]any {
+			var id any = f.Meeting.ID().String()
+			first := len(rows)
+			for _, u := range f.Meeting.FollowUps() {
+				rows = append(rows, []any{u.ID.String(), id, u.What, u.Responsible.String(), u.Due, ts(u.RecordedAt), nullTS(u.CompletedAt)})
+			}
+			byKey(rows[first:], 0)
+			return rows
+		}},
 }
 
 // The secondary indexes of each read model, as its migrations create them. A bulk load drops
@@ -308,31 +403,35 @@ func withIndexesAfter(ctx context.Context, tx *Tx, indexes map[string]string, fi
 
 // BulkLoad implements BulkLoader with the rows Apply writes.
 func (Services) BulkLoad(ctx context.Context, tx *Tx, ms []Folded) error {
-	var meetings, participants [][]any
-	for _, f := range ms {
-		m := f.Meeting
-		var id any = m.ID().String()
-		status := "convened" // this read model does not follow scheduling
-		switch m.Status() {
-		case domain.StatusHeld, domain.StatusClosed, domain.StatusCancelled:
-			status = string(m.Status())
-		}
-		meetings = append(meetings, []any{id, m.CitizenID().String(), m.ConvenedAt().UTC().Format("2006-01-02"), status})
-		first := len(participants)
-		for _, p := range m.Participants() {
-			if p.Service == "" || (p.Kind != domain.KindProfessional && p.Kind != domain.KindRegion) {
-				continue
-			}
-			participants = append(participants, []any{id, p.ID.String(), p.Service, !p.Withdrawn, p.Answer == domain.AnswerAccepted && !p.Withdrawn, p.Present})
-		}
-		byKey(participants[first:], 1)
-	}
 	return withIndexesAfter(ctx, tx, servicesIndexes, func() error {
-		return insertTables(ctx, tx, []table{
-			{"service_meetings", []string{"meeting_id", "citizen_id", "convened_on", "status"}, meetings},
-			{"service_participants", []string{"meeting_id", "participant_id", "service", "invited", "accepted", "attended"}, participants},
-		})
+		return insertTables(ctx, tx, ms, servicesTables)
 	})
+}
+
+var servicesTables = []table{
+	{"service_meetings", []string{"meeting_id", "citizen_id", "convened_on", "status"},
+		func(rows [][]any, f Folded) [][]any {
+			m := f.Meeting
+			status := "convened" // this read model does not follow scheduling
+			switch m.Status() {
+			case domain.StatusHeld, domain.StatusClosed, domain.StatusCancelled:
+				status = string(m.Status())
+			}
+			return append(rows, []any{m.ID().String(), m.CitizenID().String(), m.ConvenedAt().UTC().Format("2006-01-02"), status})
+		}},
+	{"service_participants", []string{"meeting_id", "participant_id", "service", "invited", "accepted", "attended"},
+		func(rows [][]any, f Folded) [][]any {
+			var id any = f.Meeting.ID().String()
+			first := len(rows)
+			for _, p := range f.Meeting.Participants() {
+				if p.Service == "" || (p.Kind != domain.KindProfessional && p.Kind != domain.KindRegion) {
+					continue
+				}
+				rows = append(rows, []any{id, p.ID.String(), p.Service, !p.Withdrawn, p.Answer == domain.AnswerAccepted && !p.Withdrawn, p.Present})
+			}
+			byKey(rows[first:], 1)
+			return rows
+		}},
 }
 
 // bulkLoad folds the log up to until and writes it into the empty db in one transaction with
