@@ -71,18 +71,11 @@ func (s *Store) ReadRaw(ctx context.Context, opts ReadOptions, fn func(RawRecord
 	if end < from {
 		return nil
 	}
-	var filters []string
-	// AllFilter is the stream's one subject. Without a filter the server loads each next message
-	// as it is; with one, even this one, it matches every message's subject against it (a tenth
-	// of a bulk load's reading CPU).
-	if filter != AllFilter {
-		filters = []string{filter}
-	}
 	// Not under ctx: a request cancelled in flight can still create the consumer, and then
 	// nothing would delete it before its inactive threshold.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	cons, err := s.stream.OrderedConsumer(cctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: filters,
+		FilterSubjects: []string{filter},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    from,
 		// A backstop: the consumer is deleted when the read ends (below).

@@ -76,9 +76,9 @@ func TestReadStops(t *testing.T) {
 	}
 }
 
-// TestReadAllWithoutFilter: a read of the whole log, which asks the server for no filter, gets
-// every commit once and in order, and a citizen's filter only that citizen's.
-func TestReadAllWithoutFilter(t *testing.T) {
+// TestReadOrder: a read of the whole log, or of part of it, gets every commit once and in order,
+// and a citizen's filter only that citizen's.
+func TestReadOrder(t *testing.T) {
 	c := startCluster(t, 1)
 	s := c.open(t, 1)
 	ctx := ctxT(t)
