@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"time"
 
 	"github.com/aabendialog/aabendialog/eventstore"
 )
@@ -14,4 +15,39 @@ func (p *Projector) ApplyAgain(ctx context.Context, batch []eventstore.RawRecord
 		ds[i] = decode(r)
 	}
 	return p.applyBatch(ctx, p.currentDB(), ds, false)
+}
+
+// FoldedLog is the whole log folded in memory, as LoadEmpty folds it.
+type FoldedLog struct {
+	ms   []Folded
+	last uint64
+	at   time.Time
+}
+
+// FoldLog folds the whole log, as LoadEmpty does before it writes.
+func FoldLog(ctx context.Context, store *eventstore.Store) (*FoldedLog, error) {
+	last, err := store.LastSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ms, seq, at, err := fold(ctx, store, last, nil)
+	return &FoldedLog{ms: ms, last: seq, at: at}, err
+}
+
+// WriteFolded writes a folded log into the empty read models, all at once, as LoadEmpty does.
+func WriteFolded(ctx context.Context, ps []*Projector, f *FoldedLog) error {
+	errs := make(chan error, len(ps))
+	for _, p := range ps {
+		go func() {
+			_, err := p.bulkWrite(ctx, p.currentDB(), p.proj.(BulkLoader), f.ms, f.last, f.at)
+			errs <- err
+		}()
+	}
+	var first error
+	for range ps {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
