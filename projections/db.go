@@ -39,8 +39,6 @@ func OpenDB(ctx context.Context, file string, fsys fs.FS, dir string) (*DB, erro
 		w[k] = v
 	}
 	w.Set("_txlock", "immediate")
-	// The writer turns WAL on itself, after choosing the page size of a new file (which WAL fixes).
-	w.Del("_journal_mode")
 	write, err := sql.Open("sqlite3", "file:"+file+"?"+w.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", file, err)
@@ -58,15 +56,6 @@ func OpenDB(ctx context.Context, file string, fsys fs.FS, dir string) (*DB, erro
 		return nil, fmt.Errorf("open %s: %w", file, err)
 	}
 	db := &DB{Path: file, write: write, conn: conn}
-	// Larger pages for a new file (an existing file keeps its own): fewer, fuller B-tree pages
-	// for the bulk load's sorted inserts and index builds.
-	for _, pragma := range []string{`PRAGMA page_size = 16384`, `PRAGMA journal_mode = WAL`} {
-		if _, err := conn.ExecContext(ctx, pragma); err != nil {
-			conn.Close()
-			write.Close()
-			return nil, fmt.Errorf("open %s: %s: %w", file, pragma, err)
-		}
-	}
 	if err := db.migrate(ctx, fsys, dir); err != nil {
 		conn.Close()
 		write.Close()
