@@ -186,6 +186,20 @@ func (n *Node) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	return nc, nil
 }
 
+// ConnectTCP opens a client connection over the node's TCP port (with the node's credentials).
+// It costs a round trip more than Connect for a request, but streams long reads with less CPU.
+func (n *Node) ConnectTCP(opts ...nats.Option) (*nats.Conn, error) {
+	first := []nats.Option{nats.Name("aabendialog reader")}
+	if n.password != "" {
+		first = append(first, nats.UserInfo(n.user, n.password))
+	}
+	nc, err := nats.Connect(n.ClientURL(), append(first, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to embedded node over TCP: %w", err)
+	}
+	return nc, nil
+}
+
 // WaitJetStream waits until the node's JetStream is current with its cluster's meta layer.
 func (n *Node) WaitJetStream(ctx context.Context) error {
 	t := time.NewTicker(20 * time.Millisecond)

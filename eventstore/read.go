@@ -74,7 +74,7 @@ func (s *Store) ReadRaw(ctx context.Context, opts ReadOptions, fn func(RawRecord
 	// Not under ctx: a request cancelled in flight can still create the consumer, and then
 	// nothing would delete it before its inactive threshold.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	cons, err := s.stream.OrderedConsumer(cctx, jetstream.OrderedConsumerConfig{
+	cons, err := s.readStream.OrderedConsumer(cctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{filter},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    from,

@@ -81,7 +81,13 @@ func bigLog(b *testing.B) *env {
 			bigErr = err
 			return
 		}
-		store, err := eventstore.Open(context.Background(), nc, eventstore.Config{})
+		// As serve opens it: long reads over TCP.
+		reader, err := nd.ConnectTCP()
+		if err != nil {
+			bigErr = err
+			return
+		}
+		store, err := eventstore.Open(context.Background(), nc, eventstore.Config{Reader: reader})
 		if err != nil {
 			bigErr = err
 			return

@@ -49,6 +49,7 @@ type Main struct {
 
 	node     *eventstore.Node
 	nc       *nats.Conn
+	reader   *nats.Conn // the embedded node's TCP connection for long reads; nil on a cluster
 	Store    *eventstore.Store
 	Service  *handlers.CommandService
 	Metrics  *handlers.Metrics
@@ -99,6 +100,11 @@ func (m *Main) Run(ctx context.Context) error {
 		if m.nc, err = m.node.Connect(); err != nil {
 			return err
 		}
+		// Long reads of the log (catch-up, rebuild, replay) stream over TCP: less CPU than the
+		// in-process pipe (see eventstore.Config.Reader).
+		if m.reader, err = m.node.ConnectTCP(); err != nil {
+			return err
+		}
 		log.Info("embedded NATS JetStream node started", "nats", m.node.ClientURL(), "user", handlers.NATSUser,
 			"password_file", handlers.NATSPasswordFile(cfg.DataDir), "fsync", cfg.Fsync.String(), "data", cfg.DataDir)
 	} else {
@@ -114,7 +120,7 @@ func (m *Main) Run(ctx context.Context) error {
 	openCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	var err error
-	m.Store, err = eventstore.Open(openCtx, m.nc, eventstore.Config{Replicas: cfg.Replicas})
+	m.Store, err = eventstore.Open(openCtx, m.nc, eventstore.Config{Replicas: cfg.Replicas, Reader: m.reader})
 	if err != nil {
 		return err
 	}
@@ -300,8 +306,11 @@ func (m *Main) Close() error {
 	for _, p := range m.ReadModels {
 		keep(p.Close())
 	}
-	if m.nc != nil {
-		if err := m.nc.Drain(); err != nil && first == nil && !errors.Is(err, nats.ErrConnectionClosed) {
+	for _, nc := range []*nats.Conn{m.reader, m.nc} {
+		if nc == nil {
+			continue
+		}
+		if err := nc.Drain(); err != nil && first == nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			first = err
 		}
 	}
