@@ -230,7 +230,6 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{
 		jetstream.MsgIDHeader:               {MsgID(c.MeetingID, c.CommandID)},
 		jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(expected, 10)},
-		"Aabendialog-Command":               {c.Command},
 	}}
 	ack, err := s.publish(ctx, msg)
 	if err != nil {
