@@ -628,9 +628,9 @@ func (w *writer) fields(v reflect.Value) {
 		case time.Time:
 			w.time(x)
 		case []string:
-			w.strings(x)
+			list(w, x, w.str)
 		case []uuid.UUID:
-			w.uuids(x)
+			list(w, x, w.uuid)
 		default:
 			switch f.Kind() {
 			case reflect.String:
@@ -659,32 +659,19 @@ func (w *writer) uuid(id uuid.UUID) {
 	w.b = append(w.b, '"')
 }
 
-func (w *writer) uuids(ids []uuid.UUID) {
-	if ids == nil {
+// list writes xs as a JSON array (null when nil, as encoding/json writes a nil slice), each
+// element by item.
+func list[T any](w *writer, xs []T, item func(T)) {
+	if xs == nil {
 		w.raw("null")
 		return
 	}
 	w.b = append(w.b, '[')
-	for i, id := range ids {
+	for i, x := range xs {
 		if i > 0 {
 			w.b = append(w.b, ',')
 		}
-		w.uuid(id)
-	}
-	w.b = append(w.b, ']')
-}
-
-func (w *writer) strings(ss []string) {
-	if ss == nil {
-		w.raw("null")
-		return
-	}
-	w.b = append(w.b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.str(s)
+		item(x)
 	}
 	w.b = append(w.b, ']')
 }

@@ -166,14 +166,7 @@ func BenchmarkCatchUp(b *testing.B) {
 			dir := b.TempDir()
 			t0, c0 := time.Now(), cpuTime()
 			rctx, cancel := context.WithCancel(ctx)
-			var ps []*projections.Projector
-			for _, proj := range []projections.Projection{projections.Meetings{}, projections.Services{}} {
-				p, err := projections.OpenProjector(ctx, dir, proj, e.store, quiet)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ps = append(ps, p)
-			}
+			ps := openBoth(b, dir, e.store)
 			// As serve starts them: one shared bulk load of the empty read models, then follow.
 			if err := projections.LoadEmpty(ctx, ps); err != nil {
 				b.Fatal(err)
@@ -198,6 +191,20 @@ func BenchmarkCatchUp(b *testing.B) {
 	})
 }
 
+// openBoth opens both read models' projectors on new files in dir, as serve does.
+func openBoth(b *testing.B, dir string, store *eventstore.Store) []*projections.Projector {
+	b.Helper()
+	var ps []*projections.Projector
+	for _, proj := range []projections.Projection{projections.Meetings{}, projections.Services{}} {
+		p, err := projections.OpenProjector(context.Background(), dir, proj, store, quiet)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
 // BenchmarkBulkWrite measures the SQLite half of a catch-up from empty alone: the log is folded
 // once, then written into fresh read-model files, both at once, b.N times. The catch-up's other
 // half, reading and folding the log, moves with the machine's NATS and CPU noise and hides
@@ -215,14 +222,7 @@ func BenchmarkBulkWrite(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		dir := b.TempDir()
-		var ps []*projections.Projector
-		for _, proj := range []projections.Projection{projections.Meetings{}, projections.Services{}} {
-			p, err := projections.OpenProjector(ctx, dir, proj, e.store, quiet)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ps = append(ps, p)
-		}
+		ps := openBoth(b, dir, e.store)
 		b.StartTimer()
 		t0, c0 := time.Now(), cpuTime()
 		if err := projections.WriteFolded(ctx, ps, f); err != nil {

@@ -504,8 +504,14 @@ func LoadEmpty(ctx context.Context, ps []*Projector) error {
 	if err != nil {
 		return err
 	}
-	errs := make(chan error, len(todo))
-	for _, p := range todo {
+	return loadFolded(ctx, todo, ms, seq, at)
+}
+
+// loadFolded writes the folded log into the empty read models of ps, all at once (SQLite works
+// on one core per file), and returns the first error.
+func loadFolded(ctx context.Context, ps []*Projector, ms []Folded, seq uint64, at time.Time) error {
+	errs := make(chan error, len(ps))
+	for _, p := range ps {
 		go func() {
 			n, err := p.bulkWrite(ctx, p.currentDB(), p.proj.(BulkLoader), ms, seq, at)
 			if err == nil && n > 0 {
@@ -516,7 +522,7 @@ func LoadEmpty(ctx context.Context, ps []*Projector) error {
 		}()
 	}
 	var first error
-	for range todo {
+	for range ps {
 		if err := <-errs; err != nil && first == nil {
 			first = err
 		}

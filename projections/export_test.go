@@ -36,18 +36,5 @@ func FoldLog(ctx context.Context, store *eventstore.Store) (*FoldedLog, error) {
 
 // WriteFolded writes a folded log into the empty read models, all at once, as LoadEmpty does.
 func WriteFolded(ctx context.Context, ps []*Projector, f *FoldedLog) error {
-	errs := make(chan error, len(ps))
-	for _, p := range ps {
-		go func() {
-			_, err := p.bulkWrite(ctx, p.currentDB(), p.proj.(BulkLoader), f.ms, f.last, f.at)
-			errs <- err
-		}()
-	}
-	var first error
-	for range ps {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	return loadFolded(ctx, ps, f.ms, f.last, f.at)
 }
