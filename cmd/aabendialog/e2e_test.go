@@ -292,7 +292,8 @@ func TestMeetingFlowEndToEnd(t *testing.T) {
 }
 
 // TestCLIHumanOutput checks what a person sees: the new meeting's id on stdout, a short
-// sentence on stderr, usage errors with exit status 2, and the help listing every command.
+// sentence on stderr, usage errors with exit status 2, the help listing every command, and
+// sign-out revoking the token on the server.
 func TestCLIHumanOutput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real program")
@@ -320,7 +321,7 @@ func TestCLIHumanOutput(t *testing.T) {
 	if code != 0 {
 		t.Fatal(code)
 	}
-	for _, n := range append(domain.CommandNames(), "serve", "token") {
+	for _, n := range append(domain.CommandNames(), "serve", "token", "sign-out") {
 		if !strings.Contains(help, "\n  "+n+" ") {
 			t.Errorf("help does not list %s", n)
 		}
@@ -330,6 +331,18 @@ func TestCLIHumanOutput(t *testing.T) {
 		t.Fatalf("readyz: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	// Signing out from the CLI revokes the token on the server: the next command with it is
+	// refused as unauthenticated, and so is a second sign-out.
+	out, errs, code = cli(t, "sign-out", "--server", srv.http, "--token", tok)
+	if code != 0 || !strings.Contains(out, "Signed out") {
+		t.Fatalf("sign-out: %d %q %q", code, out, errs)
+	}
+	if _, errs, code := cli(t, "convene-meeting", "--server", srv.http, "--token", tok, "--citizen", citizen.ID.String()); code == 0 || !strings.Contains(errs, "signed out") {
+		t.Errorf("a command with the signed-out token: exit %d, %q; want refused, saying it was signed out", code, errs)
+	}
+	if _, _, code := cli(t, "sign-out", "--server", srv.http, "--token", tok); code == 0 {
+		t.Error("signing out a signed-out token succeeded")
+	}
 }
 
 // TestNATSPortNeedsThePassword: the embedded node's port holds the whole log, so a client
@@ -379,29 +392,5 @@ func TestNATSPortNeedsThePassword(t *testing.T) {
 	out := srv.p.ready + srv.p.stderr.String()
 	if !strings.Contains(out, "nats.password") || strings.Contains(out, string(pw)) {
 		t.Fatalf("serve's log should name the password file and not hold the password:\n%s", out)
-	}
-}
-
-// TestSignOutFromTheCLI: sign-out revokes the token on the running server; the next command with
-// it is refused as unauthenticated, and so is a second sign-out.
-func TestSignOutFromTheCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the real program")
-	}
-	srv := startServer(t)
-	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
-	tok := token(t, srv.data, citizen)
-	if out, errs, code := cli(t, "convene-meeting", "--server", srv.http, "--token", tok, "--citizen", citizen.ID.String()); code != 0 {
-		t.Fatalf("convene before sign-out: %d %s %s", code, out, errs)
-	}
-	out, errs, code := cli(t, "sign-out", "--server", srv.http, "--token", tok)
-	if code != 0 || !strings.Contains(out, "Signed out") {
-		t.Fatalf("sign-out: %d %q %q", code, out, errs)
-	}
-	if _, errs, code := cli(t, "convene-meeting", "--server", srv.http, "--token", tok, "--citizen", citizen.ID.String()); code == 0 || !strings.Contains(errs, "signed out") {
-		t.Errorf("a command with the signed-out token: exit %d, %q; want refused, saying it was signed out", code, errs)
-	}
-	if _, _, code := cli(t, "sign-out", "--server", srv.http, "--token", tok); code == 0 {
-		t.Error("signing out a signed-out token succeeded")
 	}
 }
