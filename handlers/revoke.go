@@ -29,7 +29,7 @@ type Revocations struct {
 	log *slog.Logger
 
 	mu   sync.RWMutex
-	list map[string]time.Time // token hash → when the token expires
+	list map[string]struct{} // hashes of the revoked tokens
 }
 
 // OpenRevocations creates or opens the bucket and reads it whole before it returns; a watch
@@ -37,7 +37,7 @@ type Revocations struct {
 func OpenRevocations(ctx context.Context, js jetstream.JetStream, replicas int, now func() time.Time, log *slog.Logger) (*Revocations, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      RevocationBucket,
-		Description: "Åben Dialog: tokens signed out before they expire (SHA-256 of the token → its expiry)",
+		Description: "Åben Dialog: tokens signed out before they expire (SHA-256 of the token → its expiry, for operators)",
 		History:     1,
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
@@ -48,7 +48,7 @@ func OpenRevocations(ctx context.Context, js jetstream.JetStream, replicas int, 
 	if err != nil {
 		return nil, fmt.Errorf("open the revocation list: %w", err)
 	}
-	r := &Revocations{kv: kv, now: now, log: log, list: map[string]time.Time{}}
+	r := &Revocations{kv: kv, now: now, log: log, list: map[string]struct{}{}}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("watch the revocation list: %w", err)
@@ -67,6 +67,9 @@ func OpenRevocations(ctx context.Context, js jetstream.JetStream, replicas int, 
 				r.apply(e)
 			}
 		}
+		if ctx.Err() == nil {
+			r.log.Error("the watch of the revocation list ended: sign-outs made at other processes are no longer seen here")
+		}
 	}()
 	return r, nil
 }
@@ -74,17 +77,11 @@ func OpenRevocations(ctx context.Context, js jetstream.JetStream, replicas int, 
 func (r *Revocations) apply(e jetstream.KeyValueEntry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e.Operation() != jetstream.KeyValuePut {
+	if e.Operation() == jetstream.KeyValuePut {
+		r.list[e.Key()] = struct{}{}
+	} else { // deleted, or gone with its time to live
 		delete(r.list, e.Key())
-		return
 	}
-	exp, err := time.Parse(time.RFC3339, string(e.Value()))
-	if err != nil {
-		// Written by something else: keep the token refused rather than guess.
-		r.log.Warn("revocation entry with an unreadable expiry; the token stays refused", "key", e.Key(), "err", err)
-		exp = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-	}
-	r.list[e.Key()] = exp
 }
 
 // Revoke refuses token from now on, everywhere, until expires (the token's own expiry). Revoking
@@ -99,15 +96,10 @@ func (r *Revocations) Revoke(ctx context.Context, token string, expires time.Tim
 	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 		return fmt.Errorf("revoke token: %w", err)
 	}
+	// Known here at once; other processes learn it through the watch, and everyone forgets it
+	// when the entry's time to live ends.
 	r.mu.Lock()
-	r.list[key] = expires
-	// Forget what has expired, as the bucket does.
-	now := r.now()
-	for k, exp := range r.list {
-		if now.After(exp.Add(leeway)) {
-			delete(r.list, k)
-		}
-	}
+	r.list[key] = struct{}{}
 	r.mu.Unlock()
 	return nil
 }
