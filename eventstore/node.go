@@ -174,11 +174,7 @@ func (n *Node) Name() string { return n.srv.Name() }
 
 // Connect opens an in-process client connection, the fastest path to an embedded node.
 func (n *Node) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	first := []nats.Option{nats.InProcessServer(n.srv), nats.Name("aabendialog")}
-	if n.password != "" {
-		first = append(first, nats.UserInfo(n.user, n.password))
-	}
-	opts = append(first, opts...)
+	opts = append([]nats.Option{nats.InProcessServer(n.srv), nats.Name("aabendialog"), n.credentials()}, opts...)
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded node: %w", err)
@@ -186,14 +182,19 @@ func (n *Node) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	return nc, nil
 }
 
+// credentials are the node's user and password for its clients, if it has them.
+func (n *Node) credentials() nats.Option {
+	if n.password == "" {
+		return func(*nats.Options) error { return nil }
+	}
+	return nats.UserInfo(n.user, n.password)
+}
+
 // ConnectTCP opens a client connection over the node's TCP port (with the node's credentials).
 // It costs a round trip more than Connect for a request, but streams long reads with less CPU.
 func (n *Node) ConnectTCP(opts ...nats.Option) (*nats.Conn, error) {
-	first := []nats.Option{nats.Name("aabendialog reader")}
-	if n.password != "" {
-		first = append(first, nats.UserInfo(n.user, n.password))
-	}
-	nc, err := nats.Connect(n.ClientURL(), append(first, opts...)...)
+	opts = append([]nats.Option{nats.Name("aabendialog reader"), n.credentials()}, opts...)
+	nc, err := nats.Connect(n.ClientURL(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded node over TCP: %w", err)
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -119,10 +120,17 @@ func (v *Verifier) Actor(token string) (domain.Actor, error) {
 	return vt.actor, err
 }
 
-// Expires returns when a valid token expires.
-func (v *Verifier) Expires(token string) (time.Time, error) {
+// Revoke signs a valid token out everywhere until it would have expired. Without Revocations it
+// does nothing.
+func (v *Verifier) Revoke(ctx context.Context, token string) error {
+	if v.Revocations == nil {
+		return nil
+	}
 	vt, err := v.verify(token)
-	return vt.expires, err
+	if err != nil {
+		return err
+	}
+	return v.Revocations.Revoke(ctx, token, vt.expires)
 }
 
 func (v *Verifier) verify(token string) (verifiedToken, error) {

@@ -323,12 +323,7 @@ func (a *API) signOut(w http.ResponseWriter, r *http.Request) {
 	if _, ok := a.actor(w, r); !ok {
 		return
 	}
-	token := BearerToken(r.Header.Get("Authorization"))
-	exp, err := a.Verifier.Expires(token)
-	if err == nil {
-		err = a.Verifier.Revocations.Revoke(r.Context(), token, exp)
-	}
-	if err != nil {
+	if err := a.Verifier.Revoke(r.Context(), BearerToken(r.Header.Get("Authorization"))); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -574,12 +574,8 @@ func (p *Pages) signOut(w http.ResponseWriter, r *http.Request) {
 		}
 		// The token itself stops working, not only this browser's copy of it: on a shared
 		// computer someone could have kept it.
-		if c, err := r.Cookie(SessionCookie); err == nil && p.Verifier.Revocations != nil {
-			exp, err := p.Verifier.Expires(c.Value)
-			if err == nil {
-				err = p.Verifier.Revocations.Revoke(r.Context(), c.Value, exp)
-			}
-			if err != nil {
+		if c, err := r.Cookie(SessionCookie); err == nil {
+			if err := p.Verifier.Revoke(r.Context(), c.Value); err != nil {
 				p.Log.Error("sign-out: revoking the token failed", "err", err)
 				p.problem(w, r, s, http.StatusServiceUnavailable, "Du er ikke logget ud", "Det lykkedes ikke at logge dig ud lige nu. Prøv igen om lidt.")
 				return
