@@ -29,16 +29,9 @@ func encodeCommits(t testing.TB, text string, at time.Time) []Commit {
 	}
 	var out []Commit
 	var all []Event
-	for _, name := range EventTypes() {
-		zero, err := eventCodecs[name].decode(eventCodecs[name].version, []byte(`{}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := reflect.New(reflect.TypeOf(zero)).Elem()
-		fill(t, p, text)
-		full := p.Interface().(EventData)
-		out = append(out, commit(NewEvent(zero)), commit(NewEvent(full)))
-		all = append(all, NewEvent(full))
+	for _, e := range everyEventType(t, text) {
+		out = append(out, commit(e.zero), commit(e.full))
+		all = append(all, e.full)
 	}
 	out = append(out,
 		commit(all...),

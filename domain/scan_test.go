@@ -51,6 +51,19 @@ func samples(t testing.TB, text string) [][]byte {
 		}
 		out = append(out, b)
 	}
+	for _, e := range everyEventType(t, text) {
+		add(e.zero)
+		add(e.full)
+		all = append(all, e.full)
+	}
+	add(all...)
+	return out
+}
+
+// everyEventType is one event of each registered type (in EventTypes order) with every field
+// zero, and one with every field set to text.
+func everyEventType(t testing.TB, text string) []struct{ zero, full Event } {
+	var out []struct{ zero, full Event }
 	for _, name := range EventTypes() {
 		zero, err := eventCodecs[name].decode(eventCodecs[name].version, []byte(`{}`))
 		if err != nil {
@@ -58,11 +71,8 @@ func samples(t testing.TB, text string) [][]byte {
 		}
 		p := reflect.New(reflect.TypeOf(zero)).Elem()
 		fill(t, p, text)
-		add(NewEvent(zero))
-		add(NewEvent(p.Interface().(EventData)))
-		all = append(all, NewEvent(p.Interface().(EventData)))
+		out = append(out, struct{ zero, full Event }{NewEvent(zero), NewEvent(p.Interface().(EventData))})
 	}
-	add(all...)
 	return out
 }
 
