@@ -22,7 +22,10 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/auth"
+	"github.com/aabendialog/aabendialog/handlers/command"
+	"github.com/aabendialog/aabendialog/handlers/metrics"
+	"github.com/aabendialog/aabendialog/handlers/natsrpc"
 )
 
 // benchServer is what "serve" runs: an embedded node, and the log and the command router on an
@@ -30,7 +33,7 @@ import (
 type benchServer struct {
 	node   *eventstore.Node
 	store  *eventstore.Store
-	signer *handlers.Signer
+	signer *auth.Signer
 }
 
 func newBenchServer(b *testing.B, fs eventstore.Fsync) *benchServer {
@@ -50,10 +53,10 @@ func newBenchServer(b *testing.B, fs eventstore.Fsync) *benchServer {
 		b.Fatal(err)
 	}
 	_, key, _ := ed25519.GenerateKey(nil)
-	svc := handlers.NewCommandService(store, time.Now, handlers.NewMetrics())
+	svc := command.New(store, time.Now, metrics.New())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r, err := handlers.NewCommandRouter(nc, svc, handlers.NewVerifier(key.Public(), handlers.TokenIssuer, handlers.TokenAudience, time.Now),
-		func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, log, handlers.RouterConfig{})
+	r, err := natsrpc.NewCommandRouter(nc, svc, auth.NewVerifier(key.Public(), auth.TokenIssuer, auth.TokenAudience, time.Now),
+		func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, log, natsrpc.RouterConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +64,7 @@ func newBenchServer(b *testing.B, fs eventstore.Fsync) *benchServer {
 	go func() { defer close(done); _ = r.Run(context.Background()) }()
 	<-r.Running()
 	b.Cleanup(func() { _ = r.Close(); <-done })
-	return &benchServer{node: nd, store: store, signer: handlers.NewSigner(key, time.Now)}
+	return &benchServer{node: nd, store: store, signer: auth.NewSigner(key, time.Now)}
 }
 
 // benchClient is one client: its own connection and citizen, moving to a new meeting every 20
@@ -106,14 +109,14 @@ func (c *benchClient) command() error {
 	}
 	c.n++
 	data, _ := json.Marshal(body)
-	msg := &nats.Msg{Subject: handlers.CommandSubjectPrefix + name, Data: data, Header: nats.Header{}}
-	msg.Header.Set(handlers.HeaderAuthorization, "Bearer "+c.token)
-	msg.Header.Set(handlers.HeaderCommandID, uuid.Must(uuid.NewV7()).String())
+	msg := &nats.Msg{Subject: natsrpc.CommandSubjectPrefix + name, Data: data, Header: nats.Header{}}
+	msg.Header.Set(natsrpc.HeaderAuthorization, "Bearer "+c.token)
+	msg.Header.Set(natsrpc.HeaderCommandID, uuid.Must(uuid.NewV7()).String())
 	resp, err := c.nc.RequestMsg(msg, 30*time.Second)
 	if err != nil {
 		return err
 	}
-	if st := resp.Header.Get(handlers.HeaderStatus); st != "200" {
+	if st := resp.Header.Get(natsrpc.HeaderStatus); st != "200" {
 		return fmt.Errorf("%s: %s %s", name, st, resp.Data)
 	}
 	return nil

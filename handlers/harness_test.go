@@ -22,7 +22,11 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/auth"
+	"github.com/aabendialog/aabendialog/handlers/command"
+	"github.com/aabendialog/aabendialog/handlers/httpapi"
+	"github.com/aabendialog/aabendialog/handlers/metrics"
+	"github.com/aabendialog/aabendialog/handlers/natsrpc"
 )
 
 // clock is a settable clock, so tests can schedule a meeting and then hold it.
@@ -41,11 +45,12 @@ type env struct {
 	node    *eventstore.Node
 	nc      *nats.Conn
 	store   *eventstore.Store
-	service *handlers.CommandService
-	metrics *handlers.Metrics
-	signer  *handlers.Signer
+	service *command.Service
+	metrics *metrics.Metrics
+	signer  *auth.Signer
+	verify  *auth.Verifier
 	clock   *clock
-	api     *handlers.API
+	api     *httpapi.API
 	http    *httptest.Server
 	router  routers.Router // the OpenAPI document's routes, to check requests and replies
 }
@@ -69,22 +74,26 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	_, key, _ := ed25519.GenerateKey(nil)
-	e := &env{t: t, node: nd, nc: nc, store: store, clock: &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}, metrics: handlers.NewMetrics()}
-	e.signer = handlers.NewSigner(key, e.clock.Now)
-	e.service = handlers.NewCommandService(store, e.clock.Now, e.metrics)
+	e := &env{t: t, node: nd, nc: nc, store: store, clock: &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}, metrics: metrics.New()}
+	e.signer = auth.NewSigner(key, e.clock.Now)
+	e.service = command.New(store, e.clock.Now, e.metrics)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.api = &handlers.API{Service: e.service, Verifier: handlers.NewVerifier(key.Public(), handlers.TokenIssuer, handlers.TokenAudience, e.clock.Now),
+	e.verify = auth.NewVerifier(key.Public(), auth.TokenIssuer, auth.TokenAudience, e.clock.Now)
+	e.api = &httpapi.API{Service: e.service, Verifier: e.verify,
 		Metrics: e.metrics, Log: log, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) },
 		Ready: func(ctx context.Context) error { _, err := store.LastSeq(ctx); return err }}
 	rctx, rcancel := context.WithCancel(context.Background())
 	t.Cleanup(rcancel)
-	if e.api.Verifier.Revocations, err = handlers.OpenRevocations(rctx, store.JetStream(), 1, e.clock.Now, log); err != nil {
+	if e.verify.Revocations, err = auth.OpenRevocations(rctx, store.JetStream(), 1, e.clock.Now, log); err != nil {
 		t.Fatal(err)
 	}
-	e.http = httptest.NewServer(e.api.Handler())
+	mux := http.NewServeMux() // as serve mounts them: the API, and the metrics beside it
+	mux.Handle("/", e.api.Handler())
+	mux.Handle("GET /metrics", e.metrics.Handler())
+	e.http = httptest.NewServer(mux)
 	t.Cleanup(e.http.Close)
 
-	doc, err := openapi3.NewLoader().LoadFromData(handlers.OpenAPIDocument(e.api.Routes()))
+	doc, err := openapi3.NewLoader().LoadFromData(httpapi.OpenAPIDocument(e.api.Routes()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,15 +106,15 @@ func newEnv(t *testing.T) *env {
 
 // startRouter runs a command router on its own connection and service, as another server
 // process would.
-func (e *env) startRouter(metrics *handlers.Metrics) {
+func (e *env) startRouter(metrics *metrics.Metrics) {
 	e.t.Helper()
 	nc, err := nats.Connect(e.node.ClientURL())
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(nc.Close)
-	svc := handlers.NewCommandService(e.store, e.clock.Now, metrics)
-	r, err := handlers.NewCommandRouter(nc, svc, e.api.Verifier, func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, e.api.Log, handlers.RouterConfig{})
+	svc := command.New(e.store, e.clock.Now, metrics)
+	r, err := natsrpc.NewCommandRouter(nc, svc, e.verify, func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, e.api.Log, natsrpc.RouterConfig{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -127,8 +136,8 @@ func (e *env) token(a domain.Actor) string {
 // answer is an HTTP answer: its status, its reply when 200, its error otherwise.
 type answer struct {
 	status int
-	reply  handlers.Reply
-	err    handlers.ErrorDetail
+	reply  command.Reply
+	err    command.ErrorDetail
 	raw    []byte
 }
 
@@ -154,7 +163,7 @@ func (e *env) post(token, name string, id uuid.UUID, body any) answer {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if id != uuid.Nil {
-		req.Header.Set(handlers.HeaderIdempotencyKey, id.String())
+		req.Header.Set(httpapi.HeaderIdempotencyKey, id.String())
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -168,7 +177,7 @@ func (e *env) post(token, name string, id uuid.UUID, body any) answer {
 			e.t.Fatalf("reply %s: %v", raw, err)
 		}
 	} else {
-		var eb handlers.ErrorBody
+		var eb command.ErrorBody
 		if err := json.Unmarshal(raw, &eb); err != nil {
 			e.t.Fatalf("error body %s: %v", raw, err)
 		}
@@ -205,7 +214,7 @@ func (e *env) checkDoc(req *http.Request, body []byte, resp *http.Response, raw 
 	}
 }
 
-func (e *env) ok(token, name string, body any) handlers.Reply {
+func (e *env) ok(token, name string, body any) command.Reply {
 	e.t.Helper()
 	a := e.post(token, name, uuid.Must(uuid.NewV7()), body)
 	if a.status != http.StatusOK {

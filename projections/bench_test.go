@@ -16,7 +16,8 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/command"
+	"github.com/aabendialog/aabendialog/handlers/evaluation"
 	"github.com/aabendialog/aabendialog/projections"
 )
 
@@ -321,7 +322,7 @@ func BenchmarkLagAt2000PerSecond(b *testing.B) {
 		ps = append(ps, p)
 		go p.Run(ctx)
 	}
-	svc := handlers.NewCommandService(store, time.Now, nil)
+	svc := command.New(store, time.Now, nil)
 	const clients = 16
 	const rate = 2000.0
 	var (
@@ -433,14 +434,14 @@ func BenchmarkReplayCitizenAsOf(b *testing.B) {
 		}
 		return nil
 	})
-	rp := &handlers.Replayer{Store: e.store, Pseudonyms: handlers.NewPseudonyms(make([]byte, 32))}
+	rp := &evaluation.Replayer{Store: e.store, Pseudonyms: evaluation.NewPseudonyms(make([]byte, 32))}
 	evaluator := domain.Actor{ID: uuid.New(), Role: domain.RoleEvaluator}
 	asOf := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	d := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := range b.N {
 		t0 := time.Now()
-		r, err := rp.Replay(ctx, evaluator, handlers.ReplayQuery{Citizen: cits[i%len(cits)].String(), AsOf: asOf})
+		r, err := rp.Replay(ctx, evaluator, evaluation.ReplayQuery{Citizen: cits[i%len(cits)].String(), AsOf: asOf})
 		d = append(d, time.Since(t0))
 		if err != nil || len(r.Entries) == 0 {
 			b.Fatalf("%v %d", err, len(r.Entries))

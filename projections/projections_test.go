@@ -17,7 +17,8 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/command"
+	"github.com/aabendialog/aabendialog/internal/seed"
 	"github.com/aabendialog/aabendialog/projections"
 )
 
@@ -112,9 +113,9 @@ func (e *env) caughtUp() uint64 {
 	return last
 }
 
-func (e *env) seed(citizens int) handlers.SeedStats {
+func (e *env) seed(citizens int) seed.Stats {
 	e.t.Helper()
-	st, err := handlers.Seed(context.Background(), e.store, handlers.SeedConfig{Citizens: citizens, Seed: 7, Start: e.now.AddDate(-1, 0, 0)})
+	st, err := seed.Write(context.Background(), e.store, seed.Config{Citizens: citizens, Seed: 7, Start: e.now.AddDate(-1, 0, 0)})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func TestHistoryMatchesTheLog(t *testing.T) {
 func TestWhoSeesWhat(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	svc := handlers.NewCommandService(e.store, func() time.Time { return e.now }, nil)
+	svc := command.New(e.store, func() time.Time { return e.now }, nil)
 	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
 	support := domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: citizen.ID}
 	job := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
@@ -226,7 +227,7 @@ func TestWhoSeesWhat(t *testing.T) {
 	evaluator := domain.Actor{ID: uuid.New(), Role: domain.RoleEvaluator}
 	admin := domain.Actor{ID: uuid.New(), Role: domain.RoleAdmin}
 	m1, m2 := uuid.New(), uuid.New()
-	run := func(a domain.Actor, c domain.Command) handlers.Reply {
+	run := func(a domain.Actor, c domain.Command) command.Reply {
 		t.Helper()
 		r, err := svc.Handle(ctx, a, uuid.New(), c)
 		if err != nil {
@@ -426,7 +427,7 @@ func TestRebuildGivesTheSameAnswers(t *testing.T) {
 		t.Skip("seeds 10,000 meetings")
 	}
 	e := newEnv(t)
-	st, err := handlers.Seed(context.Background(), e.store, handlers.SeedConfig{Citizens: 4200, Seed: 11, Start: e.now.AddDate(-1, 0, 0)})
+	st, err := seed.Write(context.Background(), e.store, seed.Config{Citizens: 4200, Seed: 11, Start: e.now.AddDate(-1, 0, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -517,7 +518,7 @@ func TestFactsFromReadModelMatchTheLog(t *testing.T) {
 func TestIDsReusedAcrossMeetings(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	svc := handlers.NewCommandService(e.store, func() time.Time { return e.now }, nil)
+	svc := command.New(e.store, func() time.Time { return e.now }, nil)
 	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
 	job := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
 	f, sg := uuid.New(), uuid.New()

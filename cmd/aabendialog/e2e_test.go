@@ -20,7 +20,10 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/auth"
+	"github.com/aabendialog/aabendialog/handlers/command"
+	"github.com/aabendialog/aabendialog/handlers/httpapi"
+	"github.com/aabendialog/aabendialog/handlers/natsrpc"
 )
 
 // server is a running "aabendialog serve" with its addresses.
@@ -82,7 +85,7 @@ type step struct {
 // outcome is what a transport answered.
 type outcome struct {
 	status  int
-	reply   handlers.Reply
+	reply   command.Reply
 	field   string
 	message string
 }
@@ -91,10 +94,10 @@ type transport func(t *testing.T, tok string, s step) outcome
 
 func viaHTTP(srv *server) transport {
 	return func(t *testing.T, tok string, s step) outcome {
-		c := &handlers.Client{Server: srv.http, Token: tok}
-		r, err := c.Command(context.Background(), s.name, uuid.Must(uuid.NewV7()), s.body)
+		c := &httpapi.Client{Server: srv.http, Token: tok}
+		r, err := c.Send(context.Background(), s.name, uuid.Must(uuid.NewV7()), s.body)
 		if err != nil {
-			ae, ok := err.(*handlers.APIError)
+			ae, ok := err.(*httpapi.APIError)
 			if !ok {
 				t.Fatalf("%s over HTTP: %v", s.name, err)
 			}
@@ -111,14 +114,14 @@ func viaNATS(srv *server) transport {
 	}
 	return func(t *testing.T, tok string, s step) outcome {
 		b, _ := json.Marshal(s.body)
-		msg := &nats.Msg{Subject: handlers.CommandSubjectPrefix + s.name, Data: b, Header: nats.Header{}}
-		msg.Header.Set(handlers.HeaderAuthorization, "Bearer "+tok)
-		msg.Header.Set(handlers.HeaderCommandID, uuid.Must(uuid.NewV7()).String())
+		msg := &nats.Msg{Subject: natsrpc.CommandSubjectPrefix + s.name, Data: b, Header: nats.Header{}}
+		msg.Header.Set(natsrpc.HeaderAuthorization, "Bearer "+tok)
+		msg.Header.Set(natsrpc.HeaderCommandID, uuid.Must(uuid.NewV7()).String())
 		resp, err := nc.RequestMsg(msg, 15*time.Second)
 		if err != nil {
 			t.Fatalf("%s over NATS: %v", s.name, err)
 		}
-		status, _ := strconv.Atoi(resp.Header.Get(handlers.HeaderStatus))
+		status, _ := strconv.Atoi(resp.Header.Get(natsrpc.HeaderStatus))
 		o := outcome{status: status}
 		if status == 200 {
 			if err := json.Unmarshal(resp.Data, &o.reply); err != nil {
@@ -126,7 +129,7 @@ func viaNATS(srv *server) transport {
 			}
 			return o
 		}
-		var eb handlers.ErrorBody
+		var eb command.ErrorBody
 		if err := json.Unmarshal(resp.Data, &eb); err != nil {
 			t.Fatalf("%s over NATS: %s", s.name, resp.Data)
 		}
@@ -147,7 +150,7 @@ func viaCLI(srv *server) transport {
 			}
 			return o
 		}
-		var eb handlers.ErrorBody
+		var eb command.ErrorBody
 		if err := json.Unmarshal([]byte(out), &eb); err != nil {
 			t.Fatalf("%s via CLI exited %d: %s %s", s.name, code, out, errs)
 		}
@@ -364,7 +367,7 @@ func TestNATSPortNeedsThePassword(t *testing.T) {
 		}
 		t.Fatalf("connect without a password: got %v, want an authorization violation", err)
 	}
-	u.User = url.UserPassword(handlers.NATSUser, "not-the-password-not-the-password")
+	u.User = url.UserPassword(auth.NATSUser, "not-the-password-not-the-password")
 	if nc, err := nats.Connect(u.String(), nats.NoReconnect()); !errors.Is(err, nats.ErrAuthorization) {
 		if nc != nil {
 			nc.Close()
@@ -380,7 +383,7 @@ func TestNATSPortNeedsThePassword(t *testing.T) {
 	if _, err := js.Stream(context.Background(), eventstore.StreamName); err != nil {
 		t.Fatalf("the log with the password: %v", err)
 	}
-	fi, err := os.Stat(handlers.NATSPasswordFile(srv.data))
+	fi, err := os.Stat(auth.NATSPasswordFile(srv.data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +391,7 @@ func TestNATSPortNeedsThePassword(t *testing.T) {
 		t.Fatalf("%s has mode %v, want 0600", fi.Name(), fi.Mode().Perm())
 	}
 	// The log names the file, never the password.
-	pw, _ := os.ReadFile(handlers.NATSPasswordFile(srv.data))
+	pw, _ := os.ReadFile(auth.NATSPasswordFile(srv.data))
 	out := srv.p.ready + srv.p.stderr.String()
 	if !strings.Contains(out, "nats.password") || strings.Contains(out, string(pw)) {
 		t.Fatalf("serve's log should name the password file and not hold the password:\n%s", out)

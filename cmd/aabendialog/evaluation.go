@@ -10,7 +10,8 @@ import (
 	"strings"
 
 	"github.com/aabendialog/aabendialog/domain"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/evaluation"
+	"github.com/aabendialog/aabendialog/handlers/httpapi"
 	"github.com/aabendialog/aabendialog/projections"
 )
 
@@ -42,7 +43,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var r handlers.Replay
+	var r evaluation.Replay
 	if err := c.Get(ctx, "/api/v1/replay", v, &r); err != nil {
 		return flagNamed(err)
 	}
@@ -93,7 +94,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func flagNamed(err error) error {
-	if ae, ok := err.(*handlers.APIError); ok && ae.Field != "" {
+	if ae, ok := err.(*httpapi.APIError); ok && ae.Field != "" {
 		ae.Field = "--" + strings.ReplaceAll(ae.Field, "_", "-")
 	}
 	return err
@@ -146,15 +147,15 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch *format {
 	case "csv":
-		return handlers.WriteCSV(stdout, ev)
+		return evaluation.WriteCSV(stdout, ev)
 	case "html":
-		return handlers.WriteHTML(stdout, ev)
+		return evaluation.WriteHTML(stdout, ev)
 	case "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(raw)
 	}
-	return handlers.WriteTable(stdout, ev)
+	return evaluation.WriteTable(stdout, ev)
 }
 
 func domainIndicator(key, principle, name, unit string, v, num, den float64) domain.Indicator {

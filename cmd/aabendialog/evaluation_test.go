@@ -13,7 +13,7 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/evaluation"
 )
 
 // secrets collects from the log everything an evaluator must never see: person ids, names and
@@ -139,7 +139,7 @@ func TestEvaluatorSeesNoPersonalData(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("replay: %d %s", code, errs)
 		}
-		var r handlers.Replay
+		var r evaluation.Replay
 		if err := json.Unmarshal([]byte(out), &r); err != nil || !r.Pseudonymed || len(r.Entries) == 0 {
 			t.Fatalf("replay of meeting %s: %v %+v", m, err, r)
 		}
@@ -153,7 +153,7 @@ func TestEvaluatorSeesNoPersonalData(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("replay by pseudonym: %d %s", code, errs)
 	}
-	var all, early handlers.Replay
+	var all, early evaluation.Replay
 	json.Unmarshal([]byte(out), &all)
 	mid := all.Entries[len(all.Entries)/2]
 	out, _, _ = cli(t, "replay", "--server", s.http, "--token", evaluator, "--citizen", pseudonym, "--as-of", mid.At.Format(time.RFC3339Nano), "--json")
@@ -168,7 +168,7 @@ func TestEvaluatorSeesNoPersonalData(t *testing.T) {
 	c0 := citizens[0]
 	ct := token(t, s.data, domain.Actor{ID: c0, Role: domain.RoleCitizen})
 	out, errs, code = cli(t, "replay", "--server", s.http, "--token", ct, "--citizen", c0.String(), "--json")
-	var own handlers.Replay
+	var own evaluation.Replay
 	if code != 0 || json.Unmarshal([]byte(out), &own) != nil || own.Pseudonymed || own.Meetings[0].Citizen != c0.String() {
 		t.Fatalf("the citizen's own replay: %d %s %s", code, errs, out)
 	}

@@ -16,31 +16,31 @@ import (
 	"github.com/aabendialog/aabendialog/domain"
 )
 
-// command is one verb of the CLI.
-type command struct {
+// subcommand is one verb of the CLI.
+type subcommand struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-func commands() []command {
-	cs := []command{
+func commands() []subcommand {
+	cs := []subcommand{
 		{name: "serve", summary: "run the service: embedded NATS JetStream log (or a cluster), HTTP API, command handlers", run: runServe},
 		{name: "token", summary: "issue a signed token for a citizen, support person, professional, evaluator or admin", run: runToken},
 		{name: "health", summary: "ask a running server whether it is ready (exit status 0 if so)", run: runHealth},
 		{name: "sign-out", summary: "revoke your token on the server, everywhere, before it expires", run: runSignOut},
 	}
 	for _, v := range verbs() {
-		cs = append(cs, command{name: v.name, summary: domain.CommandSummary(v.name), run: v.run})
+		cs = append(cs, subcommand{name: v.name, summary: domain.CommandSummary(v.name), run: v.run})
 	}
 	for _, q := range queryVerbs() {
-		cs = append(cs, command{name: q.name, summary: q.summary, run: q.run})
+		cs = append(cs, subcommand{name: q.name, summary: q.summary, run: q.run})
 	}
 	cs = append(cs,
-		command{name: "replay", summary: "a history event by event and as it stood at a time or sequence (evaluators see pseudonyms)", run: runReplay},
-		command{name: "evaluate", summary: "the Open Dialogue indicators as a table, CSV, JSON or a printable HTML page (evaluators)", run: runEvaluate},
-		command{name: "rebuild", summary: "rebuild read models from the start of the log and swap them in (administrators)", run: runRebuild},
-		command{name: "seed", summary: "write synthetic meeting histories into the log through the command path", run: runSeed},
+		subcommand{name: "replay", summary: "a history event by event and as it stood at a time or sequence (evaluators see pseudonyms)", run: runReplay},
+		subcommand{name: "evaluate", summary: "the Open Dialogue indicators as a table, CSV, JSON or a printable HTML page (evaluators)", run: runEvaluate},
+		subcommand{name: "rebuild", summary: "rebuild read models from the start of the log and swap them in (administrators)", run: runRebuild},
+		subcommand{name: "seed", summary: "write synthetic meeting histories into the log through the command path", run: runSeed},
 	)
 	return cs
 }

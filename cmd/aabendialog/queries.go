@@ -15,7 +15,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/aabendialog/aabendialog/eventstore"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/auth"
+	"github.com/aabendialog/aabendialog/handlers/httpapi"
+	"github.com/aabendialog/aabendialog/internal/seed"
 	"github.com/aabendialog/aabendialog/projections"
 )
 
@@ -101,7 +103,7 @@ func (q queryVerb) run(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	var raw json.RawMessage
 	if err := c.Get(ctx, "/api/v1/"+q.name, params, &raw); err != nil {
-		var ae *handlers.APIError
+		var ae *httpapi.APIError
 		if errors.As(err, &ae) && ae.Field != "" {
 			ae.Field = "--" + ae.Field
 		}
@@ -245,7 +247,7 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
-	var models []handlers.ReadModelStatus
+	var models []httpapi.ReadModelStatus
 	if err := c.Get(ctx, "/api/v1/read-models", nil, &models); err != nil {
 		return err
 	}
@@ -276,7 +278,7 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				}
 				break wait
 			case <-tick.C:
-				var st []handlers.ReadModelStatus
+				var st []httpapi.ReadModelStatus
 				if c.Get(ctx, "/api/v1/read-models", nil, &st) == nil {
 					for _, s := range st {
 						if s.Name == n && s.Rebuild != nil {
@@ -304,7 +306,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	citizens := fs.Int("citizens", 0, "how many citizens' histories to write (required)")
 	natsURL := fs.String("nats", envOr("AABENDIALOG_NATS", "nats://127.0.0.1:4222"), "the log's NATS address: a running serve's --nats-listen, or the cluster, with user:password@ if it needs them (env AABENDIALOG_NATS)")
 	data := fs.String("data", envOr("AABENDIALOG_DATA", "./data"), "the data directory of the serve at --nats, whose keys/nats.password is used when --nats names no user (env AABENDIALOG_DATA)")
-	seed := fs.Uint64("seed", 1, "makes the history reproducible")
+	seedN := fs.Uint64("seed", 1, "makes the history reproducible")
 	workers := fs.Int("workers", 4, "citizens written at once")
 	asJSON := fs.Bool("json", false, "print what was written as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -315,8 +317,8 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	opts := []nats.Option{nats.Name("aabendialog seed")}
 	if u, err := url.Parse(*natsURL); err == nil && u.User == nil {
-		if pw, err := os.ReadFile(handlers.NATSPasswordFile(*data)); err == nil {
-			opts = append(opts, nats.UserInfo(handlers.NATSUser, strings.TrimSpace(string(pw))))
+		if pw, err := os.ReadFile(auth.NATSPasswordFile(*data)); err == nil {
+			opts = append(opts, nats.UserInfo(auth.NATSUser, strings.TrimSpace(string(pw))))
 		}
 	}
 	nc, err := nats.Connect(*natsURL, opts...)
@@ -329,7 +331,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	bar := newProgressBar(stderr, "seeding")
-	st, err := handlers.Seed(ctx, store, handlers.SeedConfig{Citizens: *citizens, Seed: *seed, Workers: *workers,
+	st, err := seed.Write(ctx, store, seed.Config{Citizens: *citizens, Seed: *seedN, Workers: *workers,
 		Start: time.Now().AddDate(-1, 0, 0), Progress: func(done, total int) { bar.Set(uint64(done), uint64(total)) }})
 	if err != nil {
 		fmt.Fprintln(stderr)

@@ -20,7 +20,10 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/auth"
+	"github.com/aabendialog/aabendialog/handlers/command"
+	"github.com/aabendialog/aabendialog/handlers/httpapi"
+	"github.com/aabendialog/aabendialog/handlers/natsrpc"
 )
 
 // startServerOn runs serve on a data directory with a flush interval (these tests are about the
@@ -39,7 +42,7 @@ func startServerOn(t *testing.T, data string, extra ...string) *server {
 // withPassword adds the user and password of the serve on data to its NATS address.
 func withPassword(t *testing.T, data, natsURL string) string {
 	t.Helper()
-	pw, err := os.ReadFile(handlers.NATSPasswordFile(data))
+	pw, err := os.ReadFile(auth.NATSPasswordFile(data))
 	if err != nil {
 		t.Fatalf("serve on %s is ready without a NATS password: %v", data, err)
 	}
@@ -47,7 +50,7 @@ func withPassword(t *testing.T, data, natsURL string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.User = url.UserPassword(handlers.NATSUser, string(pw))
+	u.User = url.UserPassword(auth.NATSUser, string(pw))
 	return u.String()
 }
 
@@ -173,9 +176,9 @@ func truthFromFiles(t *testing.T, data string) truth {
 	return tr
 }
 
-func adminStatus(t *testing.T, s *server, token string) []handlers.ReadModelStatus {
-	c := &handlers.Client{Server: s.http, Token: token}
-	var st []handlers.ReadModelStatus
+func adminStatus(t *testing.T, s *server, token string) []httpapi.ReadModelStatus {
+	c := &httpapi.Client{Server: s.http, Token: token}
+	var st []httpapi.ReadModelStatus
 	if err := c.Get(context.Background(), "/api/v1/read-models", nil, &st); err != nil {
 		return nil
 	}
@@ -262,12 +265,12 @@ func TestQueriesEndToEnd(t *testing.T) {
 	job := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
 	ct, jt := token(t, s.data, citizen), token(t, s.data, job)
 	admin := token(t, s.data, domain.Actor{ID: uuid.New(), Role: domain.RoleAdmin})
-	c := &handlers.Client{Server: s.http, Token: ct}
+	c := &httpapi.Client{Server: s.http, Token: ct}
 	ctx := context.Background()
 	m := uuid.New()
-	send := func(tok, name string, body map[string]any) handlers.Reply {
+	send := func(tok, name string, body map[string]any) command.Reply {
 		t.Helper()
-		r, err := (&handlers.Client{Server: s.http, Token: tok}).Command(ctx, name, uuid.New(), body)
+		r, err := (&httpapi.Client{Server: s.http, Token: tok}).Send(ctx, name, uuid.New(), body)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -311,14 +314,14 @@ func TestQueriesEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	msg := &nats.Msg{Subject: handlers.QuerySubjectPrefix + "history", Data: []byte(`{"after":` + after + `}`), Header: nats.Header{}}
-	msg.Header.Set(handlers.HeaderAuthorization, "Bearer "+ct)
+	msg := &nats.Msg{Subject: natsrpc.QuerySubjectPrefix + "history", Data: []byte(`{"after":` + after + `}`), Header: nats.Header{}}
+	msg.Header.Set(natsrpc.HeaderAuthorization, "Bearer "+ct)
 	resp, err := nc.RequestMsg(msg, 10*time.Second)
-	if err != nil || resp.Header.Get(handlers.HeaderStatus) != "200" || !strings.Contains(string(resp.Data), "Min bolig") {
+	if err != nil || resp.Header.Get(natsrpc.HeaderStatus) != "200" || !strings.Contains(string(resp.Data), "Min bolig") {
 		t.Fatalf("history over NATS: %v %s", err, resp.Data)
 	}
-	msg.Header.Set(handlers.HeaderAuthorization, "Bearer "+admin)
-	if resp, err := nc.RequestMsg(msg, 10*time.Second); err != nil || resp.Header.Get(handlers.HeaderStatus) != "403" {
+	msg.Header.Set(natsrpc.HeaderAuthorization, "Bearer "+admin)
+	if resp, err := nc.RequestMsg(msg, 10*time.Second); err != nil || resp.Header.Get(natsrpc.HeaderStatus) != "403" {
 		t.Fatalf("history over NATS for an admin: %v %s", err, resp.Data)
 	}
 	before, _, _ := cli(t, "history", "--server", s.http, "--token", ct, "--json")

@@ -19,7 +19,14 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/aabendialog/aabendialog/eventstore"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/auth"
+	"github.com/aabendialog/aabendialog/handlers/command"
+	"github.com/aabendialog/aabendialog/handlers/evaluation"
+	"github.com/aabendialog/aabendialog/handlers/httpapi"
+	"github.com/aabendialog/aabendialog/handlers/metrics"
+	"github.com/aabendialog/aabendialog/handlers/natsrpc"
+	"github.com/aabendialog/aabendialog/handlers/query"
+	"github.com/aabendialog/aabendialog/handlers/web"
 	"github.com/aabendialog/aabendialog/projections"
 )
 
@@ -51,10 +58,10 @@ type Main struct {
 	nc       *nats.Conn
 	reader   *nats.Conn // the embedded node's TCP connection for long reads; nil on a cluster
 	Store    *eventstore.Store
-	Service  *handlers.CommandService
-	Metrics  *handlers.Metrics
-	Verifier *handlers.Verifier
-	router   *handlers.CommandRouter
+	Service  *command.Service
+	Metrics  *metrics.Metrics
+	Verifier *auth.Verifier
+	router   *natsrpc.CommandRouter
 	routerWG sync.WaitGroup
 	// ReadModels are the projectors; Queries answers from them.
 	ReadModels []*projections.Projector
@@ -80,7 +87,7 @@ func (m *Main) Run(ctx context.Context) error {
 		// The node's port takes one user, with a password kept beside the other keys: the log
 		// holds what the domain's rules guard, and a NATS client that could write or read it
 		// freely would go around them.
-		password, err := handlers.LoadOrCreatePassword(handlers.NATSPasswordFile(cfg.DataDir))
+		password, err := auth.LoadOrCreatePassword(auth.NATSPasswordFile(cfg.DataDir))
 		if err != nil {
 			return fmt.Errorf("NATS password: %w", err)
 		}
@@ -91,7 +98,7 @@ func (m *Main) Run(ctx context.Context) error {
 			Port:     port,
 			Fsync:    cfg.Fsync,
 			Logger:   log,
-			User:     handlers.NATSUser,
+			User:     auth.NATSUser,
 			Password: password,
 		})
 		if err != nil {
@@ -105,8 +112,8 @@ func (m *Main) Run(ctx context.Context) error {
 		if m.reader, err = m.node.ConnectTCP(); err != nil {
 			return err
 		}
-		log.Info("embedded NATS JetStream node started", "nats", m.node.ClientURL(), "user", handlers.NATSUser,
-			"password_file", handlers.NATSPasswordFile(cfg.DataDir), "fsync", cfg.Fsync.String(), "data", cfg.DataDir)
+		log.Info("embedded NATS JetStream node started", "nats", m.node.ClientURL(), "user", auth.NATSUser,
+			"password_file", auth.NATSPasswordFile(cfg.DataDir), "fsync", cfg.Fsync.String(), "data", cfg.DataDir)
 	} else {
 		var err error
 		m.nc, err = nats.Connect(cfg.NATSURL, nats.Name("aabendialog"), nats.MaxReconnects(-1),
@@ -136,7 +143,7 @@ func (m *Main) Run(ctx context.Context) error {
 	bg, bgCancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.bgCancel = bgCancel
 	// Signing out revokes the token in every serve process sharing the log.
-	if m.Verifier.Revocations, err = handlers.OpenRevocations(bg, m.Store.JetStream(), cfg.Replicas, time.Now, log); err != nil {
+	if m.Verifier.Revocations, err = auth.OpenRevocations(bg, m.Store.JetStream(), cfg.Replicas, time.Now, log); err != nil {
 		return err
 	}
 	dir := filepath.Join(cfg.DataDir, "readmodels")
@@ -161,15 +168,15 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 	m.Queries = &projections.Queries{MeetingsModel: m.ReadModels[0], ServicesModel: m.ReadModels[1], Now: time.Now}
-	qs := &handlers.QueryService{Queries: m.Queries}
-	m.Metrics = handlers.NewMetrics()
+	qs := &query.Service{Queries: m.Queries}
+	m.Metrics = metrics.New()
 	m.Metrics.WatchReadModels(m.ReadModels, func() (uint64, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		return m.Store.LastSeq(ctx)
 	})
-	m.Service = handlers.NewCommandService(m.Store, time.Now, m.Metrics)
-	m.router, err = handlers.NewCommandRouter(m.nc, m.Service, m.Verifier, newCommandID, log, handlers.RouterConfig{})
+	m.Service = command.New(m.Store, time.Now, m.Metrics)
+	m.router, err = natsrpc.NewCommandRouter(m.nc, m.Service, m.Verifier, newCommandID, log, natsrpc.RouterConfig{})
 	if err != nil {
 		return err
 	}
@@ -185,34 +192,38 @@ func (m *Main) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	log.Info("taking commands and queries over NATS", "commands", handlers.CommandSubjectPrefix+"*", "queries", handlers.QuerySubjectPrefix+"*")
+	log.Info("taking commands and queries over NATS", "commands", natsrpc.CommandSubjectPrefix+"*", "queries", natsrpc.QuerySubjectPrefix+"*")
 
 	m.bgWG.Add(1)
 	go func() {
 		defer m.bgWG.Done()
-		if err := handlers.ServeQueries(bg, m.nc, qs, m.Verifier, log); err != nil {
+		if err := natsrpc.ServeQueries(bg, m.nc, qs, m.Verifier, log); err != nil {
 			log.Error("NATS queries stopped", "err", err)
 		}
 	}()
 	// Ready once the log answers and every read model has caught up with what the log held at
 	// start, and none has stopped.
 	startSeq := last
-	pkey, err := handlers.LoadOrCreateSecret(handlers.PseudonymKeyFile(cfg.DataDir))
+	pkey, err := auth.LoadOrCreateSecret(auth.PseudonymKeyFile(cfg.DataDir))
 	if err != nil {
 		return fmt.Errorf("pseudonym key: %w", err)
 	}
-	replayer := &handlers.Replayer{Store: m.Store, Pseudonyms: handlers.NewPseudonyms(pkey), Citizens: handlers.CitizensFromReadModel(m.ReadModels[0])}
-	csrfKey, err := handlers.LoadOrCreateSecret(handlers.CSRFKeyFile(cfg.DataDir))
+	replayer := &evaluation.Replayer{Store: m.Store, Pseudonyms: evaluation.NewPseudonyms(pkey), Citizens: evaluation.CitizensFromReadModel(m.ReadModels[0])}
+	csrfKey, err := auth.LoadOrCreateSecret(auth.CSRFKeyFile(cfg.DataDir))
 	if err != nil {
 		return fmt.Errorf("form key: %w", err)
 	}
-	pages, err := (&handlers.Pages{Service: m.Service, Queries: m.Queries, Verifier: m.Verifier, Log: log,
+	pages, err := (&web.Pages{Service: m.Service, Queries: m.Queries, Verifier: m.Verifier, Log: log,
 		NewID: newCommandID, Now: time.Now, CSRFKey: csrfKey, Contact: cfg.Contact}).Handler()
 	if err != nil {
 		return err
 	}
-	api := &handlers.API{Service: m.Service, Pages: pages, Verifier: m.Verifier, Metrics: m.Metrics, Log: log, NewID: newCommandID,
-		Queries: qs, ReadModels: m.ReadModels, Replayer: replayer,
+	readModels := make([]httpapi.ReadModel, len(m.ReadModels))
+	for i, p := range m.ReadModels {
+		readModels[i] = p
+	}
+	api := &httpapi.API{Service: m.Service, Verifier: m.Verifier, Metrics: m.Metrics, Log: log, NewID: newCommandID,
+		Queries: qs, Evaluator: m.Queries, ReadModels: readModels, Replayer: replayer,
 		Ready: func(ctx context.Context) error {
 			if _, err := m.Store.LastSeq(ctx); err != nil {
 				return err
@@ -232,7 +243,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", cfg.HTTPListen, err)
 	}
-	m.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	m.http = &http.Server{Handler: mount(api.Handler(), pages, m.Metrics), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go func() {
 		if err := m.http.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -243,23 +254,35 @@ func (m *Main) Run(ctx context.Context) error {
 	return nil
 }
 
+// mount serves the API, the web pages and the metrics on one listener: the API under /api/ and
+// its health and readiness, the metrics at /metrics, the pages at every other path.
+func mount(api, pages http.Handler, m *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
+	mux.Handle("/healthz", api)
+	mux.Handle("/readyz", api)
+	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("/", m.Counted("pages", pages))
+	return mux
+}
+
 // openVerifier sets up token checking: an identity provider's public key when one is given,
 // else the embedded default's own signing key, created on first start.
 func (m *Main) openVerifier() error {
 	cfg := m.Config
 	if cfg.TokenPublicKey != "" {
-		pub, err := handlers.LoadPublicKey(cfg.TokenPublicKey)
+		pub, err := auth.LoadPublicKey(cfg.TokenPublicKey)
 		if err != nil {
 			return err
 		}
-		m.Verifier = handlers.NewVerifier(pub, cfg.TokenIssuer, cfg.TokenAudience, time.Now)
+		m.Verifier = auth.NewVerifier(pub, cfg.TokenIssuer, cfg.TokenAudience, time.Now)
 		return nil
 	}
-	key, err := handlers.LoadOrCreateKey(handlers.KeyFile(cfg.DataDir))
+	key, err := auth.LoadOrCreateKey(auth.KeyFile(cfg.DataDir))
 	if err != nil {
 		return err
 	}
-	m.Verifier = handlers.NewVerifier(key.Public(), cfg.TokenIssuer, cfg.TokenAudience, time.Now)
+	m.Verifier = auth.NewVerifier(key.Public(), cfg.TokenIssuer, cfg.TokenAudience, time.Now)
 	return nil
 }
 
@@ -352,9 +375,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr("AABENDIALOG_LOG_FORMAT", "text"), "log format: text or json (env AABENDIALOG_LOG_FORMAT)")
 	fs.StringVar(&cfg.HTTPListen, "http", envOr("AABENDIALOG_HTTP", "127.0.0.1:8080"), "where the HTTP API listens; port 0 picks a free one (env AABENDIALOG_HTTP)")
 	fs.StringVar(&cfg.TokenPublicKey, "token-public-key", envOr("AABENDIALOG_TOKEN_PUBLIC_KEY", ""), "PEM file with an identity provider's public key (Ed25519, ECDSA or RSA); default: the embedded key under DATA/keys (env AABENDIALOG_TOKEN_PUBLIC_KEY)")
-	fs.StringVar(&cfg.TokenIssuer, "token-issuer", envOr("AABENDIALOG_TOKEN_ISSUER", handlers.TokenIssuer), "the issuer (iss) tokens must name (env AABENDIALOG_TOKEN_ISSUER)")
+	fs.StringVar(&cfg.TokenIssuer, "token-issuer", envOr("AABENDIALOG_TOKEN_ISSUER", auth.TokenIssuer), "the issuer (iss) tokens must name (env AABENDIALOG_TOKEN_ISSUER)")
 	fs.StringVar(&cfg.Contact, "contact", envOr("AABENDIALOG_CONTACT", ""), "how people reach the municipality about the pages' accessibility, shown on /was, e.g. \"Skriv til digital@kommune.dk eller ring 12 34 56 78\" (env AABENDIALOG_CONTACT)")
-	fs.StringVar(&cfg.TokenAudience, "token-audience", envOr("AABENDIALOG_TOKEN_AUDIENCE", handlers.TokenAudience), "the audience (aud) tokens must name (env AABENDIALOG_TOKEN_AUDIENCE)")
+	fs.StringVar(&cfg.TokenAudience, "token-audience", envOr("AABENDIALOG_TOKEN_AUDIENCE", auth.TokenAudience), "the audience (aud) tokens must name (env AABENDIALOG_TOKEN_AUDIENCE)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

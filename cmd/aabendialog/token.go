@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/aabendialog/aabendialog/domain"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/auth"
 )
 
 // runToken issues a token signed with the embedded default's key, for trying the service and
@@ -59,13 +59,13 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	path := *keyFile
 	if path == "" {
-		path = handlers.KeyFile(*data)
+		path = auth.KeyFile(*data)
 	}
-	key, err := handlers.LoadOrCreateKey(path)
+	key, err := auth.LoadOrCreateKey(path)
 	if err != nil {
 		return err
 	}
-	token, err := handlers.NewSigner(key, time.Now).Issue(a, *ttl)
+	token, err := auth.NewSigner(key, time.Now).Issue(a, *ttl)
 	if err != nil {
 		return usageError("%v", err)
 	}

@@ -1,4 +1,4 @@
-package handlers
+package httpapi
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/handlers/query"
 )
 
 // enums lists the values of the domain's closed sets, for the API document.
@@ -148,10 +149,10 @@ func OpenAPIDocument(routes []Route) []byte {
 				"responses": object{"200": object{"description": "Rebuilt.", "content": object{"application/json": object{"schema": object{"type": "object"}}}},
 					"401": errorResponse("No valid token."), "403": errorResponse("Not an administrator."), "409": errorResponse("Already being rebuilt."),
 					"500": errorResponse("The rebuild failed; the old read model is still in use.")}})
-		case strings.HasPrefix(r.Path, "/api/v1/") && queryParams[strings.TrimPrefix(r.Path, "/api/v1/")] != nil:
+		case strings.HasPrefix(r.Path, "/api/v1/") && query.Params(strings.TrimPrefix(r.Path, "/api/v1/")) != nil:
 			name := strings.TrimPrefix(r.Path, "/api/v1/")
 			var params []object
-			for _, p := range queryParams[name] {
+			for _, p := range query.Params(name) {
 				params = append(params, object{"name": p, "in": "query", "required": false, "schema": queryParamSchema[p], "description": queryParamDoc[p]})
 			}
 			add(r.Path, r.Method, object{"operationId": name, "summary": querySummary[name], "tags": []string{"queries"},
@@ -163,9 +164,6 @@ func OpenAPIDocument(routes []Route) []byte {
 					"403": errorResponse("This person may not ask this."),
 					"503": errorResponse("The read model has not reached the sequence in after yet."),
 				}})
-		case r.Path == "/metrics":
-			add(r.Path, r.Method, object{"operationId": "metrics", "summary": "Prometheus metrics", "tags": []string{"operations"},
-				"responses": object{"200": object{"description": "Metrics in Prometheus text format.", "content": object{"text/plain": object{"schema": object{"type": "string"}}}}}})
 		case r.Path == "/healthz" || r.Path == "/readyz":
 			add(r.Path, r.Method, object{"operationId": strings.TrimPrefix(r.Path, "/"), "tags": []string{"operations"},
 				"summary": map[string]string{"/healthz": "The process is alive.", "/readyz": "The service can answer: the log is reachable."}[r.Path],

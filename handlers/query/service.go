@@ -1,11 +1,9 @@
-package handlers
+// Package query answers the read-model queries by name (history, inbox, follow-ups, services)
+// with their access rules, the same for every transport.
+package query
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -13,21 +11,14 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/projections"
 )
 
-// QuerySubjectPrefix starts every query subject over NATS: dialog.query.<query-name>.
-const QuerySubjectPrefix = "dialog.query."
-
-// QueryQueue is the queue group of the query handlers.
-const QueryQueue = "aabendialog-queries"
-
-// QueryService answers the read-model queries by name with string parameters, the same over
+// Service answers the read-model queries by name with string parameters, the same over
 // HTTP (GET /api/v1/<name>?…) and NATS (dialog.query.<name>, the parameters as a JSON object).
-type QueryService struct {
+type Service struct {
 	Queries *projections.Queries
 }
 
@@ -39,8 +30,8 @@ var queryParams = map[string][]string{
 	"services":   {"from", "to", "service", "after"},
 }
 
-// QueryNames lists the queries.
-func QueryNames() []string {
+// Names lists the queries.
+func Names() []string {
 	names := make([]string, 0, len(queryParams))
 	for n := range queryParams {
 		names = append(names, n)
@@ -49,11 +40,14 @@ func QueryNames() []string {
 	return names
 }
 
+// Params lists the parameters of the query name, nil for an unknown query.
+func Params(name string) []string { return slices.Clone(queryParams[name]) }
+
 // Do runs the query for the actor. Unknown queries and parameters are Invalid errors naming them.
-func (s *QueryService) Do(ctx context.Context, a domain.Actor, name string, p url.Values) (any, error) {
+func (s *Service) Do(ctx context.Context, a domain.Actor, name string, p url.Values) (any, error) {
 	allowed, ok := queryParams[name]
 	if !ok {
-		return nil, domain.FieldErrorf("query", "unknown query %q; the queries are %s", name, strings.Join(QueryNames(), ", "))
+		return nil, domain.FieldErrorf("query", "unknown query %q; the queries are %s", name, strings.Join(Names(), ", "))
 	}
 	for k, vs := range p {
 		if !slices.Contains(allowed, k) {
@@ -63,7 +57,7 @@ func (s *QueryService) Do(ctx context.Context, a domain.Actor, name string, p ur
 			return nil, domain.FieldErrorf(k, "is given %d times", len(vs))
 		}
 	}
-	after, err := seqParam(p, "after")
+	after, err := SeqParam(p, "after")
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +110,8 @@ func uuidParam(p url.Values, k string) (uuid.UUID, error) {
 	return id, nil
 }
 
-func seqParam(p url.Values, k string) (uint64, error) {
+// SeqParam reads the sequence number parameter k, 0 when absent.
+func SeqParam(p url.Values, k string) (uint64, error) {
 	v := p.Get(k)
 	if v == "" {
 		return 0, nil
@@ -126,58 +121,4 @@ func seqParam(p url.Values, k string) (uint64, error) {
 		return 0, domain.FieldErrorf(k, "%q is not a sequence number", v)
 	}
 	return n, nil
-}
-
-func (a *API) query(w http.ResponseWriter, r *http.Request) {
-	actor, ok := a.actor(w, r)
-	if !ok {
-		return
-	}
-	out, err := a.Queries.Do(r.Context(), actor, r.PathValue("query"), r.URL.Query())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// ServeQueries answers queries over NATS in the shared queue group until ctx ends.
-func ServeQueries(ctx context.Context, nc *nats.Conn, qs *QueryService, v *Verifier, log *slog.Logger) error {
-	sub, err := nc.QueueSubscribe(QuerySubjectPrefix+"*", QueryQueue, func(m *nats.Msg) {
-		if m.Reply == "" {
-			return
-		}
-		status, body := http.StatusOK, any(nil)
-		actor, err := v.Actor(BearerToken(m.Header.Get(HeaderAuthorization)))
-		if err == nil {
-			params := url.Values{}
-			if len(m.Data) > 0 {
-				var raw map[string]any
-				if jerr := json.Unmarshal(m.Data, &raw); jerr != nil {
-					err = domain.FieldErrorf("body", "is not a JSON object of parameters")
-				}
-				for k, val := range raw {
-					params.Set(k, fmt.Sprint(val))
-				}
-			}
-			if err == nil {
-				body, err = qs.Do(ctx, actor, strings.TrimPrefix(m.Subject, QuerySubjectPrefix), params)
-			}
-		}
-		if err != nil {
-			status, body = errorAnswer(err)
-			if status == http.StatusInternalServerError {
-				log.Error("query failed", "subject", m.Subject, "err", err)
-			}
-		}
-		data, _ := json.Marshal(body)
-		out := &nats.Msg{Subject: m.Reply, Data: data, Header: nats.Header{}}
-		out.Header.Set(HeaderStatus, strconv.Itoa(status))
-		_ = nc.PublishMsg(out)
-	})
-	if err != nil {
-		return fmt.Errorf("subscribe to queries: %w", err)
-	}
-	<-ctx.Done()
-	return sub.Drain()
 }

@@ -1,7 +1,10 @@
-package handlers
+// Package metrics holds the service's Prometheus metrics: commands, HTTP requests and the read
+// models' lag, in a registry of their own.
+package metrics
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,8 +23,8 @@ type Metrics struct {
 	http      *prometheus.CounterVec
 }
 
-// NewMetrics registers the metrics, with the Go runtime's and the process's.
-func NewMetrics() *Metrics {
+// New registers the metrics, with the Go runtime's and the process's.
+func New() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -47,10 +50,31 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-func (m *Metrics) observeCommand(name, outcome string, d time.Duration) {
+// ObserveCommand counts a handled command by name and outcome, with its duration.
+func (m *Metrics) ObserveCommand(name, outcome string, d time.Duration) {
 	m.commands.WithLabelValues(name, outcome).Inc()
 	m.latency.WithLabelValues(name).Observe(d.Seconds())
 }
+
+// Conflict counts an append refused because the meeting changed since it was loaded.
+func (m *Metrics) Conflict() { m.conflicts.Inc() }
+
+// Counted counts h's requests by route and status code.
+func (m *Metrics) Counted(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		m.http.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+	})
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
 
 // Handler serves the metrics in Prometheus's text format.
 func (m *Metrics) Handler() http.Handler {

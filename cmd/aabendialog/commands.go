@@ -14,7 +14,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/aabendialog/aabendialog/domain"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/command"
+	"github.com/aabendialog/aabendialog/handlers/httpapi"
 )
 
 // stringList is a flag that may be given more than once.
@@ -27,9 +28,9 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 type verb struct {
 	name  string
 	usage string
-	// flags declares the verb's own flags and returns a function that builds the command's body
-	// once they are parsed, and the id it generated for the user to keep (or uuid.Nil).
-	flags func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error)
+	// flags declares the verb's own flags and returns a function that builds the command once
+	// they are parsed, and the id it generated for the user to keep (or uuid.Nil).
+	flags func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error)
 	// done says in a few words what happened.
 	done string
 }
@@ -43,6 +44,21 @@ var fieldFlags = map[string]string{
 	"service": "--service", "reason": "--reason", "title": "--title",
 }
 
+// ids reads the id flags of one command. An empty flag is uuid.Nil, which the server names as
+// missing; the first malformed one is kept to be reported, naming its flag.
+type ids struct{ err error }
+
+func (p *ids) id(flagName, s string) uuid.UUID {
+	if s == "" || p.err != nil {
+		return uuid.Nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		p.err = fmt.Errorf("--%s: %q is not a UUID like 0190a4c2-6f1e-7c3a-9d2b-5e8f0a1b2c3d", flagName, s)
+	}
+	return id
+}
+
 func meetingFlag(fs *flag.FlagSet) *string {
 	return fs.String("meeting", "", "the meeting's id (required)")
 }
@@ -50,131 +66,151 @@ func meetingFlag(fs *flag.FlagSet) *string {
 func verbs() []verb {
 	return []verb{
 		{name: domain.CmdConveneMeeting, usage: "--citizen ID [--title TEXT] [--meeting ID]", done: "Meeting convened.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				citizen := fs.String("citizen", "", "the citizen's id (required): the citizen whose meeting it is")
 				title := fs.String("title", "", "a title the citizen chooses")
 				meeting := fs.String("meeting", "", "the new meeting's id (default: a new random id, printed)")
-				return func() (map[string]any, uuid.UUID, error) {
-					id := uuid.New()
-					if *meeting != "" {
-						var err error
-						if id, err = uuid.Parse(*meeting); err != nil {
-							return nil, uuid.Nil, usageError("--meeting %q is not a UUID", *meeting)
-						}
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					c := &domain.ConveneMeeting{Meeting: p.id("meeting", *meeting), Citizen: p.id("citizen", *citizen), Title: *title}
+					if c.Meeting == uuid.Nil {
+						c.Meeting = uuid.New()
 					}
-					return map[string]any{"meeting_id": id.String(), "citizen_id": *citizen, "title": *title}, id, nil
+					return c, c.Meeting, p.err
 				}
 			}},
 		{name: domain.CmdCitizenSetsAgenda, usage: "--meeting ID --item TEXT [--item TEXT ...]", done: "Agenda set.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
 				var items stringList
 				fs.Var(&items, "item", "an agenda item in the citizen's own words (repeat for more)")
-				return func() (map[string]any, uuid.UUID, error) {
-					return map[string]any{"meeting_id": *m, "items": []string(items)}, uuid.Nil, nil
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					return &domain.CitizenSetsAgenda{Meeting: p.id("meeting", *m), Items: items}, uuid.Nil, p.err
 				}
 			}},
 		{name: domain.CmdInviteParticipant, usage: "--meeting ID --participant ID --name TEXT --kind professional|network|region|other [--service TEXT]", done: "Participant invited.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
-				p := fs.String("participant", "", "the invitee's id (required)")
+				pid := fs.String("participant", "", "the invitee's id (required)")
 				name := fs.String("name", "", "the invitee's name (required)")
 				kind := fs.String("kind", "", "professional, network, region or other (required)")
 				service := fs.String("service", "", "the service or centre a professional comes from")
-				return func() (map[string]any, uuid.UUID, error) {
-					return map[string]any{"meeting_id": *m, "participant_id": *p, "name": *name, "kind": *kind, "service": *service}, uuid.Nil, nil
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					return &domain.InviteParticipant{Meeting: p.id("meeting", *m), Participant: p.id("participant", *pid), Name: *name,
+						Kind: domain.ParticipantKind(*kind), Service: *service}, uuid.Nil, p.err
 				}
 			}},
 		{name: domain.CmdWithdrawInvitation, usage: "--meeting ID --participant ID", done: "Invitation withdrawn.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
-				p := fs.String("participant", "", "the invitee's id (required)")
-				return func() (map[string]any, uuid.UUID, error) {
-					return map[string]any{"meeting_id": *m, "participant_id": *p}, uuid.Nil, nil
+				pid := fs.String("participant", "", "the invitee's id (required)")
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					return &domain.WithdrawInvitation{Meeting: p.id("meeting", *m), Participant: p.id("participant", *pid)}, uuid.Nil, p.err
 				}
 			}},
 		{name: domain.CmdSuggestParticipant, usage: "--meeting ID --name TEXT --kind KIND [--service TEXT] [--participant ID] [--reason TEXT]", done: "Suggestion sent to the citizen.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
 				name := fs.String("name", "", "who you suggest (required)")
 				kind := fs.String("kind", "", "professional, network, region or other (required)")
 				service := fs.String("service", "", "their service or centre")
-				p := fs.String("participant", "", "their id, if known")
+				pid := fs.String("participant", "", "their id, if known")
 				reason := fs.String("reason", "", "why they should come")
-				return func() (map[string]any, uuid.UUID, error) {
-					id := uuid.New()
-					body := map[string]any{"meeting_id": *m, "suggestion_id": id.String(), "name": *name, "kind": *kind, "service": *service, "reason": *reason}
-					if *p != "" {
-						body["participant_id"] = *p
-					}
-					return body, id, nil
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					c := &domain.SuggestParticipant{Meeting: p.id("meeting", *m), Suggestion: uuid.New(), Participant: p.id("participant", *pid),
+						Name: *name, Kind: domain.ParticipantKind(*kind), Service: *service, Reason: *reason}
+					return c, c.Suggestion, p.err
 				}
 			}},
 		{name: domain.CmdRespondToInvitation, usage: "--meeting ID (--accept | --decline [--reason TEXT])", done: "Answer sent.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
 				accept := fs.Bool("accept", false, "accept the invitation")
 				decline := fs.Bool("decline", false, "decline the invitation")
 				reason := fs.String("reason", "", "why you decline")
-				return func() (map[string]any, uuid.UUID, error) {
+				return func() (domain.Command, uuid.UUID, error) {
 					if *accept == *decline {
 						return nil, uuid.Nil, usageError("give one of --accept and --decline")
 					}
-					return map[string]any{"meeting_id": *m, "accept": *accept, "reason": *reason}, uuid.Nil, nil
+					var p ids
+					return &domain.RespondToInvitation{Meeting: p.id("meeting", *m), Accept: *accept, Reason: *reason}, uuid.Nil, p.err
 				}
 			}},
 		{name: domain.CmdScheduleMeeting, usage: "--meeting ID --at RFC3339 --place home|chosen|office|online [--address TEXT]", done: "Time and place set.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
 				at := fs.String("at", "", "when, as RFC 3339: 2026-12-01T10:00:00+01:00 (required)")
 				place := fs.String("place", "", "home, chosen, office or online (required)")
 				address := fs.String("address", "", "where: required for a place the citizen chose")
-				return func() (map[string]any, uuid.UUID, error) {
-					return map[string]any{"meeting_id": *m, "at": *at, "place": *place, "address": *address}, uuid.Nil, nil
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					c := &domain.ScheduleMeeting{Meeting: p.id("meeting", *m), Place: domain.PlaceKind(*place), Address: *address}
+					if *at != "" {
+						t, err := time.Parse(time.RFC3339, *at)
+						if err != nil {
+							return nil, uuid.Nil, fmt.Errorf("--at: %q is not an RFC 3339 time like 2026-12-01T10:00:00+01:00", *at)
+						}
+						c.At = t
+					}
+					return c, uuid.Nil, p.err
 				}
 			}},
 		{name: domain.CmdRecordAttendance, usage: "--meeting ID --present ID [--present ID ...]", done: "Attendance recorded; the meeting is held.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
 				var present stringList
 				fs.Var(&present, "present", "the id of someone who was there, the citizen first of all (repeat for more)")
-				return func() (map[string]any, uuid.UUID, error) {
-					return map[string]any{"meeting_id": *m, "present": []string(present)}, uuid.Nil, nil
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					c := &domain.RecordAttendance{Meeting: p.id("meeting", *m)}
+					for _, s := range present {
+						c.Present = append(c.Present, p.id("present", s))
+					}
+					return c, uuid.Nil, p.err
 				}
 			}},
 		{name: domain.CmdRecordFollowUp, usage: "--meeting ID --what TEXT --responsible ID [--due YYYY-MM-DD]", done: "Follow-up recorded.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
 				what := fs.String("what", "", "what was agreed (required)")
 				resp := fs.String("responsible", "", "the id of who is responsible: the citizen or a participant who was there (required)")
 				due := fs.String("due", "", "by when, as YYYY-MM-DD")
-				return func() (map[string]any, uuid.UUID, error) {
-					id := uuid.New()
-					return map[string]any{"meeting_id": *m, "follow_up_id": id.String(), "what": *what, "responsible": *resp, "due": *due}, id, nil
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					c := &domain.RecordFollowUp{Meeting: p.id("meeting", *m), FollowUp: uuid.New(), What: *what,
+						Responsible: p.id("responsible", *resp), Due: *due}
+					return c, c.FollowUp, p.err
 				}
 			}},
 		{name: domain.CmdCompleteFollowUp, usage: "--meeting ID --follow-up ID", done: "Follow-up marked done.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
 				f := fs.String("follow-up", "", "the follow-up's id (required)")
-				return func() (map[string]any, uuid.UUID, error) {
-					return map[string]any{"meeting_id": *m, "follow_up_id": *f}, uuid.Nil, nil
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					return &domain.CompleteFollowUp{Meeting: p.id("meeting", *m), FollowUp: p.id("follow-up", *f)}, uuid.Nil, p.err
 				}
 			}},
 		{name: domain.CmdCloseMeeting, usage: "--meeting ID [--next-agreed]", done: "Meeting closed.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
 				next := fs.Bool("next-agreed", false, "a next meeting was agreed")
-				return func() (map[string]any, uuid.UUID, error) {
-					return map[string]any{"meeting_id": *m, "next_agreed": *next}, uuid.Nil, nil
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					return &domain.CloseMeeting{Meeting: p.id("meeting", *m), NextAgreed: *next}, uuid.Nil, p.err
 				}
 			}},
 		{name: domain.CmdCancelMeeting, usage: "--meeting ID [--reason TEXT]", done: "Meeting cancelled.",
-			flags: func(fs *flag.FlagSet) func() (map[string]any, uuid.UUID, error) {
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
 				reason := fs.String("reason", "", "why")
-				return func() (map[string]any, uuid.UUID, error) {
-					return map[string]any{"meeting_id": *m, "reason": *reason}, uuid.Nil, nil
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					return &domain.CancelMeeting{Meeting: p.id("meeting", *m), Reason: *reason}, uuid.Nil, p.err
 				}
 			}},
 	}
@@ -198,11 +234,11 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 
 // client checks that a token was given and returns a client for the server; hint says whose
 // token is needed.
-func (cf *clientFlags) client(hint string) (*handlers.Client, error) {
+func (cf *clientFlags) client(hint string) (*httpapi.Client, error) {
 	if cf.token == "" {
 		return nil, usageError("no token: %s", hint)
 	}
-	return &handlers.Client{Server: cf.server, Token: cf.token, HTTP: &http.Client{}}, nil
+	return &httpapi.Client{Server: cf.server, Token: cf.token, HTTP: &http.Client{}}, nil
 }
 
 const tokenHint = "give --token or set AABENDIALOG_TOKEN (\"aabendialog token\" issues one)"
@@ -218,14 +254,9 @@ func (v verb) run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
 	}
-	body, generated, err := build()
+	cmd, generated, err := build()
 	if err != nil {
 		return err
-	}
-	for k, val := range body { // leave out what was not given, so the server says what is missing
-		if s, ok := val.(string); ok && s == "" {
-			delete(body, k)
-		}
 	}
 	id := uuid.Must(uuid.NewV7())
 	if cf.commandID != "" {
@@ -239,9 +270,9 @@ func (v verb) run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	reply, err := client.Command(ctx, v.name, id, body)
+	reply, err := client.Command(ctx, id, cmd)
 	if err != nil {
-		var ae *handlers.APIError
+		var ae *httpapi.APIError
 		if errors.As(err, &ae) && ae.Field != "" {
 			if f, ok := fieldFlags[ae.Field]; ok {
 				ae.Field = f
@@ -250,7 +281,7 @@ func (v verb) run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if cf.json && ae != nil {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			_ = enc.Encode(handlers.ErrorBody{Error: ae.ErrorDetail})
+			_ = enc.Encode(command.ErrorBody{Error: ae.ErrorDetail})
 		}
 		return err
 	}

@@ -18,7 +18,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/aabendialog/aabendialog/domain"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/auth"
+	"github.com/aabendialog/aabendialog/handlers/web"
 	"github.com/aabendialog/aabendialog/projections"
 )
 
@@ -46,7 +47,7 @@ func newWebEnv(t *testing.T) *webEnv {
 		t.Cleanup(func() { cancel(); <-done; _ = p.Close() })
 	}
 	q := &projections.Queries{MeetingsModel: models[0], ServicesModel: models[1], Now: e.clock.Now}
-	h, err := (&handlers.Pages{Service: e.service, Queries: q, Verifier: e.api.Verifier, Log: log,
+	h, err := (&web.Pages{Service: e.service, Queries: q, Verifier: e.verify, Log: log,
 		NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, Now: e.clock.Now, CSRFKey: make([]byte, 32)}).Handler()
 	if err != nil {
 		t.Fatal(err)
@@ -732,7 +733,7 @@ func TestSignOutRevokesTheToken(t *testing.T) {
 	pagesURL, _ := url.Parse(w.pages.URL)
 	var tok string
 	for _, c := range v.c.Jar.Cookies(pagesURL) {
-		if c.Name == handlers.SessionCookie {
+		if c.Name == web.SessionCookie {
 			tok = c.Value
 		}
 	}
@@ -742,7 +743,7 @@ func TestSignOutRevokesTheToken(t *testing.T) {
 	// Another process, started before the sign-out.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	other, err := handlers.OpenRevocations(ctx, w.store.JetStream(), 1, w.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	other, err := auth.OpenRevocations(ctx, w.store.JetStream(), 1, w.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -755,7 +756,7 @@ func TestSignOutRevokesTheToken(t *testing.T) {
 	}
 
 	kept := w.visitor(domain.Actor{})
-	kept.c.Jar.SetCookies(pagesURL, []*http.Cookie{{Name: handlers.SessionCookie, Value: tok, Path: "/"}})
+	kept.c.Jar.SetCookies(pagesURL, []*http.Cookie{{Name: web.SessionCookie, Value: tok, Path: "/"}})
 	if st, _ := kept.get("/moeder"); st != http.StatusUnauthorized {
 		t.Errorf("the kept cookie after sign-out: %d, want 401", st)
 	}
@@ -769,7 +770,7 @@ func TestSignOutRevokesTheToken(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	later, err := handlers.OpenRevocations(ctx, w.store.JetStream(), 1, w.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	later, err := auth.OpenRevocations(ctx, w.store.JetStream(), 1, w.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -777,7 +778,7 @@ func TestSignOutRevokesTheToken(t *testing.T) {
 		t.Error("a process started after the sign-out does not know of it")
 	}
 	// The bucket holds a hash, never the token.
-	kv, err := w.store.JetStream().KeyValue(ctx, handlers.RevocationBucket)
+	kv, err := w.store.JetStream().KeyValue(ctx, auth.RevocationBucket)
 	if err != nil {
 		t.Fatal(err)
 	}

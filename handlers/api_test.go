@@ -1,10 +1,8 @@
 package handlers_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,11 +13,10 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 
 	"github.com/aabendialog/aabendialog/domain"
-	"github.com/aabendialog/aabendialog/eventstore"
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/auth"
+	"github.com/aabendialog/aabendialog/handlers/httpapi"
 )
 
 // people in a meeting
@@ -92,7 +89,7 @@ func TestRefusals(t *testing.T) {
 	e.ok(cit, "invite-participant", map[string]any{"meeting_id": m, "participant_id": p.job.ID, "name": "K", "kind": "professional", "service": "Jobcenter"})
 
 	_, otherKey, _ := ed25519.GenerateKey(nil)
-	forged, _ := handlers.NewSigner(otherKey, e.clock.Now).Issue(p.citizen, time.Hour)
+	forged, _ := auth.NewSigner(otherKey, e.clock.Now).Issue(p.citizen, time.Hour)
 	expired, _ := e.signer.Issue(p.citizen, time.Second)
 	agenda := map[string]any{"meeting_id": m, "items": []string{"x"}}
 	before, _ := e.store.LastSeq(context.Background())
@@ -120,7 +117,7 @@ func TestRefusals(t *testing.T) {
 		{"bad time", cit, "schedule-meeting", `{"meeting_id":"` + m.String() + `","at":"i morgen","place":"home"}`, 400, "invalid", "at", "RFC 3339", 0},
 		{"over-long field", cit, "cancel-meeting", map[string]any{"meeting_id": m, "reason": strings.Repeat("ø", 1001)}, 400, "invalid", "reason", "at most 1000", 0},
 		{"missing field", cit, "invite-participant", map[string]any{"meeting_id": m, "participant_id": p.sister.ID, "kind": "network"}, 400, "invalid", "name", "missing", 0},
-		{"too large", cit, "cancel-meeting", `{"meeting_id":"` + m.String() + `","reason":"` + strings.Repeat("x", handlers.MaxBody) + `"}`, 413, "too_large", "body", "", 0},
+		{"too large", cit, "cancel-meeting", `{"meeting_id":"` + m.String() + `","reason":"` + strings.Repeat("x", httpapi.MaxBody) + `"}`, 413, "too_large", "body", "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.later > 0 {
@@ -205,7 +202,7 @@ func TestBadIdempotencyKey(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/api/v1/commands/convene-meeting",
 		strings.NewReader(fmt.Sprintf(`{"meeting_id":"%s","citizen_id":"%s"}`, uuid.New(), p.citizen.ID)))
 	req.Header.Set("Authorization", "Bearer "+e.token(p.citizen))
-	req.Header.Set(handlers.HeaderIdempotencyKey, "twice")
+	req.Header.Set(httpapi.HeaderIdempotencyKey, "twice")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -266,100 +263,6 @@ func TestConcurrentCommandsOnOneMeeting(t *testing.T) {
 	}
 }
 
-// natsRequest sends a command over NATS request/reply.
-func natsRequest(t *testing.T, nc *nats.Conn, token, name string, id uuid.UUID, body any) (int, handlers.Reply, handlers.ErrorDetail) {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	msg := &nats.Msg{Subject: handlers.CommandSubjectPrefix + name, Data: b, Header: nats.Header{}}
-	if token != "" {
-		msg.Header.Set(handlers.HeaderAuthorization, "Bearer "+token)
-	}
-	msg.Header.Set(handlers.HeaderCommandID, id.String())
-	resp, err := nc.RequestMsg(msg, 10*time.Second)
-	if err != nil {
-		t.Fatalf("request %s: %v", name, err)
-	}
-	var status int
-	fmt.Sscan(resp.Header.Get(handlers.HeaderStatus), &status)
-	var r handlers.Reply
-	var eb handlers.ErrorBody
-	if status == 200 {
-		if err := json.Unmarshal(resp.Data, &r); err != nil {
-			t.Fatal(err)
-		}
-		// The reply is encoded by hand; it must be what json.Marshal would have written.
-		if want, _ := json.Marshal(r); !bytes.Equal(resp.Data, want) {
-			t.Fatalf("reply over NATS:\ngot  %s\nwant %s", resp.Data, want)
-		}
-	} else if err := json.Unmarshal(resp.Data, &eb); err != nil {
-		t.Fatalf("error reply %s: %v", resp.Data, err)
-	}
-	return status, r, eb.Error
-}
-
-func TestCommandsOverNATS(t *testing.T) {
-	e := newEnv(t)
-	mA, mB := handlers.NewMetrics(), handlers.NewMetrics()
-	e.startRouter(mA)
-	e.startRouter(mB) // a second server process in the same queue group
-	p := newCast()
-	cit := e.token(p.citizen)
-	m := uuid.New()
-	id := uuid.New()
-	status, r, _ := natsRequest(t, e.nc, cit, "convene-meeting", id, map[string]any{"meeting_id": m, "citizen_id": p.citizen.ID})
-	if status != 200 || r.MeetingID != m || r.Sequence == 0 {
-		t.Fatalf("convene over NATS: %d %+v", status, r)
-	}
-	status, again, _ := natsRequest(t, e.nc, cit, "convene-meeting", id, map[string]any{"meeting_id": m, "citizen_id": p.citizen.ID})
-	if status != 200 || !again.Duplicate || again.Sequence != r.Sequence {
-		t.Fatalf("same command again: %d %+v", status, again)
-	}
-	for _, tc := range []struct {
-		name, token, cmd string
-		body             any
-		status           int
-		field            string
-	}{
-		{"no token", "", "citizen-sets-agenda", map[string]any{"meeting_id": m, "items": []string{"x"}}, 401, ""},
-		{"professional sets the agenda", e.token(p.job), "citizen-sets-agenda", map[string]any{"meeting_id": m, "items": []string{"x"}}, 403, ""},
-		{"unknown command", cit, "drop-table", map[string]any{}, 400, "command"},
-		{"unknown field", cit, "cancel-meeting", map[string]any{"meeting_id": m, "why": "x"}, 400, "why"},
-		{"no such meeting", cit, "cancel-meeting", map[string]any{"meeting_id": uuid.New()}, 404, ""},
-	} {
-		status, _, ed := natsRequest(t, e.nc, tc.token, tc.cmd, uuid.New(), tc.body)
-		if status != tc.status || ed.Field != tc.field || ed.Message == "" {
-			t.Errorf("%s: got %d %+v, want %d field %q", tc.name, status, ed, tc.status, tc.field)
-		}
-	}
-	// Text that JSON escapes comes back as json.Marshal writes it (natsRequest compares).
-	if status, _, ed := natsRequest(t, e.nc, cit, "citizen-sets-agenda", uuid.New(), map[string]any{"meeting_id": m, "items": []string{"<Min & bolig> \"økonomi\"\n\u2028"}}); status != 200 {
-		t.Fatalf("agenda with escapes: %d %+v", status, ed)
-	}
-	// Both processes take a share of the commands.
-	for i := range 40 {
-		if status, _, ed := natsRequest(t, e.nc, cit, "citizen-sets-agenda", uuid.New(), map[string]any{"meeting_id": m, "items": []string{fmt.Sprint(i)}}); status != 200 {
-			t.Fatalf("agenda %d: %d %+v", i, status, ed)
-		}
-	}
-	for name, mm := range map[string]*handlers.Metrics{"A": mA, "B": mB} {
-		n, err := mm.Registry.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		total := 0.0
-		for _, f := range n {
-			if f.GetName() == "aabendialog_commands_total" {
-				for _, m := range f.GetMetric() {
-					total += m.GetCounter().GetValue()
-				}
-			}
-		}
-		if total == 0 {
-			t.Errorf("process %s handled no commands: the queue group does not share", name)
-		}
-	}
-}
-
 func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	e := newEnv(t)
 	served := e.get("/api/v1/openapi.json")
@@ -396,7 +299,7 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	for key := range documented {
 		t.Errorf("%s is documented but not served", key)
 	}
-	if len(e.api.Routes()) != 5+len(domain.CommandNames()) { // with sign-out
+	if len(e.api.Routes()) != 4+len(domain.CommandNames()) { // with sign-out; /metrics is mounted beside the API
 		t.Errorf("routes: %v", e.api.Routes())
 	}
 	if e.get("/healthz") == "" || !strings.Contains(e.get("/readyz"), "ready") {
@@ -411,107 +314,11 @@ func TestVerifiedTokenStillExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, err := e.api.Verifier.Actor(tok); err != nil || a.ID != p.citizen.ID {
+	if a, err := e.verify.Actor(tok); err != nil || a.ID != p.citizen.ID {
 		t.Fatalf("fresh token: %v %v", a, err)
 	}
 	e.clock.Set(e.clock.Now().Add(2 * time.Minute))
-	if _, err := e.api.Verifier.Actor(tok); err == nil || !strings.Contains(err.Error(), "expired") {
+	if _, err := e.verify.Actor(tok); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("expired token after it was verified once: got %v, want expired", err)
-	}
-}
-
-// TestTwoProcessesShareAMeeting alternates commands on one meeting between two command services
-// with their own stores (and so their own caches), as two server processes would: each decides
-// on a state the other has moved past, and every command still lands once, in order.
-func TestTwoProcessesShareAMeeting(t *testing.T) {
-	e := newEnv(t)
-	nc2, err := nats.Connect(e.node.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc2.Close()
-	store2, err := eventstore.Open(context.Background(), nc2, eventstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	services := []*handlers.CommandService{e.service, handlers.NewCommandService(store2, e.clock.Now, nil)}
-	p := newCast()
-	ctx := context.Background()
-	m := uuid.New()
-	if _, err := services[0].Handle(ctx, p.citizen, uuid.New(), &domain.ConveneMeeting{Meeting: m, Citizen: p.citizen.ID}); err != nil {
-		t.Fatal(err)
-	}
-	var want []string
-	for i := range 20 {
-		item := fmt.Sprintf("punkt %d", i)
-		want = append(want, item)
-		r, err := services[i%2].Handle(ctx, p.citizen, uuid.New(), &domain.InviteParticipant{Meeting: m, Participant: uuid.New(), Name: item, Kind: domain.KindNetwork})
-		if err != nil {
-			t.Fatalf("command %d on process %d: %v", i, i%2, err)
-		}
-		if r.Duplicate {
-			t.Fatalf("command %d answered as a duplicate", i)
-		}
-	}
-	// A convene of a meeting the other process created is refused, not written.
-	if _, err := services[1].Handle(ctx, p.citizen, uuid.New(), &domain.ConveneMeeting{Meeting: m, Citizen: p.citizen.ID}); !domain.IsKind(err, domain.Conflict) {
-		t.Fatalf("convene an existing meeting: got %v, want a conflict", err)
-	}
-	// A refusal decided on a cached state that the other process has moved past is not an
-	// answer: process 0 has not seen the invitation process 1 writes now, and the invitee's
-	// answer, sent to process 0, is accepted.
-	want = append(want, "Sagsbehandler")
-	if _, err := services[1].Handle(ctx, p.citizen, uuid.New(), &domain.InviteParticipant{Meeting: m, Participant: p.job.ID, Name: "Sagsbehandler", Kind: domain.KindProfessional, Service: p.job.Service}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := services[0].Handle(ctx, p.job, uuid.New(), &domain.RespondToInvitation{Meeting: m, Accept: true}); err != nil {
-		t.Fatalf("an invitee's answer to the process whose cache had not seen the invitation: %v", err)
-	}
-	// A refusal on the latest state stands.
-	if _, err := services[0].Handle(ctx, p.psyk, uuid.New(), &domain.RespondToInvitation{Meeting: m, Accept: true}); !domain.IsKind(err, domain.Forbidden) && !domain.IsKind(err, domain.Invalid) {
-		t.Fatalf("an answer from someone never invited: got %v, want a refusal", err)
-	}
-	l, err := e.store.Load(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, pt := range l.Meeting.Participants() {
-		got = append(got, pt.Name)
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) || l.Meeting.Commits() != 23 {
-		t.Fatalf("got %v in %d commits, want %v in 23", got, l.Meeting.Commits(), want)
-	}
-}
-
-// TestReplayAfterWithdrawal: once the citizen withdraws an invitation, the former invitee can no
-// longer replay the meeting, not even as of the time they were invited.
-func TestReplayAfterWithdrawal(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	p := newCast()
-	m := uuid.New()
-	rp := &handlers.Replayer{Store: e.store, Pseudonyms: handlers.NewPseudonyms(make([]byte, 32))}
-	for _, c := range []domain.Command{
-		&domain.ConveneMeeting{Meeting: m, Citizen: p.citizen.ID, Title: "Min psykiatri"},
-		&domain.InviteParticipant{Meeting: m, Participant: p.job.ID, Name: "Karin", Kind: domain.KindProfessional, Service: "Jobcenter"},
-	} {
-		if _, err := e.service.Handle(ctx, p.citizen, uuid.New(), c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := rp.Replay(ctx, p.job, handlers.ReplayQuery{Meeting: m})
-	if err != nil || len(r.Meetings) != 1 || r.Meetings[0].Title != "Min psykiatri" {
-		t.Fatalf("the invitee's replay: %+v %v", r, err)
-	}
-	invited := r.Entries[len(r.Entries)-1].Seq
-	if _, err := e.service.Handle(ctx, p.citizen, uuid.New(), &domain.WithdrawInvitation{Meeting: m, Participant: p.job.ID}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rp.Replay(ctx, p.job, handlers.ReplayQuery{Meeting: m, AtSeq: invited}); !domain.IsKind(err, domain.Forbidden) {
-		t.Fatalf("withdrawn invitee replaying the past: got %v, want forbidden", err)
-	}
-	if _, err := rp.Replay(ctx, p.evaluator, handlers.ReplayQuery{Citizen: p.citizen.ID.String()}); !domain.IsKind(err, domain.Invalid) {
-		t.Fatalf("an evaluator asking by citizen id: got %v, want invalid", err)
 	}
 }

@@ -1,4 +1,4 @@
-package handlers_test
+package auth_test
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aabendialog/aabendialog/handlers"
+	"github.com/aabendialog/aabendialog/handlers/auth"
 )
 
 // TestNATSPassword: the first start writes a random password (64 hexadecimal characters, mode
@@ -14,8 +14,8 @@ import (
 // one is refused, naming the file.
 func TestNATSPassword(t *testing.T) {
 	dir := t.TempDir()
-	path := handlers.NATSPasswordFile(dir)
-	pw, err := handlers.LoadOrCreatePassword(path)
+	path := auth.NATSPasswordFile(dir)
+	pw, err := auth.LoadOrCreatePassword(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,17 +25,17 @@ func TestNATSPassword(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("password file: %v %v, want mode 0600", fi, err)
 	}
-	if again, err := handlers.LoadOrCreatePassword(path); err != nil || again != pw {
+	if again, err := auth.LoadOrCreatePassword(path); err != nil || again != pw {
 		t.Fatalf("second start read %q, %v; want the first password", again, err)
 	}
 	own := filepath.Join(dir, "own")
 	os.WriteFile(own, []byte(strings.Repeat("x", 40)+"\n"), 0o600)
-	if got, err := handlers.LoadOrCreatePassword(own); err != nil || got != strings.Repeat("x", 40) {
+	if got, err := auth.LoadOrCreatePassword(own); err != nil || got != strings.Repeat("x", 40) {
 		t.Fatalf("hand-written password: %q, %v", got, err)
 	}
 	short := filepath.Join(dir, "short")
 	os.WriteFile(short, []byte(strings.Repeat("x", 31)+"\n"+strings.Repeat(" ", 10)), 0o600)
-	if _, err := handlers.LoadOrCreatePassword(short); err == nil || !strings.Contains(err.Error(), short) {
+	if _, err := auth.LoadOrCreatePassword(short); err == nil || !strings.Contains(err.Error(), short) {
 		t.Fatalf("short password: %v, want an error naming %s", err, short)
 	}
 }

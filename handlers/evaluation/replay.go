@@ -1,18 +1,13 @@
-package handlers
+// Package evaluation replays meeting histories as they stood at any moment, pseudonymised for
+// evaluators, and writes the Open Dialogue indicator report.
+package evaluation
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base32"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,87 +17,6 @@ import (
 	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/projections"
 )
-
-// Pseudonyms turns person ids into stable keyed-hash pseudonyms. The key is the server's; an
-// evaluator never holds it, so a pseudonym cannot be turned back into an id by them.
-type Pseudonyms struct{ key []byte }
-
-// NewPseudonyms returns pseudonyms under key.
-func NewPseudonyms(key []byte) *Pseudonyms { return &Pseudonyms{key: key} }
-
-// Of returns the pseudonym of a person id: "p-" and 16 characters of HMAC-SHA256.
-func (p *Pseudonyms) Of(id uuid.UUID) string {
-	if id == uuid.Nil {
-		return ""
-	}
-	m := hmac.New(sha256.New, p.key)
-	m.Write(id[:])
-	return "p-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:16])
-}
-
-// PseudonymKeyFile is where serve keeps the pseudonym key, under the data directory.
-func PseudonymKeyFile(dataDir string) string { return filepath.Join(dataDir, "keys", "pseudonym.key") }
-
-// LoadOrCreateSecret reads the 32-byte secret key at path (the pseudonym key, the form key),
-// creating it (mode 0600) if missing.
-func LoadOrCreateSecret(path string) ([]byte, error) {
-	return loadOrCreate(path, func(key []byte) []byte { return key })
-}
-
-// NATSUser is the one user serve's embedded NATS node accepts.
-const NATSUser = "aabendialog"
-
-// NATSPasswordFile is where serve keeps the password of its embedded NATS node, under the data
-// directory: text, for tools such as nats --password "$(cat data/keys/nats.password)".
-func NATSPasswordFile(dataDir string) string { return filepath.Join(dataDir, "keys", "nats.password") }
-
-// LoadOrCreatePassword reads the password at path, creating a random one (64 hexadecimal
-// characters, mode 0600) if missing.
-func LoadOrCreatePassword(path string) (string, error) {
-	b, err := loadOrCreate(path, func(key []byte) []byte { return []byte(hex.EncodeToString(key)) })
-	if err != nil {
-		return "", err
-	}
-	// Someone may have written their own, with an editor's newline.
-	if pw := strings.TrimSpace(string(b)); len(pw) >= 32 {
-		return pw, nil
-	}
-	return "", fmt.Errorf("password %s is too short: want at least 32 characters", path)
-}
-
-// loadOrCreate reads the secret file at path, or writes encode(32 random bytes) there, once even
-// when two processes start together.
-func loadOrCreate(path string, encode func([]byte) []byte) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if len(b) < 32 {
-			return nil, fmt.Errorf("key %s is too short: want at least 32 bytes", path)
-		}
-		return b, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	key = encode(key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return loadOrCreate(path, encode)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := errors.Join(func() error { _, err := f.Write(key); return err }(), f.Sync(), f.Close()); err != nil {
-		return nil, err
-	}
-	return key, nil
-}
 
 // Replay is a history event by event, and the meetings as they stood at its end.
 type Replay struct {
@@ -161,6 +75,33 @@ type FollowUpState struct {
 	Responsible string    `json:"responsible"`
 	Due         string    `json:"due,omitempty"`
 	Completed   bool      `json:"completed"`
+}
+
+// ParseReplayQuery reads citizen, meeting, as_of (RFC 3339) and at_seq.
+func ParseReplayQuery(v url.Values) (ReplayQuery, error) {
+	for k := range v {
+		if k != "citizen" && k != "meeting" && k != "as_of" && k != "at_seq" {
+			return ReplayQuery{}, domain.FieldErrorf(k, "is not a parameter of replay; it takes citizen, meeting, as_of and at_seq")
+		}
+	}
+	q := ReplayQuery{Citizen: v.Get("citizen")}
+	var err error
+	if s := v.Get("meeting"); s != "" {
+		if q.Meeting, err = uuid.Parse(s); err != nil {
+			return q, domain.FieldErrorf("meeting", "%q is not a UUID", s)
+		}
+	}
+	if s := v.Get("as_of"); s != "" {
+		if q.AsOf, err = time.Parse(time.RFC3339, s); err != nil {
+			return q, domain.FieldErrorf("as_of", "%q is not an RFC 3339 time like 2026-12-01T10:00:00+01:00", s)
+		}
+	}
+	if s := v.Get("at_seq"); s != "" {
+		if q.AtSeq, err = strconv.ParseUint(s, 10, 64); err != nil || q.AtSeq == 0 {
+			return q, domain.FieldErrorf("at_seq", "%q is not a sequence number", s)
+		}
+	}
+	return q, nil
 }
 
 // Replayer replays histories from the log.

@@ -1,16 +1,12 @@
-package handlers
+// Package auth says who a request comes from: it signs and verifies tokens, keeps the list of
+// signed-out tokens, and reads and creates the key and secret files under the data directory.
+package auth
 
 import (
 	"context"
 	"crypto"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -32,49 +28,6 @@ const leeway = 30 * time.Second
 
 // ErrUnauthenticated means the request carried no valid token: HTTP 401.
 var ErrUnauthenticated = errors.New("unauthenticated")
-
-// claims are what a token says about its bearer.
-type claims struct {
-	Role    domain.Role `json:"role"`
-	Service string      `json:"service,omitempty"`
-	For     string      `json:"for,omitempty"` // the citizen a support person acts for
-	jwt.RegisteredClaims
-}
-
-// Signer issues tokens with the embedded default's Ed25519 key. A real identity provider takes
-// over by giving serve its public key instead (--token-public-key).
-type Signer struct {
-	key ed25519.PrivateKey
-	now func() time.Time
-}
-
-// NewSigner returns a signer for the key.
-func NewSigner(key ed25519.PrivateKey, now func() time.Time) *Signer {
-	return &Signer{key: key, now: now}
-}
-
-// Issue returns a signed token for the actor, valid for ttl.
-func (s *Signer) Issue(a domain.Actor, ttl time.Duration) (string, error) {
-	if err := a.Validate(); err != nil {
-		return "", err
-	}
-	if a.Role == domain.RoleProfessional && strings.TrimSpace(a.Service) == "" {
-		return "", domain.FieldErrorf("service", "a professional's token names the service or centre they come from")
-	}
-	now := s.now()
-	c := claims{
-		Role: a.Role, Service: a.Service,
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: TokenIssuer, Audience: jwt.ClaimStrings{TokenAudience}, Subject: a.ID.String(),
-			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)), ID: uuid.NewString(),
-		},
-	}
-	if a.OnBehalfOf != uuid.Nil {
-		c.For = a.OnBehalfOf.String()
-	}
-	return jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(s.key)
-}
 
 // Verifier checks tokens and says who is acting. It remembers tokens it has verified until they
 // expire: a token cannot change, and checking its signature again costs more than the rest of a
@@ -119,6 +72,9 @@ func (v *Verifier) Actor(token string) (domain.Actor, error) {
 	vt, err := v.verify(token)
 	return vt.actor, err
 }
+
+// CanRevoke reports whether tokens can be signed out: a revocation list is open.
+func (v *Verifier) CanRevoke() bool { return v.Revocations != nil }
 
 // Revoke signs a valid token out everywhere until it would have expired. Without Revocations it
 // does nothing.
@@ -210,77 +166,4 @@ func BearerToken(header string) string {
 		return ""
 	}
 	return strings.TrimSpace(token)
-}
-
-// KeyFile is where the embedded default keeps its signing key, under the data directory.
-func KeyFile(dataDir string) string { return filepath.Join(dataDir, "keys", "token-ed25519.pem") }
-
-// LoadOrCreateKey reads the Ed25519 signing key at path, creating one (mode 0600) when there is
-// none.
-func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
-	key, err := LoadKey(path)
-	if err == nil || !errors.Is(err, os.ErrNotExist) {
-		return key, err
-	}
-	_, key, err = ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("create token key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("create token key: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create token key: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return LoadKey(path) // another process created it first
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create token key: %w", err)
-	}
-	if err := errors.Join(pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}), f.Sync(), f.Close()); err != nil {
-		return nil, fmt.Errorf("write token key %s: %w", path, err)
-	}
-	return key, nil
-}
-
-// LoadKey reads an Ed25519 private key in PKCS #8 PEM form.
-func LoadKey(path string) (ed25519.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read token key: %w", err)
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, fmt.Errorf("read token key %s: no PEM block", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("read token key %s: %w", path, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("read token key %s: not an Ed25519 key", path)
-	}
-	return key, nil
-}
-
-// LoadPublicKey reads a public key (Ed25519, ECDSA or RSA) in PKIX PEM form, as an identity
-// provider publishes it.
-func LoadPublicKey(path string) (crypto.PublicKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read token public key: %w", err)
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, fmt.Errorf("read token public key %s: no PEM block", path)
-	}
-	k, err := x509.ParsePKIXPublicKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("read token public key %s: %w", path, err)
-	}
-	return k, nil
 }

@@ -1,4 +1,4 @@
-package handlers
+package httpapi
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/handlers/command"
 	"github.com/google/uuid"
 )
 
@@ -23,7 +25,7 @@ type Client struct {
 // APIError is a refusal from the server: its status and what was wrong.
 type APIError struct {
 	Status int
-	ErrorDetail
+	command.ErrorDetail
 }
 
 func (e *APIError) Error() string {
@@ -34,15 +36,21 @@ func (e *APIError) Error() string {
 }
 
 // Command sends one command with the given id and returns the server's reply.
-func (c *Client) Command(ctx context.Context, name string, commandID uuid.UUID, body any) (Reply, error) {
+func (c *Client) Command(ctx context.Context, commandID uuid.UUID, cmd domain.Command) (command.Reply, error) {
+	return c.Send(ctx, cmd.CommandName(), commandID, cmd)
+}
+
+// Send sends the command name with any JSON body, as a client in another language would: the
+// server decodes and checks it.
+func (c *Client) Send(ctx context.Context, name string, commandID uuid.UUID, body any) (command.Reply, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
-		return Reply{}, err
+		return command.Reply{}, err
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set(HeaderIdempotencyKey, commandID.String())
-	var r Reply
+	var r command.Reply
 	err = c.do(ctx, http.MethodPost, "/api/v1/commands/"+name, nil, b, h, &r)
 	return r, err
 }
@@ -88,9 +96,9 @@ func (c *Client) do(ctx context.Context, method, path string, params url.Values,
 		return fmt.Errorf("read the answer to %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		var eb ErrorBody
+		var eb command.ErrorBody
 		if json.Unmarshal(data, &eb) != nil || eb.Error.Message == "" {
-			return &APIError{Status: resp.StatusCode, ErrorDetail: ErrorDetail{Kind: "internal", Message: "the server answered " + resp.Status}}
+			return &APIError{Status: resp.StatusCode, ErrorDetail: command.ErrorDetail{Kind: "internal", Message: "the server answered " + resp.Status}}
 		}
 		return &APIError{Status: resp.StatusCode, ErrorDetail: eb.Error}
 	}

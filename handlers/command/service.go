@@ -1,4 +1,7 @@
-package handlers
+// Package command carries out commands: it loads a meeting, lets the domain decide, appends the
+// commit, and answers with the reply every transport sends back. Status maps every error to the
+// status all transports answer with.
+package command
 
 import (
 	"context"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
+	"github.com/aabendialog/aabendialog/handlers/auth"
 )
 
 // Log is what command handling needs of the log.
@@ -21,6 +25,14 @@ type Log interface {
 	Cached(meetingID uuid.UUID) (eventstore.Loaded, bool)
 	Append(ctx context.Context, c domain.Commit, expected uint64) (eventstore.Appended, error)
 	CommitAt(ctx context.Context, seq uint64) (eventstore.Recorded, error)
+}
+
+// Observer counts commands for the metrics.
+type Observer interface {
+	// ObserveCommand counts a handled command by name and outcome, with its duration.
+	ObserveCommand(name, outcome string, d time.Duration)
+	// Conflict counts an append refused because the meeting changed since it was loaded.
+	Conflict()
 }
 
 // Reply is the answer to a command, the same over NATS, HTTP and the CLI.
@@ -42,33 +54,33 @@ type ReplyEvent struct {
 	Data json.RawMessage `json:"data"`
 }
 
-// CommandService handles commands: load the meeting, let the domain decide, append the commit.
+// Service handles commands: load the meeting, let the domain decide, append the commit.
 // A concurrency conflict reloads and decides again a few times before it is answered as one.
-type CommandService struct {
+type Service struct {
 	log       Log
 	now       func() time.Time
-	metrics   *Metrics
+	metrics   Observer
 	conflicts int
 }
 
-// NewCommandService returns a service writing to log. now is the clock; metrics may be nil.
-func NewCommandService(log Log, now func() time.Time, metrics *Metrics) *CommandService {
-	return &CommandService{log: log, now: now, metrics: metrics, conflicts: 8}
+// New returns a service writing to log. now is the clock; metrics may be nil.
+func New(log Log, now func() time.Time, metrics Observer) *Service {
+	return &Service{log: log, now: now, metrics: metrics, conflicts: 8}
 }
 
 // Handle carries out the command for the actor. commandID makes it idempotent: the same id again
 // returns the first reply and writes nothing. Errors are domain errors (with their kind) or
 // failures of the log.
-func (s *CommandService) Handle(ctx context.Context, actor domain.Actor, commandID uuid.UUID, cmd domain.Command) (Reply, error) {
+func (s *Service) Handle(ctx context.Context, actor domain.Actor, commandID uuid.UUID, cmd domain.Command) (Reply, error) {
 	start := time.Now()
 	r, err := s.handle(ctx, actor, commandID, cmd)
 	if s.metrics != nil && cmd != nil {
-		s.metrics.observeCommand(cmd.CommandName(), outcome(r, err), time.Since(start))
+		s.metrics.ObserveCommand(cmd.CommandName(), outcome(r, err), time.Since(start))
 	}
 	return r, err
 }
 
-func (s *CommandService) handle(ctx context.Context, actor domain.Actor, commandID uuid.UUID, cmd domain.Command) (Reply, error) {
+func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid.UUID, cmd domain.Command) (Reply, error) {
 	if commandID == uuid.Nil {
 		return Reply{}, domain.FieldErrorf("command_id", "is missing")
 	}
@@ -109,7 +121,7 @@ func (s *CommandService) handle(ctx context.Context, actor domain.Actor, command
 		a, err := s.log.Append(ctx, commit, l.Seq)
 		if errors.Is(err, eventstore.ErrConcurrentUpdate) {
 			if s.metrics != nil {
-				s.metrics.conflicts.Inc()
+				s.metrics.Conflict()
 			}
 			if conflicts < s.conflicts {
 				// Someone else changed the meeting: decide again on what they wrote.
@@ -133,7 +145,7 @@ func (s *CommandService) handle(ctx context.Context, actor domain.Actor, command
 // being convened that is not cached to be new: the append's expected-sequence check and the claim
 // of the meeting id refuse a write decided on a stale state, and handle asks the log before it
 // answers with a refusal.
-func (s *CommandService) load(ctx context.Context, cmd domain.Command, trusted bool) (eventstore.Loaded, bool, error) {
+func (s *Service) load(ctx context.Context, cmd domain.Command, trusted bool) (eventstore.Loaded, bool, error) {
 	if trusted {
 		if l, ok := s.log.Cached(cmd.MeetingID()); ok {
 			return l, false, nil
@@ -148,7 +160,7 @@ func (s *CommandService) load(ctx context.Context, cmd domain.Command, trusted b
 
 // first answers a repeated command id with the reply to its first write, if it really is the
 // same command from the same person.
-func (s *CommandService) first(ctx context.Context, actor domain.Actor, commandID uuid.UUID, cmd domain.Command, seq uint64) (Reply, error) {
+func (s *Service) first(ctx context.Context, actor domain.Actor, commandID uuid.UUID, cmd domain.Command, seq uint64) (Reply, error) {
 	r, err := s.log.CommitAt(ctx, seq)
 	if err != nil {
 		return Reply{}, err
@@ -173,10 +185,10 @@ func reply(c domain.Commit, seq uint64, duplicate bool) (Reply, error) {
 	return r, nil
 }
 
-// appendReply appends r as JSON, byte for byte what json.Marshal writes, without reflection: the
+// AppendReply appends r as JSON, byte for byte what json.Marshal writes, without reflection: the
 // reply is what every command sends back, and marshalling it (again validating the events' JSON)
 // was a visible part of a command's CPU.
-func appendReply(b []byte, r Reply) []byte {
+func AppendReply(b []byte, r Reply) []byte {
 	b = append(b, `{"meeting_id":"`...)
 	b = append(b, r.MeetingID.String()...)
 	b = append(b, `","command_id":"`...)
@@ -230,7 +242,7 @@ func outcome(r Reply, err error) string {
 		return "duplicate"
 	case err == nil:
 		return "ok"
-	case errors.Is(err, ErrUnauthenticated):
+	case errors.Is(err, auth.ErrUnauthenticated):
 		return "unauthenticated"
 	}
 	if k := domain.KindOf(err); k != "" {

@@ -1,4 +1,4 @@
-package handlers
+package web
 
 import (
 	"net/http/httptest"
@@ -22,7 +22,7 @@ func TestEveryRuleHasDanish(t *testing.T) {
 			t.Errorf("rule %s has no Danish message in ruleMessages", r)
 		}
 	}
-	src, err := os.ReadFile("../domain/decide.go")
+	src, err := os.ReadFile("../../domain/decide.go")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package handlers
+// Package seed writes synthetic meeting histories through the real command path, for
+// benchmarks, demos and tests of the read models.
+package seed
 
 import (
 	"context"
@@ -11,10 +13,11 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/handlers/command"
 )
 
-// SeedConfig says what synthetic history to write.
-type SeedConfig struct {
+// Config says what synthetic history to write.
+type Config struct {
 	Citizens int
 	// Seed makes the history reproducible: the same seed writes the same people and meetings
 	// (with new ids for the commands).
@@ -27,8 +30,8 @@ type SeedConfig struct {
 	Progress func(done, total int)
 }
 
-// SeedStats counts what was written.
-type SeedStats struct {
+// Stats counts what was written.
+type Stats struct {
 	Citizens, Meetings, Commands, Cancelled, Held, FollowUps int
 }
 
@@ -70,13 +73,18 @@ type simClock struct{ t time.Time }
 func (c *simClock) now() time.Time          { return c.t }
 func (c *simClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 func (c *simClock) setAtLeast(t time.Time)  { c.t = later(c.t, t) }
-func later(a, b time.Time) time.Time        { return map[bool]time.Time{true: a, false: b}[a.After(b)] }
-func pick[T any](r *rand.Rand, xs []T) T    { return xs[r.IntN(len(xs))] }
-func chance(r *rand.Rand, p float64) bool   { return r.Float64() < p }
-func between(r *rand.Rand, lo, hi int) int  { return lo + r.IntN(hi-lo+1) }
-func days(n int) time.Duration              { return time.Duration(n) * 24 * time.Hour }
-func personName(r *rand.Rand) string        { return pick(r, seedFirst) + " " + pick(r, seedLast) }
-func (s *SeedStats) add(o SeedStats) {
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+func pick[T any](r *rand.Rand, xs []T) T   { return xs[r.IntN(len(xs))] }
+func chance(r *rand.Rand, p float64) bool  { return r.Float64() < p }
+func between(r *rand.Rand, lo, hi int) int { return lo + r.IntN(hi-lo+1) }
+func days(n int) time.Duration             { return time.Duration(n) * 24 * time.Hour }
+func personName(r *rand.Rand) string       { return pick(r, seedFirst) + " " + pick(r, seedLast) }
+func (s *Stats) add(o Stats) {
 	s.Citizens += o.Citizens
 	s.Meetings += o.Meetings
 	s.Commands += o.Commands
@@ -86,14 +94,14 @@ func (s *SeedStats) add(o SeedStats) {
 }
 func newSeedRand(seed uint64, i int) *rand.Rand { return rand.New(rand.NewPCG(seed, uint64(i)+1)) }
 
-// Seed writes synthetic meeting histories through the real command path (load, decide, append:
+// Write writes synthetic meeting histories through the real command path (load, decide, append:
 // the same domain rules and log as every other command), with a simulated clock per citizen so
 // that histories lie in the past: services named as in a Danish municipality, network members,
 // declined invitations, rescheduled and cancelled meetings, follow-ups kept, kept late or not at
 // all.
-func Seed(ctx context.Context, log Log, cfg SeedConfig) (SeedStats, error) {
+func Write(ctx context.Context, log command.Log, cfg Config) (Stats, error) {
 	if cfg.Citizens < 1 {
-		return SeedStats{}, domain.FieldErrorf("citizens", "must be at least 1")
+		return Stats{}, domain.FieldErrorf("citizens", "must be at least 1")
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = 4
@@ -118,7 +126,7 @@ func Seed(ctx context.Context, log Log, cfg SeedConfig) (SeedStats, error) {
 		next  atomic.Int64
 		done  atomic.Int64
 		mu    sync.Mutex
-		total SeedStats
+		total Stats
 		first error
 		wg    sync.WaitGroup
 	)
@@ -127,7 +135,7 @@ func Seed(ctx context.Context, log Log, cfg SeedConfig) (SeedStats, error) {
 		go func() {
 			defer wg.Done()
 			clock := &simClock{}
-			svc := NewCommandService(log, clock.now, nil)
+			svc := command.New(log, clock.now, nil)
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= cfg.Citizens || ctx.Err() != nil {
@@ -156,8 +164,8 @@ func Seed(ctx context.Context, log Log, cfg SeedConfig) (SeedStats, error) {
 	return total, first
 }
 
-func seedCitizen(ctx context.Context, svc *CommandService, clock *simClock, r *rand.Rand, pool map[string][]seedPerson, start time.Time) (SeedStats, error) {
-	st := SeedStats{Citizens: 1}
+func seedCitizen(ctx context.Context, svc *command.Service, clock *simClock, r *rand.Rand, pool map[string][]seedPerson, start time.Time) (Stats, error) {
+	st := Stats{Citizens: 1}
 	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
 	var support *domain.Actor
 	if chance(r, 0.3) {

@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/handlers/command"
+	"github.com/google/uuid"
+)
+
+// MaxBody is the largest request body the API reads. The largest command (30 agenda items of
+// 1,000 characters, up to 4 bytes each) fits well within it.
+const MaxBody = 256 << 10
+
+// HeaderIdempotencyKey carries the command id over HTTP (a UUID). Without it the server makes
+// one, and a retry is then a new command.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+func (a *API) command(w http.ResponseWriter, r *http.Request) {
+	actor, ok := a.actor(w, r)
+	if !ok {
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			writeJSON(w, http.StatusUnsupportedMediaType, command.ErrorBody{Error: command.ErrorDetail{Kind: "invalid", Field: "Content-Type", Message: "send the command as application/json"}})
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, command.ErrorBody{Error: command.ErrorDetail{Kind: "too_large", Field: "body", Message: "is larger than " + strconv.Itoa(MaxBody) + " bytes"}})
+			return
+		}
+		a.fail(w, r, domain.FieldErrorf("body", "could not be read: %v", err))
+		return
+	}
+	cmd, err := domain.DecodeCommand(r.PathValue("name"), body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	id := a.NewID()
+	if h := r.Header.Get(HeaderIdempotencyKey); h != "" {
+		if id, err = uuid.Parse(h); err != nil || id == uuid.Nil {
+			a.fail(w, r, domain.FieldErrorf(HeaderIdempotencyKey, "is not a UUID"))
+			return
+		}
+	}
+	// The command is finished even if the client goes away: it is appended whole or not at all,
+	// and a retry with the same id gets this answer.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 15*time.Second)
+	defer cancel()
+	reply, err := a.Service.Handle(ctx, actor, id, cmd)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reply)
+}

@@ -1,0 +1,161 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/projections"
+	"github.com/google/uuid"
+)
+
+// Services lists the services the invitation page offers: the centres of a Danish municipality
+// and the region. Any other name can be typed in.
+var Services = []string{
+	"Jobcenter", "Center for Handicap og Psykiatri", "Børn og Familie", "Sundhed og Ældre",
+	"Socialpsykiatrien", "Misbrugscenter", "Ydelsescenter", "Boligsocialt Team", "Psykiatrien Region Sjælland",
+}
+
+// person reads the fields that describe someone invited or suggested: name, kind and service.
+func person(errs []fieldError, v url.Values) (name string, kind domain.ParticipantKind, service string, _ []fieldError) {
+	errs = checkText(errs, v, "name", "Navnet", true, domain.MaxName)
+	kind = domain.ParticipantKind(v.Get("kind"))
+	errs = check(errs, words["kind"][string(kind)] != "", "kind", "Vælg, hvem personen er.")
+	service = serviceOf(v)
+	errs = checkPlain(errs, service, "service_other", "Afdelingens navn", false, domain.MaxService)
+	return strings.TrimSpace(v.Get("name")), kind, service, errs
+}
+
+// serviceOf is the service chosen in the list, or typed when "another" was chosen.
+func serviceOf(v url.Values) string {
+	if v.Get("service") == "anden" {
+		return strings.TrimSpace(v.Get("service_other"))
+	}
+	return strings.TrimSpace(v.Get("service"))
+}
+
+func setService(v url.Values, s string) {
+	switch {
+	case s == "":
+	case slices.Contains(Services, s):
+		v.Set("service", s)
+	default:
+		v.Set("service", "anden")
+		v.Set("service_other", s)
+	}
+}
+
+// earlier returns people from the citizen's other meetings who are not invited to this one.
+func (p *Pages) earlier(ctx context.Context, s *session, m *meetingPage) []projections.ParticipantView {
+	if !m.Owner {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	h, err := p.Queries.History(ctx, s.Actor, m.CitizenID, 0)
+	if err != nil {
+		return nil // an offer, not the page: the form works without it
+	}
+	seen := map[uuid.UUID]bool{}
+	for _, q := range m.Participants {
+		if !q.Withdrawn {
+			seen[q.ID] = true
+		}
+	}
+	var out []projections.ParticipantView
+	for i := len(h) - 1; i >= 0; i-- {
+		for _, q := range h[i].Participants {
+			if !seen[q.ID] {
+				seen[q.ID] = true
+				out = append(out, q)
+			}
+		}
+	}
+	if len(out) > 20 {
+		out = out[:20]
+	}
+	return out
+}
+
+// invitationActions are the form pages of invitations: inviting, taking an invitation back, answering one, suggesting someone.
+func (p *Pages) invitationActions() map[string]action {
+	return map[string]action{
+		"/moeder/{id}/inviter": {template: "invite", title: "Inviter en deltager", notice: "inviteret", meeting: true, offered: owner,
+			defaults: func(_ *session, m *meetingPage, r *http.Request, v url.Values) {
+				v.Set("new_participant_id", uuid.NewString())
+				if sg, ok := m.Suggestion(r.URL.Query().Get("forslag")); ok {
+					v.Set("name", sg.Name)
+					v.Set("kind", sg.Kind)
+					setService(v, sg.Service)
+				}
+			},
+			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
+				name, kind, service, errs := person(nil, v)
+				needsID := kind == domain.KindProfessional || kind == domain.KindRegion
+				errs = check(errs, !needsID || service != "", "service", "Vælg eller skriv den afdeling, personen kommer fra.")
+				id, err := uuid.Parse(strings.TrimSpace(v.Get("participant")))
+				switch {
+				case strings.TrimSpace(v.Get("participant")) == "" && !needsID:
+					id, errs = hiddenID(errs, v, "new_participant_id")
+				case strings.TrimSpace(v.Get("participant")) == "":
+					errs = check(errs, false, "participant", "Skriv fagpersonens medarbejder-id. Fagpersonen eller kommunen kan give dig det.")
+				case err != nil:
+					errs = check(errs, false, "participant", "Medarbejder-id'et ser ikke rigtigt ud. Det er 36 tegn med bindestreger, fx 0b8e…-….")
+				}
+				return &domain.InviteParticipant{Meeting: m.MeetingID, Participant: id, Name: name, Kind: kind, Service: service}, errs
+			},
+			next: meetingURL,
+		},
+		"/moeder/{id}/deltagere/{pid}/tilbagekald": {template: "withdraw", title: "Træk en invitation tilbage", notice: "tilbagekaldt", meeting: true,
+			offered: func(s *session, m *meetingPage) bool {
+				return m.Owner && slices.ContainsFunc(m.Active(), func(p projections.ParticipantView) bool { return p.ID == m.Target })
+			},
+			build: func(_ *session, m *meetingPage, r *http.Request, _ url.Values) (domain.Command, []fieldError) {
+				id, err := uuid.Parse(r.PathValue("pid"))
+				return &domain.WithdrawInvitation{Meeting: m.MeetingID, Participant: id}, check(nil, err == nil, "", "Personen er ikke inviteret til mødet.")
+			},
+			next: meetingURL,
+		},
+		"/moeder/{id}/svar": {template: "respond", title: "Svar på invitationen", notice: "svar", meeting: true,
+			offered: func(_ *session, m *meetingPage) bool { return m.CanAnswer() },
+			defaults: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) {
+				if m.Me != nil {
+					v.Set("answer", map[string]string{"accepted": "ja", "declined": "nej"}[m.Me.Answer])
+				}
+			},
+			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
+				a := v.Get("answer")
+				errs := check(nil, a == "ja" || a == "nej", "answer", "Vælg, om du kommer.")
+				errs = checkText(errs, v, "reason", "Grunden", false, domain.MaxReason)
+				reason := strings.TrimSpace(v.Get("reason"))
+				if a == "ja" {
+					reason = "" // a reason goes with a decline only; a yes needs none
+				}
+				return &domain.RespondToInvitation{Meeting: m.MeetingID, Accept: a == "ja", Reason: reason}, errs
+			},
+			next: meetingURL,
+		},
+		"/moeder/{id}/foreslaa": {template: "suggest", title: "Foreslå en deltager", notice: "forslag", meeting: true,
+			offered:  func(_ *session, m *meetingPage) bool { return m.CanSuggest() },
+			defaults: newID("suggestion_id"),
+			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
+				id, errs := hiddenID(nil, v, "suggestion_id")
+				name, kind, service, errs := person(errs, v)
+				errs = checkText(errs, v, "reason", "Begrundelsen", false, domain.MaxReason)
+				var pid uuid.UUID
+				if s := strings.TrimSpace(v.Get("participant")); s != "" {
+					var err error
+					pid, err = uuid.Parse(s)
+					errs = check(errs, err == nil, "participant", "Medarbejder-id'et ser ikke rigtigt ud. Lad feltet stå tomt, hvis du ikke kender det.")
+				}
+				return &domain.SuggestParticipant{Meeting: m.MeetingID, Suggestion: id, Participant: pid, Name: name,
+					Kind: kind, Service: service, Reason: strings.TrimSpace(v.Get("reason"))}, errs
+			},
+			next: meetingURL,
+		},
+	}
+}
