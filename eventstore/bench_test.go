@@ -1,4 +1,4 @@
-package eventstore
+package eventstore_test
 
 import (
 	"context"
@@ -16,27 +16,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/eventstore"
+	"github.com/aabendialog/aabendialog/internal/testnode"
 )
-
-// benchNode starts a single embedded node with the given fsync setting.
-func benchNode(b *testing.B, fs Fsync) (*Node, *Store) {
-	b.Helper()
-	nd, err := StartNode(NodeConfig{DataDir: b.TempDir(), Port: -1, Fsync: fs})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nd.Shutdown)
-	nc, err := nd.Connect()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
-	s, err := Open(context.Background(), nc, Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return nd, s
-}
 
 // BenchmarkAppend compares Store.Append with a raw JetStream publish carrying the same headers
 // (expected last subject sequence and message id) and the same payload size, in the same run.
@@ -46,7 +28,7 @@ func benchNode(b *testing.B, fs Fsync) (*Node, *Store) {
 //
 //	go test ./eventstore -run '^$' -bench Append -benchtime 3s
 func BenchmarkAppend(b *testing.B) {
-	for _, fs := range []Fsync{FsyncAlways, {Interval: time.Second}} {
+	for _, fs := range []eventstore.Fsync{eventstore.FsyncAlways, {Interval: time.Second}} {
 		for _, clients := range []int{1, 16} {
 			name := fmt.Sprintf("fsync=%s/clients=%d", fs, clients)
 			b.Run(name+"/raw", func(b *testing.B) { benchAppend(b, fs, clients, true) })
@@ -57,10 +39,10 @@ func BenchmarkAppend(b *testing.B) {
 
 const commitsPerMeeting = 20
 
-func benchAppend(b *testing.B, fs Fsync, clients int, raw bool) {
-	_, s := benchNode(b, fs)
+func benchAppend(b *testing.B, fs eventstore.Fsync, clients int, raw bool) {
+	s := testnode.Start(b, testnode.Fsync(fs)).Store
 	ctx := context.Background()
-	sample := agendaCommit(uuid.New(), uuid.New(), "Min bolig og min økonomi", "Hvem gør hvad")
+	sample := eventstore.AgendaCommit(uuid.New(), uuid.New(), "Min bolig og min økonomi", "Hvem gør hvad")
 	payload, _ := domain.EncodeCommit(sample)
 	b.SetParallelism(max(1, clients/2)) // RunParallel starts GOMAXPROCS × parallelism goroutines
 	b.ReportAllocs()
@@ -74,23 +56,23 @@ func benchAppend(b *testing.B, fs Fsync, clients int, raw bool) {
 		for i := 0; pb.Next(); i++ {
 			if i%commitsPerMeeting == 0 {
 				citizen, meeting = uuid.New(), uuid.New()
-				subject, expected = MeetingSubject(citizen, meeting), 0
+				subject, expected = eventstore.MeetingSubject(citizen, meeting), 0
 			}
 			var seq uint64
 			if raw {
 				msg := &nats.Msg{Subject: subject, Data: payload, Header: nats.Header{}}
 				msg.Header.Set(jetstream.MsgIDHeader, uuid.NewString())
 				msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expected, 10))
-				ack, err := s.js.PublishMsg(ctx, msg)
+				ack, err := s.JetStream().PublishMsg(ctx, msg)
 				if err != nil {
 					b.Error(err)
 					return
 				}
 				seq = ack.Sequence
 			} else {
-				c := agendaCommit(citizen, meeting, "Min bolig og min økonomi", "Hvem gør hvad")
+				c := eventstore.AgendaCommit(citizen, meeting, "Min bolig og min økonomi", "Hvem gør hvad")
 				if expected == 0 {
-					c = conveneCommit(citizen, meeting)
+					c = eventstore.ConveneCommit(citizen, meeting)
 				}
 				a, err := s.Append(ctx, c, expected)
 				if err != nil {
@@ -107,8 +89,8 @@ func benchAppend(b *testing.B, fs Fsync, clients int, raw bool) {
 
 // bigLog is a stream of at least 400k commits over many meetings, built once per run.
 type bigLog struct {
-	node     *Node
-	store    *Store
+	env      *testnode.Env
+	store    *eventstore.Store
 	meetings []uuid.UUID // meetings with 12 commits each, spread through the log
 }
 
@@ -128,23 +110,14 @@ func loadBigLog(b *testing.B) *bigLog {
 			return
 		}
 		// The big log is built with an interval fsync: it measures reads, not durability.
-		nd, err := StartNode(NodeConfig{DataDir: dir, Port: -1, Fsync: Fsync{Interval: time.Minute}})
+		e, err := testnode.StartIn(dir, testnode.Fsync(eventstore.Fsync{Interval: time.Minute}))
 		if err != nil {
 			bigErr = err
 			return
 		}
-		nc, err := nd.Connect()
-		if err != nil {
-			bigErr = err
-			return
-		}
-		ctx := context.Background()
-		s, err := Open(ctx, nc, Config{})
-		if err != nil {
-			bigErr = err
-			return
-		}
-		big = &bigLog{node: nd, store: s}
+		s := e.Store
+		js := s.JetStream()
+		big = &bigLog{env: e, store: s}
 		const commitsPerMeeting = 12
 		meetings := bigSize / commitsPerMeeting
 		ids := make([]uuid.UUID, meetings)
@@ -156,25 +129,25 @@ func loadBigLog(b *testing.B) *bigLog {
 		// Round-robin over meetings so each meeting's commits are spread through the whole log.
 		for round := 0; round < commitsPerMeeting; round++ {
 			for i := range ids {
-				c := agendaCommit(cits[i], ids[i], "punkt", fmt.Sprintf("runde %d", round))
+				c := eventstore.AgendaCommit(cits[i], ids[i], "punkt", fmt.Sprintf("runde %d", round))
 				if round == 0 {
-					c = conveneCommit(cits[i], ids[i])
-					if _, err := s.js.PublishAsync(indexSubject(ids[i]), []byte(cits[i].String())); err != nil {
+					c = eventstore.ConveneCommit(cits[i], ids[i])
+					if _, err := js.PublishAsync(eventstore.IndexSubject(ids[i]), []byte(cits[i].String())); err != nil {
 						bigErr = err
 						return
 					}
 				}
 				data, _ := domain.EncodeCommit(c)
-				if _, err := s.js.PublishAsync(MeetingSubject(cits[i], ids[i]), data); err != nil {
+				if _, err := js.PublishAsync(eventstore.MeetingSubject(cits[i], ids[i]), data); err != nil {
 					bigErr = err
 					return
 				}
 				if pending.Add(1)%4096 == 0 {
-					<-s.js.PublishAsyncComplete()
+					<-js.PublishAsyncComplete()
 				}
 			}
 		}
-		<-s.js.PublishAsyncComplete()
+		<-js.PublishAsyncComplete()
 		big.meetings = ids
 	})
 	if bigErr != nil {
@@ -223,7 +196,7 @@ func BenchmarkLoad(b *testing.B) {
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			m := bl.meetings[(i*7919)%len(bl.meetings)]
-			s.cache = newMeetingCache(s.cfg.MaxMeetings) // forget every state
+			s.ForgetCachedStates()
 			t0 := time.Now()
 			l, err := s.Load(ctx, m)
 			d = append(d, time.Since(t0))
@@ -245,7 +218,7 @@ func BenchmarkLoad(b *testing.B) {
 			}
 			t0 := time.Now()
 			n := 0
-			err = s.ReadRaw(ctx, ReadOptions{Filter: l.Subject}, func(RawRecorded) error { n++; return nil })
+			err = s.ReadRaw(ctx, eventstore.ReadOptions{Filter: l.Subject}, func(eventstore.RawRecorded) error { n++; return nil })
 			d = append(d, time.Since(t0))
 			if err != nil || n != 12 {
 				b.Fatalf("read %d commits: %v", n, err)
@@ -253,46 +226,6 @@ func BenchmarkLoad(b *testing.B) {
 		}
 		report(b, d)
 	})
-}
-
-// BenchmarkLoadWarmCluster measures a warm load on a 3-node cluster with replicas 3. There the
-// freshness check goes to the stream leader through the JetStream API instead of a direct get,
-// because a follower may answer a direct get from behind (see Open). The single-node figure in
-// the same run is the yardstick.
-//
-//	go test ./eventstore -run '^$' -bench LoadWarmCluster -benchtime 2000x
-func BenchmarkLoadWarmCluster(b *testing.B) {
-	for _, be := range backends {
-		b.Run(be.name, func(b *testing.B) {
-			s := be.start(b).open(b, be.replicas)
-			ctx := context.Background()
-			meetings := make([]uuid.UUID, 200)
-			for i := range meetings {
-				cit := uuid.New()
-				meetings[i] = uuid.New()
-				a, err := s.Append(ctx, conveneCommit(cit, meetings[i]), 0)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := s.Append(ctx, agendaCommit(cit, meetings[i], "punkt"), a.Seq); err != nil {
-					b.Fatal(err)
-				}
-			}
-			d := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				t0 := time.Now()
-				l, err := s.Load(ctx, meetings[i%len(meetings)])
-				d = append(d, time.Since(t0))
-				if err != nil || l.Seq == 0 {
-					b.Fatal(err)
-				}
-			}
-			slices.Sort(d)
-			b.ReportMetric(float64(d[len(d)/2].Nanoseconds())/1e3, "p50-µs")
-			b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds())/1e3, "p99-µs")
-		})
-	}
 }
 
 // BenchmarkGroupCommitAt1000 asks whether group commit (DESIGN.md: commits of different
@@ -326,12 +259,13 @@ type pendingCommit struct {
 }
 
 func benchGroupCommit(b *testing.B, atomicBatch bool) {
-	nd, s := benchNode(b, FsyncAlways)
-	payload, _ := domain.EncodeCommit(agendaCommit(uuid.New(), uuid.New(), "Min bolig og min økonomi", "Hvem gør hvad"))
+	e := testnode.Start(b, testnode.Fsync(eventstore.FsyncAlways))
+	s := e.Store
+	payload, _ := domain.EncodeCommit(eventstore.AgendaCommit(uuid.New(), uuid.New(), "Min bolig og min økonomi", "Hvem gør hvad"))
 	queue := make(chan pendingCommit, 1024)
 	var batches, batched atomic.Int64
 	if atomicBatch {
-		nc, err := nd.Connect()
+		nc, err := e.Node.Connect()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -370,10 +304,7 @@ func benchGroupCommit(b *testing.B, atomicBatch bool) {
 					p.msg.Header.Set("Nats-Batch-Commit", "1")
 					resp, err := nc.RequestMsg(p.msg, 10*time.Second)
 					if err == nil {
-						var ack pubAck
-						if ack, err = readPubAck(resp.Data); err == nil {
-							last = ack.seq
-						}
+						last, err = eventstore.ReadPubAckSeq(resp.Data)
 					}
 					if err != nil {
 						b.Errorf("batch of %d: %v", len(batch), err)
@@ -415,7 +346,7 @@ func benchGroupCommit(b *testing.B, atomicBatch bool) {
 			done := make(chan uint64, 1)
 			for n := range count {
 				if n%commitsPerMeeting == 0 {
-					subject, expected = MeetingSubject(citizen, uuid.New()), 0
+					subject, expected = eventstore.MeetingSubject(citizen, uuid.New()), 0
 				}
 				time.Sleep(time.Until(next))
 				next = next.Add(interval)
@@ -429,12 +360,11 @@ func benchGroupCommit(b *testing.B, atomicBatch bool) {
 					queue <- pendingCommit{msg: msg, done: done}
 					seq = <-done
 				} else {
-					ack, err := s.publish(context.Background(), msg)
-					if err != nil {
+					var err error
+					if seq, err = s.PublishSeq(context.Background(), msg); err != nil {
 						b.Error(err)
 						return
 					}
-					seq = ack.seq
 				}
 				if seq == 0 {
 					b.Error("commit not written")
@@ -457,4 +387,14 @@ func benchGroupCommit(b *testing.B, atomicBatch bool) {
 	if n := batches.Load(); n > 0 {
 		b.ReportMetric(float64(batched.Load())/float64(n), "commits/batch")
 	}
+}
+
+// TestMain removes the benchmarks' shared log of 400k commits when the run ends.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if big != nil {
+		big.env.Close()
+		_ = os.RemoveAll(big.env.Dir)
+	}
+	os.Exit(code)
 }

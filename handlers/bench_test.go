@@ -26,6 +26,7 @@ import (
 	"github.com/aabendialog/aabendialog/handlers/command"
 	"github.com/aabendialog/aabendialog/handlers/metrics"
 	"github.com/aabendialog/aabendialog/handlers/natsrpc"
+	"github.com/aabendialog/aabendialog/internal/testnode"
 )
 
 // benchServer is what "serve" runs: an embedded node, and the log and the command router on an
@@ -38,20 +39,8 @@ type benchServer struct {
 
 func newBenchServer(b *testing.B, fs eventstore.Fsync) *benchServer {
 	b.Helper()
-	nd, err := eventstore.StartNode(eventstore.NodeConfig{DataDir: b.TempDir(), Port: -1, Fsync: fs})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nd.Shutdown)
-	nc, err := nd.Connect()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
-	store, err := eventstore.Open(context.Background(), nc, eventstore.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	tn := testnode.Start(b, testnode.Fsync(fs))
+	nd, nc, store := tn.Node, tn.Conn, tn.Store
 	_, key, _ := ed25519.GenerateKey(nil)
 	svc := command.New(store, time.Now, metrics.New())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -27,6 +27,7 @@ import (
 	"github.com/aabendialog/aabendialog/handlers/httpapi"
 	"github.com/aabendialog/aabendialog/handlers/metrics"
 	"github.com/aabendialog/aabendialog/handlers/natsrpc"
+	"github.com/aabendialog/aabendialog/internal/testnode"
 )
 
 // clock is a settable clock, so tests can schedule a meeting and then hold it.
@@ -57,22 +58,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	nd, err := eventstore.StartNode(eventstore.NodeConfig{DataDir: t.TempDir(), Port: -1, Fsync: eventstore.FsyncAlways})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nd.Shutdown)
-	nc, err := nats.Connect(nd.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	store, err := eventstore.Open(ctx, nc, eventstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tn := testnode.Start(t, testnode.Fsync(eventstore.FsyncAlways), testnode.TCP())
+	nd, nc, store := tn.Node, tn.Conn, tn.Store
+	var err error
 	_, key, _ := ed25519.GenerateKey(nil)
 	e := &env{t: t, node: nd, nc: nc, store: store, clock: &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}, metrics: metrics.New()}
 	e.signer = auth.NewSigner(key, e.clock.Now)

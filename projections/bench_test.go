@@ -18,6 +18,7 @@ import (
 	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/handlers/command"
 	"github.com/aabendialog/aabendialog/handlers/evaluation"
+	"github.com/aabendialog/aabendialog/internal/testnode"
 	"github.com/aabendialog/aabendialog/projections"
 )
 
@@ -72,27 +73,13 @@ func bigLog(b *testing.B) *env {
 			bigErr = err
 			return
 		}
-		nd, err := eventstore.StartNode(eventstore.NodeConfig{DataDir: dir, Port: -1, Fsync: eventstore.Fsync{Interval: time.Minute}})
-		if err != nil {
-			bigErr = err
-			return
-		}
-		nc, err := nd.Connect()
-		if err != nil {
-			bigErr = err
-			return
-		}
 		// As serve opens it: long reads over TCP.
-		reader, err := nd.ConnectTCP()
+		nd, err := testnode.StartIn(dir, testnode.Fsync(eventstore.Fsync{Interval: time.Minute}), testnode.Reader())
 		if err != nil {
 			bigErr = err
 			return
 		}
-		store, err := eventstore.Open(context.Background(), nc, eventstore.Config{Reader: reader})
-		if err != nil {
-			bigErr = err
-			return
-		}
+		store := nd.Store
 		// Through Store.Append, as the command path writes: each commit with its message id and
 		// expected sequence in headers (which every reader receives and decodes), each meeting's
 		// id claimed, and the meetings of 32 writers interleaved in the log.
@@ -124,7 +111,7 @@ func bigLog(b *testing.B) *env {
 			bigErr = err
 			return
 		}
-		bigEnv = &env{node: nd, store: store, dir: dir, now: start.AddDate(1, 0, 0)}
+		bigEnv = &env{node: nd, store: store, now: start.AddDate(1, 0, 0)}
 	})
 	if bigErr != nil {
 		b.Fatal(bigErr)
@@ -300,16 +287,7 @@ func BenchmarkRebuild(b *testing.B) {
 //
 //	go test ./projections -run '^$' -bench LagAt2000 -benchtime 20000x
 func BenchmarkLagAt2000PerSecond(b *testing.B) {
-	nd, err := eventstore.StartNode(eventstore.NodeConfig{DataDir: b.TempDir(), Port: -1, Fsync: eventstore.Fsync{Interval: time.Second}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nd.Shutdown()
-	nc, _ := nd.Connect()
-	store, err := eventstore.Open(context.Background(), nc, eventstore.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	store := testnode.Start(b, testnode.Fsync(eventstore.Fsync{Interval: time.Second})).Store
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := b.TempDir()
@@ -456,8 +434,8 @@ func BenchmarkReplayCitizenAsOf(b *testing.B) {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if bigEnv != nil {
-		bigEnv.node.Shutdown()
-		_ = os.RemoveAll(bigEnv.dir)
+		bigEnv.node.Close()
+		_ = os.RemoveAll(bigEnv.node.Dir)
 	}
 	os.Exit(code)
 }

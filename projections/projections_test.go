@@ -19,12 +19,13 @@ import (
 	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/handlers/command"
 	"github.com/aabendialog/aabendialog/internal/seed"
+	"github.com/aabendialog/aabendialog/internal/testnode"
 	"github.com/aabendialog/aabendialog/projections"
 )
 
 type env struct {
 	t        *testing.T
-	node     *eventstore.Node
+	node     *testnode.Env
 	store    *eventstore.Store
 	dir      string
 	meetings *projections.Projector
@@ -43,21 +44,8 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // durability), the log, and both projectors on SQLite files in a temp dir.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	nd, err := eventstore.StartNode(eventstore.NodeConfig{DataDir: t.TempDir(), Port: -1, Fsync: eventstore.Fsync{Interval: time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nd.Shutdown)
-	nc, err := nd.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	store, err := eventstore.Open(context.Background(), nc, eventstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, node: nd, store: store, dir: t.TempDir(), now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	nd := testnode.Start(t, testnode.Fsync(eventstore.Fsync{Interval: time.Second}))
+	e := &env{t: t, node: nd, store: nd.Store, dir: t.TempDir(), now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	e.start()
 	return e
 }
