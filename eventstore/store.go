@@ -74,8 +74,8 @@ type Config struct {
 	// Reader, when set, is the connection long reads (Read, ReadRaw: catch-up, rebuild,
 	// replay) stream over; nil means the store's own. On an embedded node a TCP connection
 	// streams a million commits with about a tenth less CPU than the in-process one, whose
-	// unbuffered pipe hands every write from the server's goroutine to the client's (measured
-	// with go test ./projections -bench CatchUp: raw read 231–235k against 172–184k commits/s).
+	// unbuffered pipe hands every write from the server's goroutine to the client's (see
+	// docs/benchmarks.md, "Read models").
 	Reader *nats.Conn
 	// AppendTimeout bounds one publish attempt; 0 means 5 s. A publish sent to a leader that has
 	// just died gets no answer, so without a bound it would wait for the caller's whole deadline
