@@ -19,6 +19,7 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/handlers/auth"
+	"github.com/aabendialog/aabendialog/handlers/httpapi"
 	"github.com/aabendialog/aabendialog/handlers/web"
 	"github.com/aabendialog/aabendialog/projections"
 )
@@ -26,7 +27,8 @@ import (
 // webEnv is env with read models and the pages on a test server.
 type webEnv struct {
 	*env
-	pages *httptest.Server
+	pages   *httptest.Server
+	queries *projections.Queries
 }
 
 func newWebEnv(t *testing.T) *webEnv {
@@ -52,7 +54,7 @@ func newWebEnv(t *testing.T) *webEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &webEnv{env: e, pages: httptest.NewServer(h)}
+	w := &webEnv{env: e, pages: httptest.NewServer(h), queries: q}
 	t.Cleanup(w.pages.Close)
 	return w
 }
@@ -575,11 +577,37 @@ func TestPagesHeaders(t *testing.T) {
 			"X-Content-Type-Options":  "nosniff",
 			"Referrer-Policy":         "no-referrer",
 			"Content-Type":            "text/html; charset=utf-8",
+			"X-Frame-Options":         "DENY",
 		} {
 			if got := resp.Header.Get(k); !strings.HasPrefix(got, want) {
 				t.Errorf("%s: %s is %q, want %q…", path, k, got, want)
 			}
 		}
+	}
+}
+
+// TestEvaluationReportRefusesFrames: the evaluator's HTML report may not be shown inside another
+// site's frame, in browsers that read CSP and in those that only read X-Frame-Options.
+func TestEvaluationReportRefusesFrames(t *testing.T) {
+	w := newWebEnv(t)
+	api := httptest.NewServer((&httpapi.API{Service: w.service, Verifier: w.verify, Evaluator: w.queries,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), NewID: uuid.New}).Handler())
+	defer api.Close()
+	req, _ := http.NewRequest("GET", api.URL+"/api/v1/evaluation/indicators?format=html", nil)
+	req.Header.Set("Authorization", "Bearer "+w.token(domain.Actor{ID: uuid.New(), Role: domain.RoleEvaluator}))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200", resp.StatusCode)
+	}
+	if got := resp.Header.Get("X-Frame-Options"); got != "DENY" {
+		t.Errorf("X-Frame-Options is %q, want DENY", got)
+	}
+	if got := resp.Header.Get("Content-Security-Policy"); !strings.Contains(got, "frame-ancestors 'none'") {
+		t.Errorf("Content-Security-Policy is %q, want frame-ancestors 'none'", got)
 	}
 }
 

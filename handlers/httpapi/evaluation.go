@@ -71,7 +71,8 @@ func (a *API) indicators(w http.ResponseWriter, r *http.Request) {
 		_ = evaluation.WriteCSV(w, ev)
 	case "html":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
+		w.Header().Set("X-Frame-Options", "DENY")
 		_ = evaluation.WriteHTML(w, ev)
 	default:
 		writeJSON(w, http.StatusOK, jsonSafe(ev))
