@@ -3,9 +3,11 @@ package handlers_test
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -304,6 +306,41 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	}
 	if e.get("/healthz") == "" || !strings.Contains(e.get("/readyz"), "ready") {
 		t.Error("health or readiness")
+	}
+}
+
+// TestReadyzSaysLittleToStrangers: a server that is not ready says so to anyone, and why only to
+// an administrator.
+func TestReadyzSaysLittleToStrangers(t *testing.T) {
+	e := newEnv(t)
+	api := httptest.NewServer((&httpapi.API{Service: e.service, Verifier: e.verify, Log: e.api.Log, NewID: uuid.New,
+		Ready: func(context.Context) error {
+			return errors.New("read model meetings stopped: disk I/O error at /srv/data")
+		}}).Handler())
+	defer api.Close()
+	ask := func(token string) (int, string) {
+		req, _ := http.NewRequest("GET", api.URL+"/readyz", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	p := newCast()
+	for name, tok := range map[string]string{"anonymous": "", "citizen": e.token(p.citizen), "forged": "not-a-token"} {
+		status, body := ask(tok)
+		if status != http.StatusServiceUnavailable || !strings.Contains(body, "not ready") || strings.Contains(body, "disk") || strings.Contains(body, "meetings") {
+			t.Errorf("%s: %d %s, want 503 saying only not ready", name, status, body)
+		}
+	}
+	status, body := ask(e.token(domain.Actor{ID: uuid.New(), Role: domain.RoleAdmin}))
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, "disk I/O error") {
+		t.Errorf("admin: %d %s, want 503 with the reason", status, body)
 	}
 }
 

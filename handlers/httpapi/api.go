@@ -175,7 +175,15 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := a.Ready(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			// Whoever reaches the port learns only that it is not ready: the reason names read
+			// models and errors, which is for administrators (and /api/v1/read-models).
+			body := map[string]string{"status": "not ready"}
+			if a.Verifier != nil {
+				if actor, verr := a.Verifier.Actor(auth.BearerToken(r.Header.Get("Authorization"))); verr == nil && actor.Role == domain.RoleAdmin {
+					body["reason"] = err.Error()
+				}
+			}
+			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
 	}
