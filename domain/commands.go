@@ -293,9 +293,19 @@ func fieldProblem(t reflect.Type, err error) string {
 	return "has the wrong form"
 }
 
-// text checks a free-text field: valid UTF-8, no control characters except new lines and tabs,
-// not blank when required, at most max characters.
+// text checks a one-line field (a title, a name, a service, an address, an agenda item): valid
+// UTF-8, no control characters and no line breaks, not blank when required, at most max
+// characters.
 func text(field, s string, required bool, max int) error {
+	return checkText(field, s, required, max, false)
+}
+
+// lines checks a free text that may run over several lines (what was agreed, a reason).
+func lines(field, s string, required bool, max int) error {
+	return checkText(field, s, required, max, true)
+}
+
+func checkText(field, s string, required bool, max int, multiline bool) error {
 	if !utf8.ValidString(s) {
 		return FieldErrorf(field, "is not valid UTF-8 text")
 	}
@@ -305,20 +315,38 @@ func text(field, s string, required bool, max int) error {
 	if n := utf8.RuneCountInString(s); n > max {
 		return FieldErrorf(field, "is %d characters long; at most %d are allowed", n, max)
 	}
-	if !PlainText(s) {
-		return FieldErrorf(field, "contains a control character")
+	if multiline && !PlainLines(s) {
+		return FieldErrorf(field, "contains a control character or a direction mark; only letters, signs, spaces and line breaks are allowed")
+	}
+	if !multiline && !PlainText(s) {
+		return FieldErrorf(field, "contains a line break, a control character or a direction mark; write it on one line")
 	}
 	return nil
 }
 
-// PlainText reports whether s is text a person could have typed: valid UTF-8 with no control
-// characters but new lines and tabs. Free-text fields of commands must be plain text.
-func PlainText(s string) bool {
+// PlainText reports whether s is one line a person could have typed: valid UTF-8 without control
+// characters (C0, DEL, C1), line breaks or tabs, and without the bidirectional formatting
+// characters that make text read otherwise than it is stored. Names, titles, services and
+// addresses must be plain text: a line break in one would forge a row in a listing.
+func PlainText(s string) bool { return plain(s, false) }
+
+// PlainLines is PlainText that also allows line breaks and tabs, for free texts such as what
+// was agreed at a meeting or a reason.
+func PlainLines(s string) bool { return plain(s, true) }
+
+func plain(s string, multiline bool) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {
-		if r < 0x20 && r != '\n' && r != '\t' && r != '\r' || r == 0x7f {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			if !multiline {
+				return false
+			}
+		case r < 0x20, r >= 0x7f && r <= 0x9f: // C0, DEL and C1 controls
+			return false
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // bidi embeddings, overrides, isolates
 			return false
 		}
 	}
@@ -424,7 +452,7 @@ func (c *SuggestParticipant) MeetingID() uuid.UUID { return c.Meeting }
 func (c *SuggestParticipant) Validate() error {
 	return firstError(id("meeting_id", c.Meeting), id("suggestion_id", c.Suggestion),
 		text("name", c.Name, true, MaxName), participantKind("kind", c.Kind),
-		text("service", c.Service, false, MaxService), text("reason", c.Reason, false, MaxReason))
+		text("service", c.Service, false, MaxService), lines("reason", c.Reason, false, MaxReason))
 }
 
 // CommandName implements Command.
@@ -435,7 +463,7 @@ func (c *RespondToInvitation) MeetingID() uuid.UUID { return c.Meeting }
 
 // Validate implements Command.
 func (c *RespondToInvitation) Validate() error {
-	if err := firstError(id("meeting_id", c.Meeting), text("reason", c.Reason, false, MaxReason)); err != nil {
+	if err := firstError(id("meeting_id", c.Meeting), lines("reason", c.Reason, false, MaxReason)); err != nil {
 		return err
 	}
 	if c.Accept && c.Reason != "" {
@@ -516,7 +544,7 @@ func (c *RecordFollowUp) MeetingID() uuid.UUID { return c.Meeting }
 // Validate implements Command.
 func (c *RecordFollowUp) Validate() error {
 	if err := firstError(id("meeting_id", c.Meeting), id("follow_up_id", c.FollowUp),
-		text("what", c.What, true, MaxWhat), id("responsible", c.Responsible)); err != nil {
+		lines("what", c.What, true, MaxWhat), id("responsible", c.Responsible)); err != nil {
 		return err
 	}
 	if c.Due != "" {
@@ -555,7 +583,7 @@ func (c *CancelMeeting) MeetingID() uuid.UUID { return c.Meeting }
 
 // Validate implements Command.
 func (c *CancelMeeting) Validate() error {
-	return firstError(id("meeting_id", c.Meeting), text("reason", c.Reason, false, MaxReason))
+	return firstError(id("meeting_id", c.Meeting), lines("reason", c.Reason, false, MaxReason))
 }
 
 // scanCommand reads a command in the plain form clients send it (compact, no escapes, each key

@@ -40,7 +40,7 @@ func (p *Pages) followUpActions() map[string]action {
 			defaults: newID("follow_up_id"),
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
 				id, errs := hiddenID(nil, v, "follow_up_id")
-				errs = checkText(errs, v, "what", "Det, I aftalte,", true, domain.MaxWhat)
+				errs = checkLines(errs, v, "what", "Det, I aftalte,", true, domain.MaxWhat)
 				resp, err := uuid.Parse(v.Get("responsible"))
 				errs = check(errs, err == nil, "responsible", "Vælg, hvem der står for opfølgningen.")
 				due := strings.TrimSpace(v.Get("due"))

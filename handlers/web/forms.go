@@ -121,13 +121,26 @@ func check(errs []fieldError, ok bool, field, msg string) []fieldError {
 }
 
 // checkText checks a typed text's presence, characters and length, in the words a person reads.
+// checkText checks a one-line field of the form.
 func checkText(errs []fieldError, v url.Values, field, what string, required bool, max int) []fieldError {
 	return checkPlain(errs, strings.TrimSpace(v.Get(field)), field, what, required, max)
 }
 
+// checkLines checks a text area that may hold several lines.
+func checkLines(errs []fieldError, v url.Values, field, what string, required bool, max int) []fieldError {
+	return checkTyped(errs, strings.TrimSpace(v.Get(field)), field, what, required, max, domain.PlainLines)
+}
+
 func checkPlain(errs []fieldError, s, field, what string, required bool, max int) []fieldError {
+	if strings.ContainsAny(s, "\r\n") {
+		return check(errs, false, field, what+" skal stå på én linje.")
+	}
+	return checkTyped(errs, s, field, what, required, max, domain.PlainText)
+}
+
+func checkTyped(errs []fieldError, s, field, what string, required bool, max int, plain func(string) bool) []fieldError {
 	errs = check(errs, !required || s != "", field, what+" mangler. Udfyld feltet.")
-	errs = check(errs, domain.PlainText(s), field, what+" indeholder et tegn, der ikke kan gemmes, måske fra en kopi. Skriv teksten igen.")
+	errs = check(errs, plain(s), field, what+" indeholder et tegn, der ikke kan gemmes, måske fra en kopi. Skriv teksten igen.")
 	return check(errs, utf8.RuneCountInString(s) <= max, field, fmt.Sprintf("%s må højst være %d tegn. Nu er det %d.", what, max, utf8.RuneCountInString(s)))
 }
 

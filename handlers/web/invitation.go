@@ -130,7 +130,7 @@ func (p *Pages) invitationActions() map[string]action {
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
 				a := v.Get("answer")
 				errs := check(nil, a == "ja" || a == "nej", "answer", "Vælg, om du kommer.")
-				errs = checkText(errs, v, "reason", "Grunden", false, domain.MaxReason)
+				errs = checkLines(errs, v, "reason", "Grunden", false, domain.MaxReason)
 				reason := strings.TrimSpace(v.Get("reason"))
 				if a == "ja" {
 					reason = "" // a reason goes with a decline only; a yes needs none
@@ -145,7 +145,7 @@ func (p *Pages) invitationActions() map[string]action {
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
 				id, errs := hiddenID(nil, v, "suggestion_id")
 				name, kind, service, errs := person(errs, v)
-				errs = checkText(errs, v, "reason", "Begrundelsen", false, domain.MaxReason)
+				errs = checkLines(errs, v, "reason", "Begrundelsen", false, domain.MaxReason)
 				var pid uuid.UUID
 				if s := strings.TrimSpace(v.Get("participant")); s != "" {
 					var err error

@@ -265,7 +265,7 @@ func (p *Pages) meetingActions() map[string]action {
 		},
 		"/moeder/{id}/aflys": {template: "cancel", title: "Aflys mødet", notice: "aflyst", meeting: true, offered: owner,
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
-				return &domain.CancelMeeting{Meeting: m.MeetingID, Reason: strings.TrimSpace(v.Get("reason"))}, checkText(nil, v, "reason", "Grunden", false, domain.MaxReason)
+				return &domain.CancelMeeting{Meeting: m.MeetingID, Reason: strings.TrimSpace(v.Get("reason"))}, checkLines(nil, v, "reason", "Grunden", false, domain.MaxReason)
 			},
 			next: meetingURL,
 		},
