@@ -22,14 +22,15 @@ const RevocationBucket = "AABENDIALOG_REVOKED"
 // a token costs a map lookup. A process learns of a sign-out made at another within the time a
 // NATS message takes (milliseconds); the process that signs out knows at once.
 //
-// A token is named by the SHA-256 of its text, so the bucket holds no token that could be used.
+// A token is named by the SHA-256 of its issuer and id (jti), so every spelling of it is refused
+// and the bucket holds nothing that could be used as a token.
 type Revocations struct {
 	kv  jetstream.KeyValue
 	now func() time.Time
 	log *slog.Logger
 
 	mu   sync.RWMutex
-	list map[string]struct{} // hashes of the revoked tokens
+	list map[string]struct{} // names (hashes) of the revoked tokens
 }
 
 // OpenRevocations creates or opens the bucket and reads it whole before it returns; a watch
@@ -37,7 +38,7 @@ type Revocations struct {
 func OpenRevocations(ctx context.Context, js jetstream.JetStream, replicas int, now func() time.Time, log *slog.Logger) (*Revocations, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      RevocationBucket,
-		Description: "Åben Dialog: tokens signed out before they expire (SHA-256 of the token → its expiry, for operators)",
+		Description: "Åben Dialog: tokens signed out before they expire (SHA-256 of the token's issuer and id → its expiry, for operators)",
 		History:     1,
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
@@ -84,10 +85,9 @@ func (r *Revocations) apply(e jetstream.KeyValueEntry) {
 	}
 }
 
-// Revoke refuses token from now on, everywhere, until expires (the token's own expiry). Revoking
-// a token twice is harmless.
-func (r *Revocations) Revoke(ctx context.Context, token string, expires time.Time) error {
-	key := tokenKey(token)
+// revoke refuses the token named key from now on, everywhere, until expires (the token's own
+// expiry). Revoking a token twice is harmless.
+func (r *Revocations) revoke(ctx context.Context, key string, expires time.Time) error {
 	ttl := expires.Sub(r.now()) + leeway
 	if ttl < time.Second {
 		return nil // already past use
@@ -104,8 +104,8 @@ func (r *Revocations) Revoke(ctx context.Context, token string, expires time.Tim
 	return nil
 }
 
-// Revoked reports whether token was signed out.
-func (r *Revocations) Revoked(token string) bool { return r.revoked(tokenKey(token)) }
+// RevokedID reports whether the token with this issuer and id (jti) was signed out.
+func (r *Revocations) RevokedID(issuer, id string) bool { return r.revoked(idKey(issuer, id)) }
 
 func (r *Revocations) revoked(key string) bool {
 	if r == nil {
@@ -117,7 +117,16 @@ func (r *Revocations) revoked(key string) bool {
 	return ok
 }
 
-func tokenKey(token string) string {
+// idKey names a token in the list by its issuer and id: the same token under another spelling
+// has the same name.
+func idKey(issuer, id string) string {
+	h := sha256.Sum256([]byte("jti\x00" + issuer + "\x00" + id))
+	return hex.EncodeToString(h[:])
+}
+
+// textKey is how lists written before tokens were named by id name a token: the SHA-256 of its
+// text. Those entries are still honoured until they expire with their tokens.
+func textKey(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
 }

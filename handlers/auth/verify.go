@@ -48,10 +48,15 @@ type verifiedToken struct {
 	actor     domain.Actor
 	notBefore time.Time
 	expires   time.Time
-	key       string // the token's name in the revocation list
+	key       string // the token's name in the revocation list, from its issuer and id; "" without an id
+	legacy    string // its name in lists written before tokens were named by id
 }
 
 var errSignedOut = fmt.Errorf("%w: the token was signed out; sign in again", ErrUnauthenticated)
+
+// ErrCannotRevoke means a valid token carries no id (jti), so it cannot be signed out: it works
+// until it expires. Every token this service issues has one; an identity provider's may not.
+var ErrCannotRevoke = domain.Errorf(domain.Invalid, "this token has no id (jti), so it cannot be signed out; it stops working when it expires")
 
 // maxVerified bounds the remembered tokens; when full, arbitrary ones are forgotten.
 const maxVerified = 10_000
@@ -60,6 +65,10 @@ const maxVerified = 10_000
 // with the given issuer and audience.
 func NewVerifier(key crypto.PublicKey, issuer, audience string, now func() time.Time) *Verifier {
 	return &Verifier{key: key, now: now, verified: map[string]verifiedToken{}, parser: jwt.NewParser(
+		// Strict base64: a token has exactly one spelling. Without it the unused low bits of the
+		// signature's last character can be flipped, and the same signature verifies under a
+		// new string (which a list keyed on the text would not know).
+		jwt.WithStrictDecoding(),
 		jwt.WithValidMethods([]string{"EdDSA", "ES256", "ES384", "RS256", "PS256"}),
 		jwt.WithIssuer(issuer), jwt.WithAudience(audience), jwt.WithExpirationRequired(),
 		jwt.WithLeeway(leeway), jwt.WithTimeFunc(now),
@@ -76,8 +85,9 @@ func (v *Verifier) Actor(token string) (domain.Actor, error) {
 // CanRevoke reports whether tokens can be signed out: a revocation list is open.
 func (v *Verifier) CanRevoke() bool { return v.Revocations != nil }
 
-// Revoke signs a valid token out everywhere until it would have expired. Without Revocations it
-// does nothing.
+// Revoke signs a valid token out everywhere until it would have expired: every spelling and copy
+// of it, because the list names a token by its issuer and id (jti), not by its text. A token
+// without an id is refused with ErrCannotRevoke. Without Revocations it does nothing.
 func (v *Verifier) Revoke(ctx context.Context, token string) error {
 	if v.Revocations == nil {
 		return nil
@@ -86,7 +96,10 @@ func (v *Verifier) Revoke(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	return v.Revocations.Revoke(ctx, token, vt.expires)
+	if vt.key == "" {
+		return ErrCannotRevoke
+	}
+	return v.Revocations.revoke(ctx, vt.key, vt.expires)
 }
 
 func (v *Verifier) verify(token string) (verifiedToken, error) {
@@ -98,14 +111,10 @@ func (v *Verifier) verify(token string) (verifiedToken, error) {
 	vt, ok := v.verified[token]
 	v.mu.Unlock()
 	if ok && now.Before(vt.expires.Add(leeway)) && !now.Before(vt.notBefore.Add(-leeway)) {
-		if v.Revocations.revoked(vt.key) {
+		if v.signedOut(vt) {
 			return verifiedToken{}, errSignedOut
 		}
 		return vt, nil
-	}
-	key := tokenKey(token)
-	if v.Revocations.revoked(key) {
-		return verifiedToken{}, errSignedOut
 	}
 	var c claims
 	if _, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
@@ -124,9 +133,15 @@ func (v *Verifier) verify(token string) (verifiedToken, error) {
 	if err := a.Validate(); err != nil {
 		return verifiedToken{}, fmt.Errorf("%w: the token names no valid actor: %v", ErrUnauthenticated, err)
 	}
-	vt = verifiedToken{actor: a, expires: c.ExpiresAt.Time, key: key}
+	vt = verifiedToken{actor: a, expires: c.ExpiresAt.Time, legacy: textKey(token)}
+	if c.ID != "" {
+		vt.key = idKey(c.Issuer, c.ID)
+	}
 	if c.NotBefore != nil {
 		vt.notBefore = c.NotBefore.Time
+	}
+	if v.signedOut(vt) {
+		return verifiedToken{}, errSignedOut
 	}
 	v.mu.Lock()
 	if len(v.verified) >= maxVerified {
@@ -141,6 +156,12 @@ func (v *Verifier) verify(token string) (verifiedToken, error) {
 	v.verified[token] = vt
 	v.mu.Unlock()
 	return vt, nil
+}
+
+// signedOut reports whether the token is on the revocation list, by its id or, for entries
+// written before tokens were named by id (they expire with the tokens), by its text.
+func (v *Verifier) signedOut(vt verifiedToken) bool {
+	return (vt.key != "" && v.Revocations.revoked(vt.key)) || v.Revocations.revoked(vt.legacy)
 }
 
 func tokenProblem(err error) string {
