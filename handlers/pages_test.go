@@ -3,6 +3,8 @@ package handlers_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
 	"html"
 	"io"
@@ -676,6 +678,32 @@ func TestPagesRestoreOnlyForTheSamePerson(t *testing.T) {
 	if st, _ := citizen.post("/log-ind", withValue(kept, "token", w.token(citizen.a))); st != http.StatusOK || !strings.Contains(citizen.last, "Et langt punkt om min hverdag.") {
 		t.Errorf("the same person's sign-in: %d", st)
 	}
+
+	// A form is kept only for whom a token verifiably names: a cookie that merely claims to be
+	// the citizen (unsigned, or signed with another key) gets no kept form to carry to the
+	// citizen's next sign-in.
+	claims := jwt.MapClaims{"iss": auth.TokenIssuer, "aud": auth.TokenAudience, "sub": citizen.a.ID.String(),
+		"role": "citizen", "jti": uuid.NewString(), "exp": w.clock.Now().Add(-time.Minute).Unix()}
+	unsigned, _ := jwt.NewWithClaims(jwt.SigningMethodNone, claims).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	_, foreignKey, _ := ed25519.GenerateKey(rand.Reader)
+	foreign, _ := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims).SignedString(foreignKey)
+	for name, forged := range map[string]string{"unsigned": unsigned, "another key": foreign} {
+		planter := w.visitor(domain.Actor{})
+		planter.c.Jar.SetCookies(pagesURL(t, w), []*http.Cookie{{Name: web.SessionCookie, Value: forged, Path: "/"}})
+		st, _ := planter.post(path+"/dagsorden", url.Values{"items": {"Plantet punkt"}, "command_id": {uuid.NewString()}})
+		if st != http.StatusUnauthorized || hidden(planter.last).Get("keep_for") != "" || strings.Contains(planter.last, "Plantet punkt") {
+			t.Errorf("%s cookie naming the citizen: %d, and the page keeps the form for %q", name, st, hidden(planter.last).Get("keep_for"))
+		}
+	}
+}
+
+func pagesURL(t *testing.T, w *webEnv) *url.URL {
+	t.Helper()
+	u, err := url.Parse(w.pages.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func TestPagesForInviteesWhoLeftOrDeclined(t *testing.T) {

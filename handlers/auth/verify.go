@@ -52,6 +52,9 @@ type verifiedToken struct {
 	legacy    string // its name in lists written before tokens were named by id
 }
 
+// errExpired is a token that would be valid but for its expiry.
+var errExpired = fmt.Errorf("%w: the token has expired; ask for a new one", ErrUnauthenticated)
+
 var errSignedOut = fmt.Errorf("%w: the token was signed out; sign in again", ErrUnauthenticated)
 
 // ErrCannotRevoke means a valid token carries no id (jti), so it cannot be signed out: it works
@@ -102,6 +105,42 @@ func (v *Verifier) Revoke(ctx context.Context, token string) error {
 	return v.Revocations.revoke(ctx, vt.key, vt.expires)
 }
 
+// maxLapse is how long after its expiry a token still says who typed a form (Lapsed).
+const maxLapse = 24 * time.Hour
+
+// Lapsed returns the actor of a token that this verifier would accept but for having expired
+// within the last day: its signature, issuer and audience hold and it was not signed out. The
+// pages use it to keep what someone typed while their session ran out for that same person; an
+// unverified token's subject would let anyone plant a form on anyone.
+func (v *Verifier) Lapsed(token string) (domain.Actor, error) {
+	if a, err := v.Actor(token); err == nil || !errors.Is(err, errExpired) {
+		return a, err
+	}
+	var c claims
+	_, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil })
+	if err == nil || !errors.Is(err, jwt.ErrTokenExpired) {
+		return domain.Actor{}, fmt.Errorf("%w: %s", ErrUnauthenticated, tokenProblem(err))
+	}
+	// Expiry must be the only fault: the signature was checked before the claims, and any other
+	// claim that fails joins the error.
+	for _, other := range []error{jwt.ErrTokenInvalidIssuer, jwt.ErrTokenInvalidAudience, jwt.ErrTokenNotValidYet, jwt.ErrTokenUsedBeforeIssued, jwt.ErrTokenRequiredClaimMissing} {
+		if errors.Is(err, other) {
+			return domain.Actor{}, fmt.Errorf("%w: %s", ErrUnauthenticated, tokenProblem(other))
+		}
+	}
+	if c.ExpiresAt == nil || v.now().Sub(c.ExpiresAt.Time) > maxLapse {
+		return domain.Actor{}, fmt.Errorf("%w: the token expired too long ago", ErrUnauthenticated)
+	}
+	vt, err := v.token(token, c)
+	if err != nil {
+		return domain.Actor{}, err
+	}
+	if v.signedOut(vt) {
+		return domain.Actor{}, errSignedOut
+	}
+	return vt.actor, nil
+}
+
 func (v *Verifier) verify(token string) (verifiedToken, error) {
 	if token == "" {
 		return verifiedToken{}, fmt.Errorf("%w: no token; send Authorization: Bearer <token>", ErrUnauthenticated)
@@ -118,27 +157,14 @@ func (v *Verifier) verify(token string) (verifiedToken, error) {
 	}
 	var c claims
 	if _, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return verifiedToken{}, errExpired
+		}
 		return verifiedToken{}, fmt.Errorf("%w: %s", ErrUnauthenticated, tokenProblem(err))
 	}
-	id, err := uuid.Parse(c.Subject)
+	vt, err := v.token(token, c)
 	if err != nil {
-		return verifiedToken{}, fmt.Errorf("%w: the token's subject is not a UUID", ErrUnauthenticated)
-	}
-	a := domain.Actor{ID: id, Role: c.Role, Service: c.Service}
-	if c.For != "" {
-		if a.OnBehalfOf, err = uuid.Parse(c.For); err != nil {
-			return verifiedToken{}, fmt.Errorf("%w: the token's \"for\" is not a UUID", ErrUnauthenticated)
-		}
-	}
-	if err := a.Validate(); err != nil {
-		return verifiedToken{}, fmt.Errorf("%w: the token names no valid actor: %v", ErrUnauthenticated, err)
-	}
-	vt = verifiedToken{actor: a, expires: c.ExpiresAt.Time, legacy: textKey(token)}
-	if c.ID != "" {
-		vt.key = idKey(c.Issuer, c.ID)
-	}
-	if c.NotBefore != nil {
-		vt.notBefore = c.NotBefore.Time
+		return verifiedToken{}, err
 	}
 	if v.signedOut(vt) {
 		return verifiedToken{}, errSignedOut
@@ -155,6 +181,31 @@ func (v *Verifier) verify(token string) (verifiedToken, error) {
 	}
 	v.verified[token] = vt
 	v.mu.Unlock()
+	return vt, nil
+}
+
+// token reads the actor and the revocation names of a token whose signature was checked.
+func (v *Verifier) token(token string, c claims) (verifiedToken, error) {
+	id, err := uuid.Parse(c.Subject)
+	if err != nil {
+		return verifiedToken{}, fmt.Errorf("%w: the token's subject is not a UUID", ErrUnauthenticated)
+	}
+	a := domain.Actor{ID: id, Role: c.Role, Service: c.Service}
+	if c.For != "" {
+		if a.OnBehalfOf, err = uuid.Parse(c.For); err != nil {
+			return verifiedToken{}, fmt.Errorf("%w: the token's \"for\" is not a UUID", ErrUnauthenticated)
+		}
+	}
+	if err := a.Validate(); err != nil {
+		return verifiedToken{}, fmt.Errorf("%w: the token names no valid actor: %v", ErrUnauthenticated, err)
+	}
+	vt := verifiedToken{actor: a, expires: c.ExpiresAt.Time, legacy: textKey(token)}
+	if c.ID != "" {
+		vt.key = idKey(c.Issuer, c.ID)
+	}
+	if c.NotBefore != nil {
+		vt.notBefore = c.NotBefore.Time
+	}
 	return vt, nil
 }
 

@@ -55,6 +55,9 @@ type Reader interface {
 // Verifier says who a session's token belongs to, and signs it out.
 type Verifier interface {
 	Actor(token string) (domain.Actor, error)
+	// Lapsed is Actor for a token that may have expired lately: who typed a form before their
+	// session ran out.
+	Lapsed(token string) (domain.Actor, error)
 	Revoke(ctx context.Context, token string) error
 }
 

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/aabendialog/aabendialog/domain"
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 )
 
@@ -107,10 +106,13 @@ func (p *Pages) keep(r *http.Request) *restore {
 	if err != nil {
 		return nil
 	}
-	sub := unverifiedSubject(c.Value) // the signature is checked when the same person signs in again
-	if sub == "" || !returnPath(r.URL.Path) {
+	// Bound to whoever the (lately expired) token verifiably names, so nobody can plant a form
+	// on someone else's next sign-in.
+	a, err := p.Verifier.Lapsed(c.Value)
+	if err != nil || !returnPath(r.URL.Path) {
 		return nil
 	}
+	sub := a.ID.String()
 	kept := url.Values{}
 	for k, vs := range r.PostForm {
 		if k != "csrf" {
@@ -153,18 +155,6 @@ func (p *Pages) restored(r *http.Request, a domain.Actor) *restore {
 // returnPath accepts only a clean path to a page of a meeting.
 func returnPath(ret string) bool {
 	return strings.HasPrefix(ret, "/moeder/") && path.Clean(ret) == ret && !strings.ContainsAny(ret, "?#\\%")
-}
-
-// unverifiedSubject reads the subject of a token without checking it (it may have expired).
-func unverifiedSubject(token string) string {
-	var c jwt.RegisteredClaims
-	if _, _, err := jwt.NewParser().ParseUnverified(token, &c); err != nil {
-		return ""
-	}
-	if _, err := uuid.Parse(c.Subject); err != nil {
-		return ""
-	}
-	return c.Subject
 }
 
 // restoreKey holds, in a request's context, the values of a form to show again after sign-in.
