@@ -568,6 +568,41 @@ func TestPagesSignInOnlyFromThisSite(t *testing.T) {
 	}
 }
 
+// TestSignInLinkSaysWhoAndAsks: a sign-in link says whom it signs in as, and a link for someone
+// else does not replace the session signed in here without asking; the same person's fresh link
+// goes through, and confirming replaces the session.
+func TestSignInLinkSaysWhoAndAsks(t *testing.T) {
+	w := newWebEnv(t)
+	citizen := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	citizen.submit("/moeder/nyt", "title", "Borgerens møde")
+	pro := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	tok := w.token(pro)
+
+	if st, _ := citizen.get("/log-ind?token=" + url.QueryEscape(tok)); st != http.StatusOK ||
+		!strings.Contains(citizen.last, "Du logger ind som <strong>fagperson fra Jobcenter</strong>") ||
+		!strings.Contains(citizen.last, "Der er allerede logget ind her som <strong>dig selv som borger</strong>") {
+		t.Fatalf("the sign-in page does not say who you become and who is signed in: %d\n%s", st, citizen.last)
+	}
+	confirm := hidden(citizen.last)
+	// Posting the token without the confirmation asks again and keeps the session.
+	if st, _ := citizen.post("/log-ind", url.Values{"token": {tok}}); st != http.StatusConflict || !strings.Contains(citizen.last, "Der er allerede logget ind her") {
+		t.Errorf("another person's token without confirmation: %d, want 409 and the question", st)
+	}
+	citizen.see("/moeder")
+	if !strings.Contains(citizen.last, "Borgerens møde") {
+		t.Fatal("the citizen's session was replaced without asking")
+	}
+	// The same person's fresh link replaces nothing and asks nothing.
+	citizen.signIn()
+	// Confirming signs the other person in.
+	if st, loc := citizen.post("/log-ind", confirm); st != http.StatusSeeOther || loc != "/?gemt=logget-ind" {
+		t.Fatalf("confirmed sign-in: %d to %q", st, loc)
+	}
+	if st, loc := citizen.get("/"); st != http.StatusSeeOther || !strings.HasPrefix(loc, "/indbakke") {
+		t.Errorf("after confirming, the front page sends to %q (%d), want the professional's inbox", loc, st)
+	}
+}
+
 func TestPagesHeaders(t *testing.T) {
 	w := newWebEnv(t)
 	for _, path := range []string{"/", "/was", "/moeder"} {
@@ -665,6 +700,7 @@ func TestPagesRestoreOnlyForTheSamePerson(t *testing.T) {
 	if st, loc := citizen.post("/log-ind", withValue(kept, "token", w.token(other))); st != http.StatusSeeOther || loc != "/?gemt=logget-ind" || strings.Contains(citizen.last, "Et langt punkt") {
 		t.Errorf("another person's sign-in: %d to %q", st, loc)
 	}
+	kept.Set("replace", other.ID.String()) // the citizen confirms replacing the other's session
 	// Nor does a tampered return address or value.
 	for name, f := range map[string]url.Values{
 		"dot segments": withValue(withValue(kept, "return", "/moeder/../indbakke"), "token", w.token(citizen.a)),

@@ -208,8 +208,18 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusUnauthorized, "front", pg)
 		return
 	}
+	// The page says whom the link signs in as, and a link for someone else does not silently
+	// replace the session of whoever is signed in here: they are asked first.
+	ask := signInAs{Token: tok, As: whom(a)}
+	if cur := p.current(r); cur != nil && (cur.Actor.ID != a.ID || cur.Actor.Role != a.Role || cur.Actor.OnBehalfOf != a.OnBehalfOf) {
+		ask.Current, ask.Replace = whom(cur.Actor), cur.Actor.ID.String()
+	}
 	if r.Method == http.MethodGet {
-		p.render(w, r, http.StatusOK, "signin", page{Title: "Log ind", Data: tok})
+		p.render(w, r, http.StatusOK, "signin", page{Title: "Log ind", Data: ask})
+		return
+	}
+	if ask.Replace != "" && r.PostFormValue("replace") != ask.Replace {
+		p.render(w, r, http.StatusConflict, "signin", page{Title: "Log ind", Data: ask})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode})
@@ -225,6 +235,32 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/?gemt=logget-ind", http.StatusSeeOther)
+}
+
+// signInAs is what the sign-in page shows: whom the token signs in as and, when someone else is
+// signed in here, who that is (Replace confirms replacing them).
+type signInAs struct {
+	Token, As        string
+	Current, Replace string
+}
+
+// whom says in Danish whom an actor is, as the person themself would recognise it.
+func whom(a domain.Actor) string {
+	switch a.Role {
+	case domain.RoleCitizen:
+		return "dig selv som borger"
+	case domain.RoleSupport:
+		return "bisidder for en borger"
+	case domain.RoleProfessional:
+		return "fagperson fra " + a.Service
+	case domain.RoleNetwork:
+		return "en del af en borgers netværk"
+	case domain.RoleEvaluator:
+		return "evaluator"
+	case domain.RoleAdmin:
+		return "administrator"
+	}
+	return string(a.Role)
 }
 
 // secure says whether the page was asked for over HTTPS, directly or through a proxy that says
