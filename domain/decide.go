@@ -30,7 +30,9 @@ func (m *Meeting) Decide(a Actor, cmd Command, now time.Time) ([]Event, error) {
 	if !m.Exists() {
 		return nil, Errorf(NotFound, "meeting %s does not exist", cmd.MeetingID())
 	}
-	if m.id != cmd.MeetingID() {
+	if m.id != cmd.MeetingID() || !m.MayView(a) {
+		// A meeting the actor may not see is answered as one that does not exist, so that its
+		// existence is not told.
 		return nil, Errorf(NotFound, "meeting %s does not exist", cmd.MeetingID())
 	}
 	if m.commits >= MaxCommits {

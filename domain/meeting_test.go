@@ -140,15 +140,21 @@ func runDecide(t *testing.T, cases []decideCase) {
 	}
 }
 
-// refused adds a Forbidden case for each actor who may not give the command.
+// refused adds a refused case for each actor who may not give the command: Forbidden for those
+// who may see the meeting (and for evaluators and administrators, who give no meeting commands
+// at all), NotFound — as if it did not exist — for those who may not see it.
 func refused(name string, given []domain.EventData, cmd domain.Command, msg string, actors ...domain.Actor) []decideCase {
 	var cs []decideCase
+	seen := meetingFrom(&testing.T{}, given)
 	for _, a := range actors {
-		m := msg
-		if a.Role == domain.RoleEvaluator || a.Role == domain.RoleAdmin {
+		m, kind := msg, domain.Forbidden
+		switch {
+		case a.Role == domain.RoleEvaluator || a.Role == domain.RoleAdmin:
 			m = "give no meeting commands"
+		case seen.Exists() && !seen.MayView(a):
+			m, kind = "does not exist", domain.NotFound
 		}
-		cs = append(cs, decideCase{name: name + "/refused " + string(a.Role) + " " + a.ID.String()[len(a.ID.String())-4:] + "/" + a.OnBehalfOf.String()[32:], given: given, actor: a, when: cmd, kind: domain.Forbidden, msg: m})
+		cs = append(cs, decideCase{name: name + "/refused " + string(a.Role) + " " + a.ID.String()[len(a.ID.String())-4:] + "/" + a.OnBehalfOf.String()[32:], given: given, actor: a, when: cmd, kind: kind, msg: m})
 	}
 	return cs
 }
@@ -268,7 +274,7 @@ func TestSuggestParticipant(t *testing.T) {
 		{name: "network member suggests after held", given: held, actor: sister, when: cmd, then: []domain.EventData{ev}},
 		{name: "declined invitee may still suggest", given: answered, actor: psyk, when: cmd, then: []domain.EventData{ev}},
 		{name: "the citizen invites instead", given: invited, actor: citizen, when: cmd, kind: domain.Forbidden, msg: "the citizen invites directly"},
-		{name: "withdrawn invitee", given: append(clone(invited), domain.InvitationWithdrawn{ParticipantID: jobID}), actor: job, when: cmd, kind: domain.Forbidden},
+		{name: "withdrawn invitee", given: append(clone(invited), domain.InvitationWithdrawn{ParticipantID: jobID}), actor: job, when: cmd, kind: domain.NotFound, msg: "does not exist"}, // a withdrawn invitee no longer sees the meeting
 		{name: "duplicate suggestion id", given: append(clone(invited), ev), actor: job, when: cmd, kind: domain.Conflict, msg: "already exists"},
 		{name: "already invited", given: invited, actor: job,
 			when: &domain.SuggestParticipant{Meeting: meetingID, Suggestion: suggestID, Participant: psykID, Name: "Ole", Kind: domain.KindProfessional}, kind: domain.Conflict, msg: "already invited"},
@@ -291,7 +297,7 @@ func TestRespondToInvitation(t *testing.T) {
 		{name: "accept twice", given: answered, actor: job, when: accept, kind: domain.Conflict, msg: "already accepted"},
 		{name: "decline twice", given: answered, actor: psyk, when: decline, kind: domain.Conflict, msg: "already declined"},
 		{name: "reason on accept", given: invited, actor: job, when: &domain.RespondToInvitation{Meeting: meetingID, Accept: true, Reason: "x"}, kind: domain.Invalid, field: "reason"},
-		{name: "withdrawn", given: append(clone(invited), domain.InvitationWithdrawn{ParticipantID: jobID}), actor: job, when: accept, kind: domain.Forbidden},
+		{name: "withdrawn", given: append(clone(invited), domain.InvitationWithdrawn{ParticipantID: jobID}), actor: job, when: accept, kind: domain.NotFound, msg: "does not exist"},
 		{name: "after held", given: held, actor: psyk, when: accept, kind: domain.Conflict, msg: "has been held"},
 		{name: "after cancelled", given: cancelled, actor: psyk, when: accept, kind: domain.Conflict, msg: "cancelled"},
 		{name: "no such meeting", actor: job, when: accept, kind: domain.NotFound},

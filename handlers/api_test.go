@@ -107,9 +107,9 @@ func TestRefusals(t *testing.T) {
 		{"a stranger's key", forged, "citizen-sets-agenda", agenda, 401, "unauthenticated", "", "signature", 0},
 		{"expired", expired, "citizen-sets-agenda", agenda, 401, "unauthenticated", "", "expired", time.Hour},
 		{"professional sets the agenda", e.token(p.job), "citizen-sets-agenda", agenda, 403, "forbidden", "", "the agenda is the citizen's own words", 0},
-		{"stranger's token on the meeting", e.token(p.stranger), "invite-participant", map[string]any{"meeting_id": m, "participant_id": p.sister.ID, "name": "x", "kind": "network"}, 403, "forbidden", "", "only the citizen", 0},
+		{"stranger's token on the meeting", e.token(p.stranger), "invite-participant", map[string]any{"meeting_id": m, "participant_id": p.sister.ID, "name": "x", "kind": "network"}, 404, "not_found", "", "does not exist", 0},
 		{"evaluator", e.token(p.evaluator), "cancel-meeting", map[string]any{"meeting_id": m}, 403, "forbidden", "", "give no meeting commands", 0},
-		{"support person of another citizen", e.token(domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: uuid.New()}), "cancel-meeting", map[string]any{"meeting_id": m}, 403, "forbidden", "", "", 0},
+		{"support person of another citizen", e.token(domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: uuid.New()}), "cancel-meeting", map[string]any{"meeting_id": m}, 404, "not_found", "", "does not exist", 0},
 		{"no such meeting", cit, "cancel-meeting", map[string]any{"meeting_id": uuid.New()}, 404, "not_found", "", "does not exist", 0},
 		{"conflict", cit, "close-meeting", map[string]any{"meeting_id": m}, 409, "conflict", "", "only a held meeting", 0},
 		{"malformed JSON", cit, "cancel-meeting", `{"meeting_id":`, 400, "invalid", "body", "", 0},
@@ -138,7 +138,7 @@ func TestRefusals(t *testing.T) {
 	metrics := e.get("/metrics")
 	for _, want := range []string{
 		`aabendialog_commands_total{command="citizen-sets-agenda",outcome="forbidden"} 1`,
-		`aabendialog_commands_total{command="cancel-meeting",outcome="not_found"} 1`,
+		`aabendialog_commands_total{command="cancel-meeting",outcome="not_found"} 2`,
 		`aabendialog_command_duration_seconds_count{command="convene-meeting"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {

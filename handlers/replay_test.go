@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aabendialog/aabendialog/domain"
@@ -33,8 +34,16 @@ func TestReplayAfterWithdrawal(t *testing.T) {
 	if _, err := e.service.Handle(ctx, p.citizen, uuid.New(), &domain.WithdrawInvitation{Meeting: m, Participant: p.job.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rp.Replay(ctx, p.job, evaluation.ReplayQuery{Meeting: m, AtSeq: invited}); !domain.IsKind(err, domain.Forbidden) {
-		t.Fatalf("withdrawn invitee replaying the past: got %v, want forbidden", err)
+	if _, err := rp.Replay(ctx, p.job, evaluation.ReplayQuery{Meeting: m, AtSeq: invited}); !domain.IsKind(err, domain.NotFound) {
+		t.Fatalf("withdrawn invitee replaying the past: got %v, want not found", err)
+	}
+	// Someone else's meeting is answered exactly as one that does not exist.
+	unknown := uuid.New()
+	_, errUnknown := rp.Replay(ctx, p.stranger, evaluation.ReplayQuery{Meeting: unknown})
+	_, errOther := rp.Replay(ctx, p.stranger, evaluation.ReplayQuery{Meeting: m})
+	if !domain.IsKind(errUnknown, domain.NotFound) || !domain.IsKind(errOther, domain.NotFound) ||
+		strings.ReplaceAll(errOther.Error(), m.String(), unknown.String()) != errUnknown.Error() {
+		t.Fatalf("a stranger's replay of someone's meeting %q differs from an unknown meeting's %q", errOther, errUnknown)
 	}
 	if _, err := rp.Replay(ctx, p.evaluator, evaluation.ReplayQuery{Citizen: p.citizen.ID.String()}); !domain.IsKind(err, domain.Invalid) {
 		t.Fatalf("an evaluator asking by citizen id: got %v, want invalid", err)

@@ -196,6 +196,10 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 		}
 	}
 	if len(visible) == 0 && len(order) > 0 {
+		if q.Meeting != uuid.Nil {
+			// Answered as a meeting that does not exist, so that its existence is not told.
+			return Replay{}, domain.Errorf(domain.NotFound, "meeting %s does not exist", q.Meeting)
+		}
 		return Replay{}, domain.Errorf(domain.Forbidden, "you may not see this history")
 	}
 	if q.Citizen != "" && len(order) == 0 && !evaluator {
