@@ -388,7 +388,9 @@ func testRetryAfterWindow(t *testing.T, c *cluster, replicas int) {
 	}
 }
 
-// testIDReusedElsewhere appends two meetings' commits with the same command id: both are written.
+// testIDReusedElsewhere appends two meetings' commits with the same command id: from two people
+// both are written; from the same person, within the duplicate window, the second is answered as
+// a duplicate of the first (the command service then refuses it, seeing another meeting).
 func testIDReusedElsewhere(t *testing.T, s *Store) {
 	ctx := ctxT(t)
 	cit := uuid.New()
@@ -405,11 +407,21 @@ func testIDReusedElsewhere(t *testing.T, s *Store) {
 	if _, err := s.Append(ctx, x, b1.Seq); err != nil {
 		t.Fatal(err)
 	}
+	ax, err := s.Append(ctx, x, b1.Seq)
+	if err != nil || !ax.Duplicate {
+		t.Fatalf("the same commit again: got %+v %v, want a duplicate", ax, err)
+	}
+	same := agendaCommit(cit, m2, "m2 by the same person")
+	same.CommandID = x.CommandID
+	if as, err := s.Append(ctx, same, b2.Seq); err != nil || !as.Duplicate || as.Seq != ax.Seq {
+		t.Fatalf("the same person's command id on another meeting: got %+v %v, want the duplicate of sequence %d", as, err, ax.Seq)
+	}
 	y := agendaCommit(cit, m2, "m2")
 	y.CommandID = x.CommandID
+	y.Actor = domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: cit}
 	ay, err := s.Append(ctx, y, b2.Seq)
 	if err != nil || ay.Duplicate {
-		t.Fatalf("same command id on another meeting: got %+v %v, want a new write", ay, err)
+		t.Fatalf("another person's same command id on another meeting: got %+v %v, want a new write", ay, err)
 	}
 	l, err := s.Load(ctx, m2)
 	if err != nil {

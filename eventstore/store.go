@@ -228,7 +228,7 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 	}
 	subject := MeetingSubject(c.CitizenID, c.MeetingID)
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{
-		jetstream.MsgIDHeader:               {MsgID(c.MeetingID, c.CommandID)},
+		jetstream.MsgIDHeader:               {MsgID(c.Actor.ID, c.CommandID)},
 		jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(expected, 10)},
 	}}
 	ack, err := s.publish(ctx, msg)
@@ -445,12 +445,15 @@ func lastSeqOf(err error) uint64 {
 	return 0
 }
 
-// MsgID is the Nats-Msg-Id of a commit: the command id, scoped to its meeting. JetStream
-// deduplicates message ids across the whole stream, so an unscoped id reused on another meeting
-// would be answered as a duplicate of the first meeting's commit and the second write lost.
-func MsgID(meeting, command uuid.UUID) string {
+// MsgID is the Nats-Msg-Id of a commit: the command id, scoped to the person who gave it.
+// JetStream deduplicates message ids across the whole stream for its duplicate window, so within
+// it a person's command id reused on another meeting is answered as a duplicate of the first
+// commit (which the command service, seeing another meeting, refuses with 409) instead of being
+// written as a second command. Scoping by person keeps one person's ids from colliding with
+// another's. After the window a reused id is known only on its own meeting (Loaded.CommandSeq).
+func MsgID(actor, command uuid.UUID) string {
 	var b [36 + 1 + 36]byte
-	encodeUUID(b[:36], meeting)
+	encodeUUID(b[:36], actor)
 	b[36] = ':'
 	encodeUUID(b[37:], command)
 	return string(b[:])

@@ -190,6 +190,23 @@ func TestSameCommandIDWritesOnce(t *testing.T) {
 	if a := e.post(e.token(p.support), "citizen-sets-agenda", id, body); a.status != 409 {
 		t.Fatalf("same id, other person: got %d %+v, want 409", a.status, a.err)
 	}
+	// The same person's id on another meeting is refused too (within the duplicate window), and
+	// nothing is written; another person's same id on their own meeting is their own command.
+	m2 := uuid.New()
+	e.ok(cit, "convene-meeting", map[string]any{"meeting_id": m2, "citizen_id": p.citizen.ID})
+	last, _ = e.store.LastSeq(context.Background())
+	if a := e.post(cit, "citizen-sets-agenda", id, map[string]any{"meeting_id": m2, "items": []string{"Bolig"}}); a.status != 409 || a.err.Kind != "conflict" {
+		t.Fatalf("same id, same person, another meeting: got %d %+v, want 409", a.status, a.err)
+	}
+	if now, _ := e.store.LastSeq(context.Background()); now != last {
+		t.Fatalf("the same id on another meeting wrote a second command: sequence %d → %d", last, now)
+	}
+	other := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
+	m3 := uuid.New()
+	e.ok(e.token(other), "convene-meeting", map[string]any{"meeting_id": m3, "citizen_id": other.ID})
+	if a := e.post(e.token(other), "citizen-sets-agenda", id, map[string]any{"meeting_id": m3, "items": []string{"Bolig"}}); a.status != 200 || a.reply.Duplicate {
+		t.Fatalf("another person's same id on their own meeting: got %d %+v, want a new command", a.status, a.err)
+	}
 	if a := e.post(cit, "citizen-sets-agenda", uuid.Nil, body); a.status != 200 || a.reply.Duplicate {
 		t.Fatalf("no id: got %d %+v, want a new command", a.status, a.reply)
 	}
