@@ -69,7 +69,7 @@ func TestIndicatorsOnAHandComputedHistory(t *testing.T) {
 	// M2 (citizen A): convened 10 Nov 09:00, held 13 Nov 09:00 (72 h) at an office; present A,
 	// P1 (Jobcenter), P3 (Børn og Familie). F4 due 20 Nov, done 22 Nov (late).
 	h.at(m2, cA, day(10, 9), domain.MeetingConvened{MeetingID: m2, CitizenID: cA},
-		inv(p1, domain.KindProfessional, "Jobcenter"), inv(p3, domain.KindProfessional, "Børn og Familie"),
+		inv(p1, domain.KindProfessional, "Jobcenter"), inv(p3, domain.KindProfessional, "Center for Børn og Familie"),
 		domain.MeetingScheduled{At: day(13, 9), Place: domain.PlaceOffice})
 	h.at(m2, cA, day(13, 9), domain.MeetingHeld{Present: []uuid.UUID{cA, p1, p3}},
 		domain.FollowUpRecorded{FollowUpID: f4, What: "x", Responsible: p3, Due: "2026-11-20"})

@@ -38,7 +38,7 @@ var (
 	job           = domain.Actor{ID: jobID, Role: domain.RoleProfessional, Service: "Jobcenter"}
 	psyk          = domain.Actor{ID: psykID, Role: domain.RoleProfessional, Service: "Center for Handicap og Psykiatri"}
 	sister        = domain.Actor{ID: sisterID, Role: domain.RoleNetwork}
-	stranger      = domain.Actor{ID: strangerID, Role: domain.RoleProfessional, Service: "Børn og Familie"}
+	stranger      = domain.Actor{ID: strangerID, Role: domain.RoleProfessional, Service: "Center for Børn og Familie"}
 	evaluator     = domain.Actor{ID: strangerID, Role: domain.RoleEvaluator}
 	admin         = domain.Actor{ID: strangerID, Role: domain.RoleAdmin}
 	refusedRoles  = []domain.Actor{evaluator, admin}
@@ -209,8 +209,8 @@ func TestInviteParticipant(t *testing.T) {
 			when: &domain.InviteParticipant{Meeting: meetingID, Participant: sisterID, Name: "Mette", Kind: domain.KindNetwork},
 			then: []domain.EventData{invSister}},
 		{name: "region", given: convened, actor: citizen,
-			when: &domain.InviteParticipant{Meeting: meetingID, Participant: strangerID, Name: "Lise", Kind: domain.KindRegion, Service: "Psykiatrien Region Sjælland"},
-			then: []domain.EventData{domain.ParticipantInvited{ParticipantID: strangerID, Name: "Lise", Kind: domain.KindRegion, Service: "Psykiatrien Region Sjælland"}}},
+			when: &domain.InviteParticipant{Meeting: meetingID, Participant: strangerID, Name: "Lise", Kind: domain.KindRegion, Service: "Regionspsykiatrien"},
+			then: []domain.EventData{domain.ParticipantInvited{ParticipantID: strangerID, Name: "Lise", Kind: domain.KindRegion, Service: "Regionspsykiatrien"}}},
 		{name: "again after withdrawal", given: append(clone(invited), domain.InvitationWithdrawn{ParticipantID: jobID}), actor: citizen, when: cmd, then: []domain.EventData{invJob}},
 		{name: "duplicate", given: invited, actor: citizen, when: cmd, kind: domain.Conflict, msg: "already invited"},
 		{name: "the citizen", given: convened, actor: citizen,

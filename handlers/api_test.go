@@ -33,9 +33,9 @@ func newCast() cast {
 		support:   domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: c},
 		job:       domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"},
 		psyk:      domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Center for Handicap og Psykiatri"},
-		child:     domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Børn og Familie"},
+		child:     domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Center for Børn og Familie"},
 		sister:    domain.Actor{ID: uuid.New(), Role: domain.RoleNetwork},
-		stranger:  domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Sundhed og Ældre"},
+		stranger:  domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Center for Sundhed og Ældre"},
 		evaluator: domain.Actor{ID: uuid.New(), Role: domain.RoleEvaluator},
 	}
 }

@@ -276,6 +276,14 @@ func withValue(v url.Values, k, s string) url.Values {
 	return out
 }
 
+// withFields is v with each of the name, value pairs set.
+func withFields(v url.Values, fields ...string) url.Values {
+	for i := 0; i+1 < len(fields); i += 2 {
+		v = withValue(v, fields[i], fields[i+1])
+	}
+	return v
+}
+
 func TestPagesDoubleSubmitWritesOnce(t *testing.T) {
 	w := newWebEnv(t)
 	v := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
@@ -489,7 +497,7 @@ func TestPagesForASupportPerson(t *testing.T) {
 func TestPagesFollowUpsBelongToTheirOwner(t *testing.T) {
 	w := newWebEnv(t)
 	pro := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
-	pro2 := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Sundhed og Ældre"}
+	pro2 := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Center for Sundhed og Ældre"}
 	citizen := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
 	path := w.meeting(citizen, pro)
 	citizen.submit(path+"/inviter", "name", "Bo Lund", "kind", "professional", "service", pro2.Service, "participant", pro2.ID.String())
@@ -797,7 +805,7 @@ func TestPagesSuggestionReachesOnlyTheCitizen(t *testing.T) {
 	path := w.meeting(citizen, pro)
 	citizen.submit(path+"/inviter", "name", "Ida Berg", "kind", "professional", "service", pro2.Service, "participant", pro2.ID.String())
 	p := w.visitor(pro)
-	p.submit(path+"/foreslaa", "name", "Søren Madsen", "kind", "professional", "service", "anden", "service_other", "Bostøtten", "reason", "Kender borgeren godt")
+	p.submit(path+"/foreslaa", "name", "Søren Madsen", "kind", "professional", "service", "Socialpsykiatrien", "reason", "Kender borgeren godt")
 
 	citizen.see(path)
 	m := regexp.MustCompile(`/inviter\?forslag=([0-9a-f-]{36})`).FindStringSubmatch(citizen.last)
@@ -806,7 +814,7 @@ func TestPagesSuggestionReachesOnlyTheCitizen(t *testing.T) {
 	}
 	// The invitation page comes filled in from the suggestion; the citizen decides.
 	citizen.see(path + "/inviter?forslag=" + m[1])
-	if !strings.Contains(citizen.last, `value="Søren Madsen"`) || !strings.Contains(citizen.last, `value="Bostøtten"`) {
+	if !strings.Contains(citizen.last, `value="Søren Madsen"`) || !strings.Contains(citizen.last, `<option selected>Socialpsykiatrien</option>`) {
 		t.Error("the invitation page is not filled in from the suggestion")
 	}
 	// Other participants do not see suggestions; the citizen's agenda cannot be changed by them.
@@ -954,4 +962,35 @@ func tokenID(t *testing.T, tok string) (issuer, id string) {
 		t.Fatalf("the token has no id: %v", err)
 	}
 	return c.Issuer, c.ID
+}
+
+// TestInvitePageOffersTheCatalogue: the invitation page offers the municipality's services as a
+// choice and no box to type one; a service outside the list, or one for a network member, is
+// refused beside the field and nothing is written.
+func TestInvitePageOffersTheCatalogue(t *testing.T) {
+	w := newWebEnv(t)
+	citizen := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	path := w.meeting(citizen, domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"})
+	citizen.see(path + "/inviter")
+	for _, s := range domain.DefaultServices {
+		if !strings.Contains(citizen.last, "<option>"+html.EscapeString(s)+"</option>") {
+			t.Errorf("the invitation page does not offer %q", s)
+		}
+	}
+	if strings.Contains(citizen.last, `name="service_other"`) {
+		t.Error("the invitation page still has a box to type a service")
+	}
+	before := w.lastSeq()
+	for name, fields := range map[string][]string{
+		"free text":                  {"name", "Oluf", "kind", "professional", "service", "Min bror Oluf Brandt 0101901234", "participant", uuid.NewString()},
+		"a network member's service": {"name", "Mor", "kind", "network", "service", "Jobcenter", "participant", uuid.NewString()},
+	} {
+		st, _ := citizen.post(path+"/inviter", withFields(citizen.form(path+"/inviter"), fields...))
+		if st != http.StatusBadRequest || !strings.Contains(citizen.last, `id="service-fejl"`) {
+			t.Errorf("%s: %d, want 400 with an error beside the service field", name, st)
+		}
+	}
+	if w.lastSeq() != before {
+		t.Error("a refused invitation was written")
+	}
 }

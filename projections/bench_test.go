@@ -26,7 +26,7 @@ import (
 func lifecycle(at time.Time, i int) []domain.Commit {
 	cit, m := uuid.New(), uuid.New()
 	pros := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
-	svcs := []string{"Jobcenter", "Center for Handicap og Psykiatri", "Børn og Familie", "Sundhed og Ældre", "Socialpsykiatrien"}
+	svcs := []string{"Jobcenter", "Center for Handicap og Psykiatri", "Center for Børn og Familie", "Center for Sundhed og Ældre", "Socialpsykiatrien"}
 	citizen := domain.Actor{ID: cit, Role: domain.RoleCitizen}
 	var cs []domain.Commit
 	add := func(a domain.Actor, d domain.EventData) {

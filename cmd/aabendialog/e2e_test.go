@@ -185,7 +185,7 @@ func TestMeetingFlowEndToEnd(t *testing.T) {
 				"citizen": citizen,
 				"job":     {ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"},
 				"psyk":    {ID: uuid.New(), Role: domain.RoleProfessional, Service: "Center for Handicap og Psykiatri"},
-				"child":   {ID: uuid.New(), Role: domain.RoleProfessional, Service: "Børn og Familie"},
+				"child":   {ID: uuid.New(), Role: domain.RoleProfessional, Service: "Center for Børn og Familie"},
 				"sister":  {ID: uuid.New(), Role: domain.RoleNetwork},
 			}
 			tokens := map[string]string{}
@@ -221,7 +221,7 @@ func TestMeetingFlowEndToEnd(t *testing.T) {
 					flags: []string{"--meeting", m, "--item", "Min bolig", "--item", "Hvordan jeg har det"}},
 				invite("job", "Karin Holm", "professional", "Jobcenter"),
 				invite("psyk", "Ole Berg", "professional", "Center for Handicap og Psykiatri"),
-				invite("child", "Sara Lund", "professional", "Børn og Familie"),
+				invite("child", "Sara Lund", "professional", "Center for Børn og Familie"),
 				invite("sister", "Mette", "network", ""),
 				{who: "citizen", name: "schedule-meeting", body: map[string]any{"meeting_id": m, "at": at, "place": "home"},
 					flags: []string{"--meeting", m, "--at", at, "--place", "home"}},

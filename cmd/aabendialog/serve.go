@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
+	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/handlers/auth"
 	"github.com/aabendialog/aabendialog/handlers/command"
@@ -47,6 +48,9 @@ type ServeConfig struct {
 	TokenAudience  string
 	// Contact is how citizens reach the municipality about the pages' accessibility.
 	Contact string
+	// ServiceCatalogue is a file listing the municipality's services, one per line; empty is
+	// the embedded default (domain.DefaultServices).
+	ServiceCatalogue string
 }
 
 // Main is the running service. Tests start it in-process the same way main does.
@@ -76,6 +80,10 @@ type Main struct {
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
 	log := m.Logger
+	services, err := loadCatalogue(cfg.ServiceCatalogue)
+	if err != nil {
+		return err
+	}
 	if cfg.NATSURL == "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return fmt.Errorf("data dir: %w", err)
@@ -126,7 +134,6 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	openCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	var err error
 	m.Store, err = eventstore.Open(openCtx, m.nc, eventstore.Config{Replicas: cfg.Replicas, Reader: m.reader})
 	if err != nil {
 		return err
@@ -176,6 +183,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.Store.LastSeq(ctx)
 	})
 	m.Service = command.New(m.Store, time.Now, m.Metrics)
+	m.Service.Services = services
 	m.router, err = natsrpc.NewCommandRouter(m.nc, m.Service, m.Verifier, newCommandID, log, natsrpc.RouterConfig{})
 	if err != nil {
 		return err
@@ -208,13 +216,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pseudonym key: %w", err)
 	}
-	replayer := &evaluation.Replayer{Store: m.Store, Pseudonyms: evaluation.NewPseudonyms(pkey), Citizens: evaluation.CitizensFromReadModel(m.ReadModels[0])}
+	replayer := &evaluation.Replayer{Store: m.Store, Pseudonyms: evaluation.NewPseudonyms(pkey), Citizens: evaluation.CitizensFromReadModel(m.ReadModels[0]), Services: services}
 	csrfKey, err := auth.LoadOrCreateSecret(auth.CSRFKeyFile(cfg.DataDir))
 	if err != nil {
 		return fmt.Errorf("form key: %w", err)
 	}
 	pages, err := (&web.Pages{Service: m.Service, Queries: m.Queries, Verifier: m.Verifier, Log: log,
-		NewID: newCommandID, Now: time.Now, CSRFKey: csrfKey, Contact: cfg.Contact}).Handler()
+		NewID: newCommandID, Now: time.Now, CSRFKey: csrfKey, Contact: cfg.Contact, Services: services}).Handler()
 	if err != nil {
 		return err
 	}
@@ -376,6 +384,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.HTTPListen, "http", envOr("AABENDIALOG_HTTP", "127.0.0.1:8080"), "where the HTTP API listens; port 0 picks a free one (env AABENDIALOG_HTTP)")
 	fs.StringVar(&cfg.TokenPublicKey, "token-public-key", envOr("AABENDIALOG_TOKEN_PUBLIC_KEY", ""), "PEM file with an identity provider's public key (Ed25519, ECDSA or RSA); default: the embedded key under DATA/keys (env AABENDIALOG_TOKEN_PUBLIC_KEY)")
 	fs.StringVar(&cfg.TokenIssuer, "token-issuer", envOr("AABENDIALOG_TOKEN_ISSUER", auth.TokenIssuer), "the issuer (iss) tokens must name (env AABENDIALOG_TOKEN_ISSUER)")
+	fs.StringVar(&cfg.ServiceCatalogue, "service-catalogue", envOr("AABENDIALOG_SERVICE_CATALOGUE", ""), "file listing the municipality's services (centres and the region), one per line, # for comments: invitations and suggestions choose from it, and evaluators see \"anden\" for any other; default: the embedded list of centres (env AABENDIALOG_SERVICE_CATALOGUE)")
 	fs.StringVar(&cfg.Contact, "contact", envOr("AABENDIALOG_CONTACT", ""), "how people reach the municipality about the pages' accessibility, shown on /was, e.g. \"Skriv til digital@kommune.dk eller ring 12 34 56 78\" (env AABENDIALOG_CONTACT)")
 	fs.StringVar(&cfg.TokenAudience, "token-audience", envOr("AABENDIALOG_TOKEN_AUDIENCE", auth.TokenAudience), "the audience (aud) tokens must name (env AABENDIALOG_TOKEN_AUDIENCE)")
 	if err := fs.Parse(args); err != nil {
@@ -439,4 +448,20 @@ func envInt(key string, def int) int {
 		return -1
 	}
 	return n
+}
+
+// loadCatalogue reads the service catalogue file, or returns the embedded default.
+func loadCatalogue(path string) (*domain.Catalogue, error) {
+	if path == "" {
+		return domain.DefaultCatalogue(), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--service-catalogue: %w", err)
+	}
+	c, err := domain.ParseCatalogue(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("--service-catalogue %s: %w", path, err)
+	}
+	return c, nil
 }

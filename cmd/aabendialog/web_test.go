@@ -235,7 +235,7 @@ func TestPagesInABrowser(t *testing.T) {
 	pros := []domain.Actor{
 		{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"},
 		{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Center for Handicap og Psykiatri"},
-		{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Børn og Familie"},
+		{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Center for Børn og Familie"},
 	}
 	names := []string{"Karin Holm", "Jens Berg", "Sara Lund"}
 

@@ -61,11 +61,15 @@ type Service struct {
 	now       func() time.Time
 	metrics   Observer
 	conflicts int
+
+	// Services is the catalogue invitations and suggestions name their service from; New sets
+	// the embedded default, serve the municipality's.
+	Services *domain.Catalogue
 }
 
 // New returns a service writing to log. now is the clock; metrics may be nil.
 func New(log Log, now func() time.Time, metrics Observer) *Service {
-	return &Service{log: log, now: now, metrics: metrics, conflicts: 8}
+	return &Service{log: log, now: now, metrics: metrics, conflicts: 8, Services: domain.DefaultCatalogue()}
 }
 
 // Handle carries out the command for the actor. commandID makes it idempotent: the same id again
@@ -88,6 +92,9 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 		return Reply{}, domain.FieldErrorf("command", "is missing")
 	}
 	if err := cmd.Validate(); err != nil {
+		return Reply{}, err
+	}
+	if err := s.Services.Check(cmd); err != nil {
 		return Reply{}, err
 	}
 	trusted := true // the first load may take the cache's state unchecked

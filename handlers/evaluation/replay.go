@@ -111,6 +111,9 @@ type Replayer struct {
 	// Citizens lists the citizen ids known to the read models, to find a citizen from a
 	// pseudonym.
 	Citizens func(ctx context.Context) ([]uuid.UUID, error)
+	// Services is the catalogue: evaluators see a service outside it as domain.ServiceOther,
+	// since free text written before the catalogue may hold anything. nil is the default.
+	Services *domain.Catalogue
 }
 
 // ReplayQuery says what to replay and as of when.
@@ -208,6 +211,16 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 			return Replay{}, domain.Errorf(domain.Forbidden, "you may not see this history")
 		}
 	}
+	services := rp.Services
+	if services == nil {
+		services = domain.DefaultCatalogue()
+	}
+	service := func(s string) string {
+		if evaluator {
+			return services.Evaluated(s)
+		}
+		return s
+	}
 	person := func(id uuid.UUID) string {
 		if evaluator {
 			return rp.Pseudonyms.Of(id)
@@ -223,9 +236,9 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 			continue
 		}
 		e := ReplayEntry{Seq: r.Seq, At: c.At, MeetingID: c.MeetingID, Command: c.Command, Actor: person(c.Actor.ID), Role: c.Actor.Role,
-			Service: c.Actor.Service, OnBehalfOf: person(c.Actor.OnBehalfOf)}
+			Service: service(c.Actor.Service), OnBehalfOf: person(c.Actor.OnBehalfOf)}
 		for _, ev := range c.Events {
-			e.Events = append(e.Events, redactEvent(ev, evaluator, person))
+			e.Events = append(e.Events, redactEvent(ev, evaluator, person, service))
 		}
 		out.Entries = append(out.Entries, e)
 	}
@@ -247,7 +260,7 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 			}
 		}
 		for _, p := range m.Participants() {
-			ps := ParticipantState{ID: person(p.ID), Kind: p.Kind, Service: p.Service, Answer: p.Answer, Withdrawn: p.Withdrawn, Present: p.Present}
+			ps := ParticipantState{ID: person(p.ID), Kind: p.Kind, Service: service(p.Service), Answer: p.Answer, Withdrawn: p.Withdrawn, Present: p.Present}
 			if !evaluator {
 				ps.Name = p.Name
 			}
@@ -297,9 +310,9 @@ var (
 	personIDs = map[string]bool{"citizen_id": true, "participant_id": true, "responsible": true}
 )
 
-// redactEvent turns an event into a map; for evaluators person ids become pseudonyms and free
-// text is left out (an agenda keeps only its length).
-func redactEvent(e domain.Event, evaluator bool, person func(uuid.UUID) string) map[string]any {
+// redactEvent turns an event into a map; for evaluators person ids become pseudonyms, free text
+// is left out (an agenda keeps only its length), and a service outside the catalogue is "anden".
+func redactEvent(e domain.Event, evaluator bool, person func(uuid.UUID) string, service func(string) string) map[string]any {
 	b, _ := json.Marshal(e.Data)
 	var data map[string]any
 	_ = json.Unmarshal(b, &data)
@@ -316,6 +329,10 @@ func redactEvent(e domain.Event, evaluator bool, person func(uuid.UUID) string) 
 			if s, ok := v.(string); ok {
 				id, _ := uuid.Parse(s)
 				out[k] = person(id)
+			}
+		case k == "service":
+			if s, ok := v.(string); ok {
+				out[k] = service(s)
 			}
 		case k == "present":
 			var ps []string

@@ -109,9 +109,7 @@ func formField(commandField string) string {
 		return "date"
 	case "participant_id":
 		return "participant"
-	case "service":
-		return "service_other"
-	case "name", "kind", "address", "reason", "what", "due", "responsible", "present", "items", "title", "place":
+	case "name", "service", "kind", "address", "reason", "what", "due", "responsible", "present", "items", "title", "place":
 		return f
 	}
 	return ""
@@ -156,8 +154,7 @@ var templateFuncs = template.FuncMap{
 		}
 		return code
 	},
-	"services": func() []string { return Services },
-	"anchor":   anchor,
+	"anchor": anchor,
 	// newid gives each of several forms on one page its own command id.
 	"newid": func() string { return uuid.Must(uuid.NewV7()).String() },
 }

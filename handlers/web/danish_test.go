@@ -43,7 +43,7 @@ func TestEveryRuleHasDanish(t *testing.T) {
 func FuzzPageForms(f *testing.F) {
 	f.Add("Karin Holm", "professional", "Jobcenter", "0b8e0a4e-6f3a-4c2e-9d55-0a7c2f0c6a11", "2030-01-02", "10:00", "home", "At sove\nArbejde", "ja")
 	f.Add("", "network", "anden", "", "2030-13-40", "25:61", "chosen", " \n ", "nej")
-	f.Add("Ole", "region", "Psykiatrien Region Sjælland", "0b8e0a4e-6f3a-4c2e-9d55-0a7c2f0c6a11", "3000-01-01", "09:30", "office", "Kontoret", "nej")
+	f.Add("Ole", "region", "Regionspsykiatrien", "0b8e0a4e-6f3a-4c2e-9d55-0a7c2f0c6a11", "3000-01-01", "09:30", "office", "Kontoret", "nej")
 	f.Add(strings.Repeat("å", 201), "x", "", "not-a-uuid", "", "", "", strings.Repeat("a\n", 40), "")
 	p := &Pages{Now: func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }}
 	citizen := uuid.New()
@@ -66,6 +66,8 @@ func FuzzPageForms(f *testing.F) {
 			}
 			if err := cmd.Validate(); err != nil {
 				t.Errorf("%s accepted a form the domain refuses: %v (values %q)", route, err, v)
+			} else if err := p.services().Check(cmd); err != nil {
+				t.Errorf("%s accepted a service the catalogue refuses: %v (values %q)", route, err, v)
 			}
 		}
 	})

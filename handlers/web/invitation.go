@@ -13,39 +13,32 @@ import (
 	"github.com/google/uuid"
 )
 
-// Services lists the services the invitation page offers: the centres of a Danish municipality
-// and the region. Any other name can be typed in.
-var Services = []string{
-	"Jobcenter", "Center for Handicap og Psykiatri", "Børn og Familie", "Sundhed og Ældre",
-	"Socialpsykiatrien", "Misbrugscenter", "Ydelsescenter", "Boligsocialt Team", "Psykiatrien Region Sjælland",
+// services is the catalogue the invitation and suggestion pages offer as a choice.
+func (p *Pages) services() *domain.Catalogue {
+	if p.Services == nil {
+		return domain.DefaultCatalogue()
+	}
+	return p.Services
 }
 
-// person reads the fields that describe someone invited or suggested: name, kind and service.
-func person(errs []fieldError, v url.Values) (name string, kind domain.ParticipantKind, service string, _ []fieldError) {
+// person reads the fields that describe someone invited or suggested: name, kind and service,
+// which is chosen from the catalogue, and only for professionals and the region.
+func (p *Pages) person(errs []fieldError, v url.Values) (name string, kind domain.ParticipantKind, service string, _ []fieldError) {
 	errs = checkText(errs, v, "name", "Navnet", true, domain.MaxName)
 	kind = domain.ParticipantKind(v.Get("kind"))
 	errs = check(errs, words["kind"][string(kind)] != "", "kind", "Vælg, hvem personen er.")
-	service = serviceOf(v)
-	errs = checkPlain(errs, service, "service_other", "Afdelingens navn", false, domain.MaxService)
+	service = strings.TrimSpace(v.Get("service"))
+	errs = check(errs, service == "" || p.services().Has(service), "service", "Vælg en afdeling fra listen.")
+	errs = check(errs, service == "" || kind != domain.KindNetwork && kind != domain.KindOther, "service",
+		"En fra netværket eller en anden kommer ikke fra en afdeling. Vælg »Ingen afdeling«.")
 	return strings.TrimSpace(v.Get("name")), kind, service, errs
 }
 
-// serviceOf is the service chosen in the list, or typed when "another" was chosen.
-func serviceOf(v url.Values) string {
-	if v.Get("service") == "anden" {
-		return strings.TrimSpace(v.Get("service_other"))
-	}
-	return strings.TrimSpace(v.Get("service"))
-}
-
-func setService(v url.Values, s string) {
-	switch {
-	case s == "":
-	case slices.Contains(Services, s):
+// setService fills in a service from a suggestion or an earlier meeting, when it is one of the
+// catalogue's; otherwise the person chooses.
+func (p *Pages) setService(v url.Values, s string) {
+	if p.services().Has(s) {
 		v.Set("service", s)
-	default:
-		v.Set("service", "anden")
-		v.Set("service_other", s)
 	}
 }
 
@@ -90,13 +83,13 @@ func (p *Pages) invitationActions() map[string]action {
 				if sg, ok := m.Suggestion(r.URL.Query().Get("forslag")); ok {
 					v.Set("name", sg.Name)
 					v.Set("kind", sg.Kind)
-					setService(v, sg.Service)
+					p.setService(v, sg.Service)
 				}
 			},
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
-				name, kind, service, errs := person(nil, v)
+				name, kind, service, errs := p.person(nil, v)
 				needsID := kind == domain.KindProfessional || kind == domain.KindRegion
-				errs = check(errs, !needsID || service != "", "service", "Vælg eller skriv den afdeling, personen kommer fra.")
+				errs = check(errs, !needsID || service != "", "service", "Vælg den afdeling, personen kommer fra.")
 				id, err := uuid.Parse(strings.TrimSpace(v.Get("participant")))
 				switch {
 				case strings.TrimSpace(v.Get("participant")) == "" && !needsID:
@@ -144,7 +137,7 @@ func (p *Pages) invitationActions() map[string]action {
 			defaults: newID("suggestion_id"),
 			build: func(_ *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
 				id, errs := hiddenID(nil, v, "suggestion_id")
-				name, kind, service, errs := person(errs, v)
+				name, kind, service, errs := p.person(errs, v)
 				errs = checkLines(errs, v, "reason", "Begrundelsen", false, domain.MaxReason)
 				var pid uuid.UUID
 				if s := strings.TrimSpace(v.Get("participant")); s != "" {

@@ -76,6 +76,9 @@ type Pages struct {
 	CSRFKey []byte
 	// Contact says how to reach the municipality about accessibility, on /was.
 	Contact string
+	// Services is the catalogue the invitation and suggestion pages offer; nil is the embedded
+	// default.
+	Services *domain.Catalogue
 
 	templates map[string]*template.Template
 	mux       *http.ServeMux
@@ -101,7 +104,7 @@ func (p *Pages) parseTemplates() error {
 		if name == "layout" {
 			continue
 		}
-		t, err := template.New(name).Funcs(templateFuncs).ParseFS(webFiles, "templates/layout.html", n)
+		t, err := template.New(name).Funcs(templateFuncs).Funcs(template.FuncMap{"services": p.services().Names}).ParseFS(webFiles, "templates/layout.html", n)
 		if err != nil {
 			return fmt.Errorf("page %s: %w", name, err)
 		}

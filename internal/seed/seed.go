@@ -35,13 +35,13 @@ type Stats struct {
 	Citizens, Meetings, Commands, Cancelled, Held, FollowUps int
 }
 
-// The services of a Danish municipality, and the region.
+// The services of a Danish municipality, and the region: from the embedded default catalogue.
 var seedServices = []string{
-	"Jobcenter", "Center for Handicap og Psykiatri", "Børn og Familie", "Sundhed og Ældre",
+	"Jobcenter", "Center for Handicap og Psykiatri", "Center for Børn og Familie", "Center for Sundhed og Ældre",
 	"Socialpsykiatrien", "Misbrugscenter", "Ydelsescenter", "Boligsocialt Team",
 }
 
-const seedRegion = "Psykiatrien Region Sjælland"
+const seedRegion = "Regionspsykiatrien"
 
 var (
 	seedFirst  = []string{"Anne", "Mette", "Karin", "Ole", "Lars", "Jens", "Sara", "Mads", "Freja", "Emil", "Ida", "Søren", "Lise", "Bo", "Hanne", "Peter", "Camilla", "Rasmus", "Birgitte", "Jonas"}
