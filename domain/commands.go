@@ -35,7 +35,11 @@ const (
 	MaxReason       = 1000
 	MaxWhat         = 2000
 	MaxPresent      = 100
-	MaxParticipants = 100
+	// MaxParticipants bounds the people ever invited to one meeting, withdrawn invitations
+	// included (re-inviting one of them does not count again): the services read model keeps
+	// pairs of services per citizen, so a meeting's invitations are what a report's cost grows
+	// with, and any citizen could otherwise inflate it.
+	MaxParticipants = 50
 	MaxSuggestions  = 100
 	MaxFollowUps    = 200
 	// MaxCommits bounds how many commands change one meeting, so that no meeting grows without

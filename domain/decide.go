@@ -130,20 +130,10 @@ func (m *Meeting) invite(a Actor, c *InviteParticipant) ([]Event, error) {
 	if _, ok := m.invited(c.Participant); ok {
 		return nil, Errorf(Conflict, "%s is already invited", c.Participant).Because(RuleAlreadyInvited)
 	}
-	if m.standing() >= MaxParticipants {
-		return nil, Errorf(Conflict, "the meeting already has %d participants, the most allowed", MaxParticipants).Because(RuleTooManyParticipants)
+	if m.participantRef(c.Participant) == nil && len(m.participant) >= MaxParticipants {
+		return nil, Errorf(Conflict, "the meeting already has %d invitations (withdrawn ones count), the most allowed; convene another meeting", MaxParticipants).Because(RuleTooManyParticipants)
 	}
 	return one(ParticipantInvited{ParticipantID: c.Participant, Name: c.Name, Kind: c.Kind, Service: c.Service}), nil
-}
-
-func (m *Meeting) standing() int {
-	n := 0
-	for _, p := range m.participant {
-		if !p.Withdrawn {
-			n++
-		}
-	}
-	return n
 }
 
 func (m *Meeting) withdraw(a Actor, c *WithdrawInvitation) ([]Event, error) {

@@ -238,8 +238,18 @@ func TestInviteParticipantLimit(t *testing.T) {
 	for range domain.MaxParticipants {
 		given = append(given, domain.ParticipantInvited{ParticipantID: uuid.New(), Name: "x", Kind: domain.KindNetwork})
 	}
-	runDecide(t, []decideCase{{name: "full", given: given, actor: citizen,
-		when: &domain.InviteParticipant{Meeting: meetingID, Participant: strangerID, Name: "x", Kind: domain.KindNetwork}, kind: domain.Conflict, msg: "most allowed"}})
+	withdrawn := given[len(given)-1].(domain.ParticipantInvited).ParticipantID
+	afterWithdrawal := append(clone(given), domain.InvitationWithdrawn{ParticipantID: withdrawn})
+	runDecide(t, []decideCase{
+		{name: "full", given: given, actor: citizen,
+			when: &domain.InviteParticipant{Meeting: meetingID, Participant: strangerID, Name: "x", Kind: domain.KindNetwork}, kind: domain.Conflict, msg: "most allowed"},
+		// A withdrawal frees no place: invitations ever made are what is bounded.
+		{name: "full after a withdrawal", given: afterWithdrawal, actor: citizen,
+			when: &domain.InviteParticipant{Meeting: meetingID, Participant: strangerID, Name: "x", Kind: domain.KindNetwork}, kind: domain.Conflict, msg: "withdrawn ones count"},
+		{name: "re-inviting the withdrawn", given: afterWithdrawal, actor: citizen,
+			when: &domain.InviteParticipant{Meeting: meetingID, Participant: withdrawn, Name: "x", Kind: domain.KindNetwork},
+			then: []domain.EventData{domain.ParticipantInvited{ParticipantID: withdrawn, Name: "x", Kind: domain.KindNetwork}}},
+	})
 }
 
 func TestMeetingChangeLimit(t *testing.T) {

@@ -64,7 +64,7 @@ var ruleMessages = map[domain.Rule]fieldError{
 	domain.RuleSameSchedule:        {"date", "Mødet ligger allerede på det tidspunkt og sted."},
 	domain.RuleAlreadyInvited:      {"participant", "Personen er allerede inviteret."},
 	domain.RuleCitizenIsPart:       {"participant", "Borgeren er altid med i sit eget møde og skal ikke inviteres."},
-	domain.RuleTooManyParticipants: {"", "Mødet har allerede så mange deltagere, som der er plads til."},
+	domain.RuleTooManyParticipants: {"", "Mødet har allerede så mange invitationer, som der er plads til (50, også dem, der er taget tilbage). Indkald til et nyt møde."},
 	domain.RuleClosed:              {"", "Mødet er afsluttet, så det kan ikke ændres nu."},
 	domain.RuleCancelled:           {"", "Mødet er aflyst, så det kan ikke ændres nu."},
 	domain.RuleHeld:                {"", "Mødet er holdt, så det kan ikke ændres nu."},
