@@ -91,6 +91,9 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if cfg.DataDir == "" {
 		return nil, fmt.Errorf("start node: data dir is required")
 	}
+	if _, err := SecureDir(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
+	}
 	if cfg.Host == "" {
 		cfg.Host = "127.0.0.1"
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aabendialog/aabendialog/eventstore"
 	_ "github.com/mattn/go-sqlite3" // the one SQLite driver in this process (two can corrupt a file)
 )
 
@@ -27,6 +28,17 @@ type DB struct {
 // OpenDB opens (or creates) the file in WAL mode and applies the migrations under dir in fsys
 // that it has not applied yet, each in its own transaction.
 func OpenDB(ctx context.Context, file string, fsys fs.FS, dir string) (*DB, error) {
+	// The file holds names, agendas and follow-ups: only the owner reads it. SQLite gives the
+	// -wal and -shm files the database file's mode, so creating it 0600 first (and tightening
+	// files an older version left 0644) covers all three.
+	if err := eventstore.SecureFile(file, true); err != nil {
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	for _, side := range []string{"-wal", "-shm"} {
+		if err := eventstore.SecureFile(file+side, false); err != nil {
+			return nil, fmt.Errorf("open %s: %w", file+side, err)
+		}
+	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "10000")

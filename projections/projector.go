@@ -70,7 +70,7 @@ type Status struct {
 
 // OpenProjector opens the projection's current SQLite file under dir (creating it).
 func OpenProjector(ctx context.Context, dir string, proj Projection, store *eventstore.Store, log *slog.Logger) (*Projector, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if _, err := eventstore.SecureDir(dir); err != nil {
 		return nil, err
 	}
 	p := &Projector{proj: proj, dir: dir, store: store, log: log.With("projection", proj.Name()),

@@ -85,8 +85,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	if cfg.NATSURL == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return fmt.Errorf("data dir: %w", err)
+		tightened, err := eventstore.SecureDir(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		if tightened {
+			log.Warn("the data directory could be read by others; its mode is now 0700", "dir", cfg.DataDir)
 		}
 		host, port, err := splitHostPort(cfg.NATSListen)
 		if err != nil {
