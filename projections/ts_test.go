@@ -33,3 +33,18 @@ func FuzzTSIsFormat(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTS compares ts with the time.Format it stands in for.
+func BenchmarkTS(b *testing.B) {
+	tm := time.Date(2026, 11, 25, 21, 4, 17, 999999999, time.UTC)
+	b.Run("ts", func(b *testing.B) {
+		for b.Loop() {
+			_ = ts(tm)
+		}
+	})
+	b.Run("Format", func(b *testing.B) {
+		for b.Loop() {
+			_ = tm.Format(tsLayout)
+		}
+	})
+}

@@ -30,8 +30,8 @@ const leeway = 30 * time.Second
 var ErrUnauthenticated = errors.New("unauthenticated")
 
 // Verifier checks tokens and says who is acting. It remembers tokens it has verified until they
-// expire: a token cannot change, and checking its signature again costs more than the rest of a
-// command (measured: a fifth of the CPU of a command over NATS).
+// expire: a token cannot change, and checking its signature again is a large share of a
+// command's CPU (docs/benchmarks.md, "Commands over NATS").
 type Verifier struct {
 	key    crypto.PublicKey
 	parser *jwt.Parser
