@@ -26,15 +26,15 @@ type Command interface {
 // Limits on what a command may carry. They keep the log and the pages sane, and they are the
 // numbers the error messages name.
 const (
-	MaxTitle        = 200
-	MaxAgendaItems  = 30
-	MaxAgendaItem   = 1000
-	MaxName         = 200
-	MaxService      = 200
-	MaxAddress      = 500
-	MaxReason       = 1000
-	MaxWhat         = 2000
-	MaxPresent      = 100
+	MaxTitle       = 200
+	MaxAgendaItems = 30
+	MaxAgendaItem  = 1000
+	MaxName        = 200
+	MaxService     = 200
+	MaxAddress     = 500
+	MaxReason      = 1000
+	MaxWhat        = 2000
+	MaxPresent     = 100
 	// MaxParticipants bounds the people ever invited to one meeting, withdrawn invitations
 	// included (re-inviting one of them does not count again): the services read model keeps
 	// pairs of services per citizen, so a meeting's invitations are what a report's cost grows
