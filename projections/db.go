@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"runtime"
 	"slices"
 	"strings"
 
 	_ "github.com/mattn/go-sqlite3" // the one SQLite driver in this process (two can corrupt a file)
+
+	"github.com/aabendialog/aabendialog/eventstore"
 )
 
 // DB is one read model's SQLite file: one writer connection (the projector's) and a pool of
@@ -25,8 +28,13 @@ type DB struct {
 }
 
 // OpenDB opens (or creates) the file in WAL mode and applies the migrations under dir in fsys
-// that it has not applied yet, each in its own transaction.
+// that it has not applied yet, each in its own transaction. The file and its -wal and -shm
+// files are its owner's alone (mode 0600), whatever the umask, and an existing one with more is
+// tightened: they hold names, agendas and follow-ups.
 func OpenDB(ctx context.Context, file string, fsys fs.FS, dir string) (*DB, error) {
+	if err := secureFiles(file); err != nil {
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "10000")
@@ -76,6 +84,25 @@ func OpenDB(ctx context.Context, file string, fsys fs.FS, dir string) (*DB, erro
 	read.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	db.read = read
 	return db, nil
+}
+
+// secureFiles creates file empty with mode 0600 when it is missing (SQLite takes an empty file
+// for a new database, and gives its -wal and -shm files the database file's mode), and sets an
+// existing file, -wal and -shm to 0600.
+func secureFiles(file string) error {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if _, err := eventstore.SecureFile(file + suffix); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (db *DB) migrate(ctx context.Context, fsys fs.FS, dir string) error {
