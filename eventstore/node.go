@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,10 +66,37 @@ type NodeConfig struct {
 	Cluster *ClusterConfig
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
-	// User and Password, when Password is set, are the only credentials the node's client port
-	// accepts: anyone else who can reach the port could otherwise write to the log past every
-	// rule of the domain, or read it whole. Connect uses them.
+	// User and Password, when Password is set, are the service's own user, the only one with
+	// every right: the log, the meeting index, the revocation bucket and the JetStream API.
+	// Anyone else who can reach the port could otherwise write to the log past every rule of the
+	// domain, or read it whole. Connect and ConnectTCP use them.
 	User, Password string
+	// Clients are the other users the port accepts, each allowed only what its ClientUser says;
+	// they need User and Password.
+	Clients []ClientUser
+}
+
+// ClientUser is a user of the node that may publish only to Publish (the subjects of the
+// commands and the queries) and receive only on its own inbox prefix: its replies. It cannot
+// use JetStream (no stream, no bucket, no API), read the log, nor see any other client's
+// messages, since it may subscribe to nothing else.
+type ClientUser struct {
+	User, Password string
+	// InboxPrefix is where its replies come: the client connects with
+	// nats.CustomInboxPrefix(InboxPrefix) and may subscribe to InboxPrefix.> only. Two clients of
+	// one user share it, and each could then read the other's replies: give every client
+	// application a user (and prefix) of its own.
+	InboxPrefix string
+	// Publish are the subjects it may publish to (wildcards allowed).
+	Publish []string
+}
+
+// Permissions are the rights of a client user as nats-server holds them.
+func (c ClientUser) Permissions() *server.Permissions {
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: slices.Clone(c.Publish)},
+		Subscribe: &server.SubjectPermission{Allow: []string{c.InboxPrefix + ".>"}},
+	}
 }
 
 // ClusterConfig makes an embedded node a member of a JetStream cluster.
@@ -91,8 +119,13 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if cfg.DataDir == "" {
 		return nil, fmt.Errorf("start node: data dir is required")
 	}
-	if _, err := SecureDir(cfg.DataDir); err != nil {
+	// The store holds every commit: its directory is the owner's alone.
+	tightened, err := SecureDir(cfg.DataDir)
+	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
+	}
+	if tightened && cfg.Logger != nil {
+		cfg.Logger.Warn("the log's directory could be read by others; now only its owner can", "dir", cfg.DataDir)
 	}
 	if cfg.Host == "" {
 		cfg.Host = "127.0.0.1"
@@ -116,16 +149,8 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		// Room for a large commit; the handlers limit what one command may carry.
 		MaxPayload: 8 << 20,
 	}
-	if cfg.Password != "" {
-		if cfg.User == "" {
-			return nil, fmt.Errorf("start node: a password needs a user")
-		}
-		// The server keeps and compares a bcrypt hash, not the password itself.
-		hash, err := bcrypt.GenerateFromPassword([]byte(cfg.Password), bcrypt.DefaultCost)
-		if err != nil {
-			return nil, fmt.Errorf("start node: password: %w", err)
-		}
-		opts.Username, opts.Password = cfg.User, string(hash)
+	if opts.Users, err = users(cfg); err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
 	}
 	if fs.Always {
 		// The server also flushes on this timer; keep its default while every write is synced.
@@ -159,6 +184,54 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return nil, fmt.Errorf("start node: not ready for connections after 30s")
 	}
 	return &Node{srv: srv, user: cfg.User, password: cfg.Password}, nil
+}
+
+// users are the node's users: the service's own with every right (nil permissions), and the
+// clients with theirs. The server keeps and compares bcrypt hashes, not the passwords.
+func users(cfg NodeConfig) ([]*server.User, error) {
+	if cfg.Password == "" {
+		if len(cfg.Clients) > 0 {
+			return nil, fmt.Errorf("client users need the service's user and password")
+		}
+		return nil, nil
+	}
+	if cfg.User == "" {
+		return nil, fmt.Errorf("a password needs a user")
+	}
+	hash := func(who, pw string) (string, error) {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+		if err != nil {
+			return "", fmt.Errorf("password of %s: %w", who, err)
+		}
+		return string(h), nil
+	}
+	h, err := hash(cfg.User, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	us := []*server.User{{Username: cfg.User, Password: h}}
+	seen := map[string]bool{cfg.User: true}
+	prefixes := map[string]bool{}
+	for _, c := range cfg.Clients {
+		switch {
+		case c.User == "" || c.Password == "":
+			return nil, fmt.Errorf("client user %q: a user and a password are required", c.User)
+		case seen[c.User]:
+			return nil, fmt.Errorf("user %q is named twice", c.User)
+		case c.InboxPrefix == "" || strings.ContainsAny(c.InboxPrefix, "*>. \t\r\n") || c.InboxPrefix == "_INBOX":
+			// One token, so that no client's prefix.> holds another's.
+			return nil, fmt.Errorf("client user %q: inbox prefix %q must be one subject token, without wildcards or dots, other than _INBOX", c.User, c.InboxPrefix)
+		case prefixes[c.InboxPrefix]:
+			return nil, fmt.Errorf("client user %q: inbox prefix %q is another client's", c.User, c.InboxPrefix)
+		}
+		seen[c.User], prefixes[c.InboxPrefix] = true, true
+		h, err := hash(c.User, c.Password)
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, &server.User{Username: c.User, Password: h, Permissions: c.Permissions()})
+	}
+	return us, nil
 }
 
 // ClientURL is the node's NATS address for clients, such as the standard nats tooling.
@@ -196,7 +269,9 @@ func (n *Node) credentials() nats.Option {
 // ConnectTCP opens a client connection over the node's TCP port (with the node's credentials).
 // It costs a round trip more than Connect for a request, but streams long reads with less CPU.
 func (n *Node) ConnectTCP(opts ...nats.Option) (*nats.Conn, error) {
-	opts = append([]nats.Option{nats.Name("aabendialog reader"), n.credentials()}, opts...)
+	// The node is on this machine: a connect that takes longer than nats.go's 2 s default is a
+	// busy machine, not a lost peer.
+	opts = append([]nats.Option{nats.Name("aabendialog reader"), n.credentials(), nats.Timeout(10 * time.Second)}, opts...)
 	nc, err := nats.Connect(n.ClientURL(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded node over TCP: %w", err)

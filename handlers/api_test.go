@@ -135,7 +135,7 @@ func TestRefusals(t *testing.T) {
 	if after, _ := e.store.LastSeq(context.Background()); after != before {
 		t.Fatalf("refused commands wrote to the log: sequence %d → %d", before, after)
 	}
-	metrics := e.get("/metrics")
+	metrics := e.scrape()
 	for _, want := range []string{
 		`aabendialog_commands_total{command="citizen-sets-agenda",outcome="forbidden"} 1`,
 		`aabendialog_commands_total{command="cancel-meeting",outcome="not_found"} 2`,
@@ -145,6 +145,21 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+}
+
+// scrape reads the metrics from their own listener.
+func (e *env) scrape() string {
+	e.t.Helper()
+	resp, err := http.Get(e.metricsHTTP.URL + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("GET /metrics: %d %s", resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 func (e *env) get(path string) string {
@@ -277,7 +292,7 @@ func TestConcurrentCommandsOnOneMeeting(t *testing.T) {
 	if got := len(l.Meeting.Participants()); got != n || l.Meeting.Commits() != n+1 {
 		t.Fatalf("got %d participants in %d commits, want %d in %d", got, l.Meeting.Commits(), n, n+1)
 	}
-	if !strings.Contains(e.get("/metrics"), "aabendialog_append_conflicts_total") {
+	if !strings.Contains(e.scrape(), "aabendialog_append_conflicts_total") {
 		t.Error("no conflicts metric")
 	}
 }
@@ -318,7 +333,7 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	for key := range documented {
 		t.Errorf("%s is documented but not served", key)
 	}
-	if len(e.api.Routes()) != 4+len(domain.CommandNames()) { // with sign-out; /metrics is mounted beside the API
+	if len(e.api.Routes()) != 4+len(domain.CommandNames()) { // with sign-out; /metrics has a listener of its own
 		t.Errorf("routes: %v", e.api.Routes())
 	}
 	if e.get("/healthz") == "" || !strings.Contains(e.get("/readyz"), "ready") {

@@ -39,26 +39,34 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 
-// env is a real embedded node with the log, the command service, the HTTP API on a test server
-// and the NATS command router.
+// env is a real embedded node with the log, the command service, the HTTP API on a test server,
+// the metrics on another (as serve has them on an address of their own) and the NATS command
+// router.
 type env struct {
-	t       *testing.T
-	node    *eventstore.Node
-	nc      *nats.Conn
-	store   *eventstore.Store
-	service *command.Service
-	metrics *metrics.Metrics
-	signer  *auth.Signer
-	verify  *auth.Verifier
-	clock   *clock
-	api     *httpapi.API
-	http    *httptest.Server
-	router  routers.Router // the OpenAPI document's routes, to check requests and replies
+	t           *testing.T
+	node        *eventstore.Node
+	nc          *nats.Conn
+	store       *eventstore.Store
+	service     *command.Service
+	metrics     *metrics.Metrics
+	signer      *auth.Signer
+	verify      *auth.Verifier
+	clock       *clock
+	api         *httpapi.API
+	http        *httptest.Server
+	metricsHTTP *httptest.Server
+	router      routers.Router // the OpenAPI document's routes, to check requests and replies
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	tn := testnode.Start(t, testnode.Fsync(eventstore.FsyncAlways), testnode.TCP())
+	return newEnvWith(t)
+}
+
+// newEnvWith is newEnv on a node started with opts besides, such as users and passwords.
+func newEnvWith(t *testing.T, opts ...testnode.Option) *env {
+	t.Helper()
+	tn := testnode.Start(t, append([]testnode.Option{testnode.Fsync(eventstore.FsyncAlways), testnode.TCP()}, opts...)...)
 	nd, nc, store := tn.Node, tn.Conn, tn.Store
 	var err error
 	_, key, _ := ed25519.GenerateKey(nil)
@@ -75,11 +83,12 @@ func newEnv(t *testing.T) *env {
 	if e.verify.Revocations, err = auth.OpenRevocations(rctx, store.JetStream(), 1, e.clock.Now, log); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux() // as serve mounts them: the API, and the metrics beside it
-	mux.Handle("/", e.api.Handler())
-	mux.Handle("GET /metrics", e.metrics.Handler())
-	e.http = httptest.NewServer(mux)
+	e.http = httptest.NewServer(e.api.Handler())
 	t.Cleanup(e.http.Close)
+	metricsMux := http.NewServeMux() // as serve has them: on a listener of their own
+	metricsMux.Handle("GET /metrics", e.metrics.Handler())
+	e.metricsHTTP = httptest.NewServer(metricsMux)
+	t.Cleanup(e.metricsHTTP.Close)
 
 	doc, err := openapi3.NewLoader().LoadFromData(httpapi.OpenAPIDocument(e.api.Routes()))
 	if err != nil {
@@ -96,7 +105,7 @@ func newEnv(t *testing.T) *env {
 // process would.
 func (e *env) startRouter(metrics *metrics.Metrics) {
 	e.t.Helper()
-	nc, err := nats.Connect(e.node.ClientURL())
+	nc, err := e.node.ConnectTCP() // with the service's user, when the node has one
 	if err != nil {
 		e.t.Fatal(err)
 	}

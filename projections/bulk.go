@@ -515,7 +515,7 @@ func loadFolded(ctx context.Context, ps []*Projector, ms []Folded, seq uint64, a
 		go func() {
 			n, err := p.bulkWrite(ctx, p.currentDB(), p.proj.(BulkLoader), ms, seq, at)
 			if err == nil && n > 0 {
-				p.advance(n, at, false)
+				p.advance(n, at, false, 0)
 				p.log.Info("read model loaded in bulk", "seq", n)
 			}
 			errs <- err

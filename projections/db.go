@@ -7,13 +7,15 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"runtime"
 	"slices"
 	"strings"
 
-	"github.com/aabendialog/aabendialog/eventstore"
 	_ "github.com/mattn/go-sqlite3" // the one SQLite driver in this process (two can corrupt a file)
+
+	"github.com/aabendialog/aabendialog/eventstore"
 )
 
 // DB is one read model's SQLite file: one writer connection (the projector's) and a pool of
@@ -26,18 +28,12 @@ type DB struct {
 }
 
 // OpenDB opens (or creates) the file in WAL mode and applies the migrations under dir in fsys
-// that it has not applied yet, each in its own transaction.
+// that it has not applied yet, each in its own transaction. The file and its -wal and -shm
+// files are its owner's alone (mode 0600), whatever the umask, and an existing one with more is
+// tightened: they hold names, agendas and follow-ups.
 func OpenDB(ctx context.Context, file string, fsys fs.FS, dir string) (*DB, error) {
-	// The file holds names, agendas and follow-ups: only the owner reads it. SQLite gives the
-	// -wal and -shm files the database file's mode, so creating it 0600 first (and tightening
-	// files an older version left 0644) covers all three.
-	if err := eventstore.SecureFile(file, true); err != nil {
+	if err := secureFiles(file); err != nil {
 		return nil, fmt.Errorf("open %s: %w", file, err)
-	}
-	for _, side := range []string{"-wal", "-shm"} {
-		if err := eventstore.SecureFile(file+side, false); err != nil {
-			return nil, fmt.Errorf("open %s: %w", file+side, err)
-		}
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
@@ -90,6 +86,25 @@ func OpenDB(ctx context.Context, file string, fsys fs.FS, dir string) (*DB, erro
 	return db, nil
 }
 
+// secureFiles creates file empty with mode 0600 when it is missing (SQLite takes an empty file
+// for a new database, and gives its -wal and -shm files the database file's mode), and sets an
+// existing file, -wal and -shm to 0600.
+func secureFiles(file string) error {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if _, err := eventstore.SecureFile(file + suffix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (db *DB) migrate(ctx context.Context, fsys fs.FS, dir string) error {
 	if _, err := db.conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
 		return fmt.Errorf("migrate %s: %w", db.Path, err)
@@ -137,8 +152,8 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS, dir string) error {
 func (db *DB) SetDurable(ctx context.Context, durable bool) error {
 	// A file being rebuilt also folds its WAL in every ~40 MB instead of every 4 MB: fewer,
 	// larger checkpoints. A file being followed keeps SQLite's default, because a large
-	// checkpoint stalls the commits behind it and raises the read models' lag (docs/benchmarks.md,
-	// "Read models").
+	// checkpoint stalls the commits behind it (measured: lag p99 ~80 ms against ~27 ms at
+	// 2,000 commands/s).
 	mode, pages := "OFF", 10000
 	if durable {
 		mode, pages = "NORMAL", 1000
@@ -148,8 +163,8 @@ func (db *DB) SetDurable(ctx context.Context, durable bool) error {
 }
 
 // Tx is a write transaction that prepares each statement once. (database/sql's Tx.Stmt on a
-// statement prepared outside the transaction prepares it again on every call, a large share of
-// a rebuild's CPU; docs/benchmarks.md, "Read models".)
+// statement prepared outside the transaction prepares it again on every call: measured at a
+// quarter of a rebuild's CPU.)
 type Tx struct {
 	db    *DB
 	tx    *sql.Tx

@@ -45,7 +45,10 @@ type Projector struct {
 	at       time.Time // when the last applied commit was stored in the log
 	caughtUp time.Time // when the projector last had nothing left to apply
 	failed   error
-	advanced chan struct{} // closed and replaced whenever seq moves
+	failedAt uint64              // the sequence of the commit it stopped on, if it stopped on one
+	skip     map[uint64]struct{} // unreadable commits to pass over; see SkipUnreadable
+	skipped  uint64              // how many it has passed over since it started
+	advanced chan struct{}       // closed and replaced whenever seq moves
 	swaps    chan swapRequest
 	stopped  chan struct{} // closed when Run returns: nobody takes swaps any more
 	rebuild  sync.Mutex    // one rebuild at a time
@@ -66,15 +69,25 @@ type Status struct {
 	CaughtUpAt time.Time `json:"caught_up_at"`
 	// Error says why it stopped, if it did.
 	Error string `json:"error,omitempty"`
+	// StoppedAt is the sequence of the commit it stopped on (0 while it runs, or when it
+	// stopped on something else).
+	StoppedAt uint64 `json:"stopped_at,omitempty"`
+	// Skipped counts the unreadable commits it passed over since it started (SkipUnreadable).
+	Skipped uint64 `json:"skipped,omitempty"`
 }
 
 // OpenProjector opens the projection's current SQLite file under dir (creating it).
 func OpenProjector(ctx context.Context, dir string, proj Projection, store *eventstore.Store, log *slog.Logger) (*Projector, error) {
-	if _, err := eventstore.SecureDir(dir); err != nil {
-		return nil, err
-	}
 	p := &Projector{proj: proj, dir: dir, store: store, log: log.With("projection", proj.Name()),
 		advanced: make(chan struct{}), swaps: make(chan swapRequest), stopped: make(chan struct{})}
+	// The files hold names, agendas and follow-ups: the directory is the owner's alone.
+	tightened, err := eventstore.SecureDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read models: %w", err)
+	}
+	if tightened {
+		p.log.Warn("the read models' directory could be read by others; now only its owner can", "dir", dir)
+	}
 	file, err := p.currentFile()
 	if err != nil {
 		return nil, err
@@ -135,11 +148,35 @@ func readCheckpoint(ctx context.Context, db *DB, name string) (uint64, time.Time
 func (p *Projector) Status() Status {
 	p.state.Lock()
 	defer p.state.Unlock()
-	s := Status{Name: p.proj.Name(), Seq: p.seq, CaughtUpAt: p.caughtUp}
+	s := Status{Name: p.proj.Name(), Seq: p.seq, CaughtUpAt: p.caughtUp, Skipped: p.skipped}
 	if p.failed != nil {
-		s.Error = p.failed.Error()
+		s.Error, s.StoppedAt = p.failed.Error(), p.failedAt
 	}
 	return s
+}
+
+// SkipUnreadable names commits the projector passes over when they cannot be read (decoded),
+// instead of stopping on them: the operator's way past a malformed message in the log, which
+// refuses deletes. A listed commit that can be read is applied as any other, so a mistyped
+// sequence never drops a real commit; a commit that can be read but not applied still stops the
+// projector (that is a fault of the read model's code, not of the log). Call it before Run.
+func (p *Projector) SkipUnreadable(seqs ...uint64) {
+	p.state.Lock()
+	defer p.state.Unlock()
+	if p.skip == nil {
+		p.skip = map[uint64]struct{}{}
+	}
+	for _, seq := range seqs {
+		p.skip[seq] = struct{}{}
+	}
+}
+
+// skips says whether seq is a commit to pass over if it cannot be read.
+func (p *Projector) skips(seq uint64) bool {
+	p.state.Lock()
+	defer p.state.Unlock()
+	_, ok := p.skip[seq]
+	return ok
 }
 
 // View runs fn with the read pool of the current file; a swap waits for it to finish.
@@ -169,9 +206,10 @@ func (p *Projector) WaitFor(ctx context.Context, seq uint64) error {
 	}
 }
 
-func (p *Projector) advance(seq uint64, at time.Time, caughtUp bool) {
+func (p *Projector) advance(seq uint64, at time.Time, caughtUp bool, passed uint64) {
 	p.state.Lock()
 	p.seq, p.at = seq, at
+	p.skipped += passed
 	if caughtUp {
 		p.caughtUp = time.Now()
 	}
@@ -180,13 +218,17 @@ func (p *Projector) advance(seq uint64, at time.Time, caughtUp bool) {
 	p.state.Unlock()
 }
 
-func (p *Projector) fail(err error) {
+func (p *Projector) fail(stop *stopError) {
 	p.state.Lock()
-	p.failed = err
+	p.failed, p.failedAt = stop.err, stop.seq
 	close(p.advanced)
 	p.advanced = make(chan struct{})
 	p.state.Unlock()
-	p.log.Error("read model stopped", "err", err)
+	if stop.seq == 0 {
+		p.log.Error("read model stopped", "err", stop.err)
+		return
+	}
+	p.log.Error("read model stopped on a commit", "seq", stop.seq, "subject", stop.subject, "err", stop.err)
 }
 
 // Close closes the current file.
@@ -210,7 +252,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		var stop *stopError
 		if errors.As(err, &stop) {
-			p.fail(stop.err)
+			p.fail(stop)
 			return stop.err
 		}
 		// The log went away for a moment (a leader change, a reconnect): follow again.
@@ -245,8 +287,13 @@ func (p *Projector) initialLoad(ctx context.Context) error {
 	return LoadEmpty(ctx, []*Projector{p})
 }
 
-// stopError is a commit the projector cannot apply: it stops for good.
-type stopError struct{ err error }
+// stopError is a commit the projector cannot apply: it stops for good. seq and subject name the
+// commit, when it is one commit.
+type stopError struct {
+	seq     uint64
+	subject string
+	err     error
+}
 
 func (e *stopError) Error() string { return e.err.Error() }
 
@@ -369,16 +416,24 @@ func (p *Projector) applyBatch(ctx context.Context, db *DB, batch []decoded, cau
 	}
 	defer tx.Rollback()
 	applied := cp
+	passed := uint64(0) // unreadable commits passed over
 	for _, d := range batch {
 		r, c := d.raw, d.commit
 		if r.Seq <= applied {
 			continue // delivered again: already in this read model
 		}
 		if d.err != nil {
-			return &stopError{fmt.Errorf("commit at sequence %d cannot be read: %w", r.Seq, d.err)}
+			if !p.skips(r.Seq) {
+				return &stopError{r.Seq, r.Subject, fmt.Errorf("commit at sequence %d (subject %s) cannot be read: %w", r.Seq, r.Subject, d.err)}
+			}
+			// Passed over as the operator said, and said so every time: the log still holds it.
+			p.log.Warn("unreadable commit passed over, as serve --skip-unreadable says", "seq", r.Seq, "subject", r.Subject, "err", d.err)
+			applied, cpAt = r.Seq, r.Time
+			passed++
+			continue
 		}
 		if err := p.proj.Apply(ctx, tx, eventstore.Recorded{Seq: r.Seq, Subject: r.Subject, Time: r.Time, Commit: c}); err != nil {
-			return &stopError{fmt.Errorf("commit at sequence %d (%s on meeting %s) cannot be applied: %w", r.Seq, c.Command, c.MeetingID, err)}
+			return &stopError{r.Seq, r.Subject, fmt.Errorf("commit at sequence %d (%s on meeting %s) cannot be applied: %w", r.Seq, c.Command, c.MeetingID, err)}
 		}
 		applied, cpAt = r.Seq, r.Time
 	}
@@ -387,7 +442,7 @@ func (p *Projector) applyBatch(ctx context.Context, db *DB, batch []decoded, cau
 	}
 	if f, ok := p.proj.(Finisher); ok {
 		if err := f.Finish(ctx, tx); err != nil {
-			return &stopError{fmt.Errorf("commits up to sequence %d cannot be applied: %w", applied, err)}
+			return &stopError{err: fmt.Errorf("commits up to sequence %d cannot be applied: %w", applied, err)}
 		}
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO checkpoint (projection, seq, at) VALUES (?, ?, ?)
@@ -398,7 +453,7 @@ func (p *Projector) applyBatch(ctx context.Context, db *DB, batch []decoded, cau
 		return err
 	}
 	if db == p.currentDB() {
-		p.advance(applied, cpAt, caughtUp)
+		p.advance(applied, cpAt, caughtUp, passed)
 	}
 	return nil
 }
@@ -490,7 +545,7 @@ func (p *Projector) swap(ctx context.Context, req swapRequest) error {
 	}
 	removeDB(old.Path)
 	if seq, at, err := readCheckpoint(ctx, req.db, p.proj.Name()); err == nil && seq > live {
-		p.advance(seq, at, false) // the rebuild read further than the live file had come
+		p.advance(seq, at, false, 0) // the rebuild read further than the live file had come
 	}
 	p.log.Info("read model rebuilt and swapped in", "file", req.db.Path, "seq", max(live, req.seq))
 	return nil

@@ -1,14 +1,21 @@
 package main
 
 import (
+	"maps"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"gopkg.in/yaml.v3"
+
+	"github.com/aabendialog/aabendialog/eventstore"
+	"github.com/aabendialog/aabendialog/handlers/auth"
+	"github.com/aabendialog/aabendialog/handlers/natsrpc"
 )
 
 // No Docker engine runs here, so this test reads docker-compose.yml and checks that it names
@@ -70,8 +77,10 @@ func TestComposeFile(t *testing.T) {
 		if s.Environment["NATS_NAME"] != n {
 			t.Errorf("%s: NATS_NAME %q", n, s.Environment["NATS_NAME"])
 		}
-		if !strings.HasPrefix(s.Environment["NATS_PASSWORD"], "${NATS_PASSWORD:?") {
-			t.Errorf("%s: NATS_PASSWORD %q, want it required from the environment", n, s.Environment["NATS_PASSWORD"])
+		for _, v := range []string{"NATS_PASSWORD", "NATS_CLIENT_PASSWORD"} {
+			if !strings.HasPrefix(s.Environment[v], "${"+v+":?") {
+				t.Errorf("%s: %s %q, want it required from the environment", n, v, s.Environment[v])
+			}
 		}
 		if !slices.Contains(s.Volumes, n+"-data:/data") || !slices.ContainsFunc(s.Volumes, func(v string) bool { return strings.HasSuffix(v, "nats.conf:/etc/nats/nats.conf:ro") }) {
 			t.Errorf("%s: volumes %v", n, s.Volumes)
@@ -133,6 +142,36 @@ func TestComposeFile(t *testing.T) {
 			}
 			hostPorts[host] = true
 		}
+	}
+}
+
+// TestComposeNATSUsers: the cluster's configuration, read by nats-server itself, has serve's two
+// users: the service's own with every right, and a client user with exactly the rights of the
+// embedded node's client users (commands and queries out, its own inbox prefix in).
+func TestComposeNATSUsers(t *testing.T) {
+	t.Setenv("NATS_NAME", "nats1")
+	t.Setenv("NATS_PASSWORD", "service-password")
+	t.Setenv("NATS_CLIENT_PASSWORD", "client-password")
+	opts, err := natsserver.ProcessConfigFile("../../deploy/nats/nats.conf")
+	if err != nil {
+		t.Fatalf("nats.conf: %v", err)
+	}
+	users := map[string]*natsserver.User{}
+	for _, u := range opts.Users {
+		users[u.Username] = u
+	}
+	if len(users) != 2 || users[auth.NATSUser] == nil || users[auth.NATSClientUser] == nil {
+		t.Fatalf("users %v, want %s and %s", slices.Collect(maps.Keys(users)), auth.NATSUser, auth.NATSClientUser)
+	}
+	if u := users[auth.NATSUser]; u.Password != "service-password" || u.Permissions != nil {
+		t.Errorf("%s: password %q, permissions %+v; want NATS_PASSWORD and every right", u.Username, u.Password, u.Permissions)
+	}
+	c := users[auth.NATSClientUser]
+	want := eventstore.ClientUser{User: auth.NATSClientUser, InboxPrefix: natsrpc.ClientInboxPrefix(auth.NATSClientUser), Publish: natsrpc.ClientSubjects()}.Permissions()
+	if c.Password != "client-password" || c.Permissions == nil || !reflect.DeepEqual(c.Permissions.Publish, want.Publish) ||
+		!reflect.DeepEqual(c.Permissions.Subscribe, want.Subscribe) || c.Permissions.Response != nil {
+		t.Errorf("%s: password %q, permissions %+v %+v; want NATS_CLIENT_PASSWORD and %+v %+v", c.Username, c.Password,
+			c.Permissions.Publish, c.Permissions.Subscribe, want.Publish, want.Subscribe)
 	}
 }
 

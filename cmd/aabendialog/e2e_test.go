@@ -30,7 +30,9 @@ import (
 type server struct {
 	p          *process
 	data       string
-	http, nats string
+	http, nats string // nats with the service's user and password
+	natsAddr   string // nats without them
+	metrics    string // the /metrics URL on --metrics-listen
 }
 
 func startServer(t *testing.T) *server {

@@ -24,7 +24,7 @@ func TestSIGKILLKeepsAcknowledgedCommits(t *testing.T) {
 	}
 	data := t.TempDir()
 	port := freePort(t)
-	args := []string{"serve", "--data", data, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", port), "--http", "127.0.0.1:0", "--log-level", "warn"}
+	args := []string{"serve", "--data", data, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", port), "--http", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-level", "warn"}
 	p := startProcess(t, "aabendialog serving", args...)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -302,10 +302,11 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // runSeed writes synthetic histories into the log of a running server (or a cluster), through
 // the command path: the domain's rules and the log's checks, with a simulated clock.
 func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("seed", "seed --citizens N [--nats URL] [--seed N] [--json]", stderr)
+	fs := newFlagSet("seed", "seed --citizens N [--nats URL] [--data DIR | --nats-password-file FILE] [--seed N] [--json]", stderr)
 	citizens := fs.Int("citizens", 0, "how many citizens' histories to write (required)")
 	natsURL := fs.String("nats", envOr("AABENDIALOG_NATS", "nats://127.0.0.1:4222"), "the log's NATS address: a running serve's --nats-listen, or the cluster, with user:password@ if it needs them (env AABENDIALOG_NATS)")
-	data := fs.String("data", envOr("AABENDIALOG_DATA", "./data"), "the data directory of the serve at --nats, whose keys/nats.password is used when --nats names no user (env AABENDIALOG_DATA)")
+	data := fs.String("data", envOr("AABENDIALOG_DATA", "./data"), "the data directory of the serve at --nats, whose keys/nats.password is used when --nats names no user and --nats-password-file is not given (env AABENDIALOG_DATA)")
+	pwFile := fs.String("nats-password-file", envOr("AABENDIALOG_NATS_PASSWORD_FILE", ""), "the password of the service's own NATS user ("+auth.NATSUser+"), used when --nats names no user; seed writes to the log, which a client user may not (default DATA/keys/nats.password) (env AABENDIALOG_NATS_PASSWORD_FILE)")
 	seedN := fs.Uint64("seed", 1, "makes the history reproducible")
 	workers := fs.Int("workers", 4, "citizens written at once")
 	asJSON := fs.Bool("json", false, "print what was written as JSON")
@@ -317,8 +318,15 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	opts := []nats.Option{nats.Name("aabendialog seed")}
 	if u, err := url.Parse(*natsURL); err == nil && u.User == nil {
-		if pw, err := os.ReadFile(auth.NATSPasswordFile(*data)); err == nil {
+		file := *pwFile
+		if file == "" {
+			file = auth.NATSPasswordFile(*data)
+		}
+		pw, err := os.ReadFile(file)
+		if err == nil {
 			opts = append(opts, nats.UserInfo(auth.NATSUser, strings.TrimSpace(string(pw))))
+		} else if *pwFile != "" {
+			return fmt.Errorf("--nats-password-file: %w", err)
 		}
 	}
 	nc, err := nats.Connect(*natsURL, opts...)

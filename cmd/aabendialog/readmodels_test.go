@@ -30,13 +30,15 @@ import (
 // read models, not durability) and returns its addresses.
 func startServerOn(t *testing.T, data string, extra ...string) *server {
 	t.Helper()
-	args := append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--fsync", "1s", "--log-level", "warn"}, extra...)
+	args := append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+		"--fsync", "1s", "--log-level", "warn"}, extra...)
 	p := startProcess(t, "aabendialog serving", args...)
-	var httpURL, natsURL string
-	if _, err := fmt.Sscanf(strings.ReplaceAll(p.ready, ",", " "), "aabendialog serving; HTTP at %s NATS at %s", &httpURL, &natsURL); err != nil {
+	var httpURL, natsURL, metricsURL string
+	if _, err := fmt.Sscanf(strings.ReplaceAll(p.ready, ",", " "), "aabendialog serving; HTTP at %s NATS at %s metrics at %s", &httpURL, &natsURL, &metricsURL); err != nil {
 		t.Fatalf("ready line %q: %v", p.ready, err)
 	}
-	return &server{p: p, data: data, http: httpURL, nats: withPassword(t, data, strings.TrimSuffix(natsURL, "."))}
+	return &server{p: p, data: data, http: httpURL, nats: withPassword(t, data, natsURL), natsAddr: natsURL,
+		metrics: strings.TrimSuffix(metricsURL, ".")}
 }
 
 // withPassword adds the user and password of the serve on data to its NATS address.
@@ -342,7 +344,7 @@ func TestQueriesEndToEnd(t *testing.T) {
 	if after, _, _ := cli(t, "history", "--server", s.http, "--token", ct, "--json"); after != before {
 		t.Fatalf("history changed with the second rebuild")
 	}
-	metrics, err := http.Get(s.http + "/metrics")
+	metrics, err := http.Get(s.metrics)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,10 +38,17 @@ type ServeConfig struct {
 	Fsync      eventstore.Fsync
 	NATSListen string // host:port of the embedded node
 	NATSURL    string // an existing cluster instead of the embedded node
-	Replicas   int
-	LogLevel   slog.Level
-	LogFormat  string
-	HTTPListen string // host:port of the HTTP API
+	// NATSClients are the embedded node's client users, each with its password file under
+	// DataDir/keys and its own inbox prefix: they send commands and queries, nothing else.
+	NATSClients []string
+	Replicas    int
+	LogLevel    slog.Level
+	LogFormat   string
+	HTTPListen  string // host:port of the HTTP API
+	// MetricsListen is host:port of /metrics, apart from the HTTP API (loopback by default).
+	MetricsListen string
+	// SkipUnreadable are log sequences of unreadable commits the read models pass over.
+	SkipUnreadable []uint64
 	// TokenPublicKey, when set, is the PEM public key of an identity provider whose tokens are
 	// accepted; otherwise the embedded default's own key (under DataDir/keys) signs and verifies.
 	TokenPublicKey string
@@ -74,6 +82,8 @@ type Main struct {
 	bgWG       sync.WaitGroup
 	http       *http.Server
 	httpLn     net.Listener
+	metricsSrv *http.Server
+	metricsLn  net.Listener
 }
 
 // Run starts the log (embedded node or cluster connection) and opens the stream.
@@ -84,24 +94,37 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cfg.NATSURL == "" {
-		tightened, err := eventstore.SecureDir(cfg.DataDir)
+	// The data directory holds the log, the read models and the keys: its owner's alone.
+	for _, dir := range []string{cfg.DataDir, filepath.Join(cfg.DataDir, "keys")} {
+		tightened, err := eventstore.SecureDir(dir)
 		if err != nil {
-			return err
+			return fmt.Errorf("--data: %w", err)
 		}
 		if tightened {
-			log.Warn("the data directory could be read by others; its mode is now 0700", "dir", cfg.DataDir)
+			log.Warn("the data directory could be read by others; now only its owner can", "dir", dir)
 		}
+	}
+	if cfg.NATSURL == "" {
 		host, port, err := splitHostPort(cfg.NATSListen)
 		if err != nil {
 			return fmt.Errorf("--nats-listen: %w", err)
 		}
-		// The node's port takes one user, with a password kept beside the other keys: the log
-		// holds what the domain's rules guard, and a NATS client that could write or read it
-		// freely would go around them.
+		// The node's port takes the service's own user, with every right, and client users
+		// that may only send commands and queries and receive their replies; each password is
+		// kept beside the other keys. The log holds what the domain's rules guard, and a NATS
+		// client that could write or read it freely would go around them.
 		password, err := auth.LoadOrCreatePassword(auth.NATSPasswordFile(cfg.DataDir))
 		if err != nil {
 			return fmt.Errorf("NATS password: %w", err)
+		}
+		var clients []eventstore.ClientUser
+		for _, name := range cfg.NATSClients {
+			pw, err := auth.LoadOrCreatePassword(auth.NATSClientPasswordFile(cfg.DataDir, name))
+			if err != nil {
+				return fmt.Errorf("NATS password of client user %s: %w", name, err)
+			}
+			clients = append(clients, eventstore.ClientUser{User: name, Password: pw,
+				InboxPrefix: natsrpc.ClientInboxPrefix(name), Publish: natsrpc.ClientSubjects()})
 		}
 		m.node, err = eventstore.StartNode(eventstore.NodeConfig{
 			DataDir:  filepath.Join(cfg.DataDir, "jetstream"),
@@ -112,6 +135,7 @@ func (m *Main) Run(ctx context.Context) error {
 			Logger:   log,
 			User:     auth.NATSUser,
 			Password: password,
+			Clients:  clients,
 		})
 		if err != nil {
 			return err
@@ -126,6 +150,10 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		log.Info("embedded NATS JetStream node started", "nats", m.node.ClientURL(), "user", auth.NATSUser,
 			"password_file", auth.NATSPasswordFile(cfg.DataDir), "fsync", cfg.Fsync.String(), "data", cfg.DataDir)
+		for _, c := range clients {
+			log.Info("NATS client user: commands and queries only", "user", c.User, "inbox_prefix", c.InboxPrefix,
+				"password_file", auth.NATSClientPasswordFile(cfg.DataDir, c.User))
+		}
 	} else {
 		var err error
 		m.nc, err = nats.Connect(cfg.NATSURL, nats.Name("aabendialog"), nats.MaxReconnects(-1),
@@ -163,6 +191,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		p.SkipUnreadable(cfg.SkipUnreadable...)
 		m.ReadModels = append(m.ReadModels, p)
 	}
 	// Empty read models over a long log are loaded in bulk (one shared read of the log), then
@@ -251,29 +280,46 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 			return nil
 		}}
+	// The metrics (commands, read models, the process) are for the operator: on an address of
+	// their own, loopback unless told otherwise, never beside the pages.
+	m.metricsLn, err = net.Listen("tcp", cfg.MetricsListen)
+	if err != nil {
+		return fmt.Errorf("--metrics-listen %s: %w", cfg.MetricsListen, err)
+	}
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", m.Metrics.Handler())
+	m.metricsSrv = &http.Server{Handler: metricsMux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	m.httpLn, err = net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", cfg.HTTPListen, err)
 	}
 	m.http = &http.Server{Handler: mount(api.Handler(), pages, m.Metrics), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	go func() {
-		if err := m.http.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("HTTP server stopped", "err", err)
-		}
-	}()
+	for _, s := range []struct {
+		name string
+		srv  *http.Server
+		ln   net.Listener
+	}{{"metrics", m.metricsSrv, m.metricsLn}, {"HTTP", m.http, m.httpLn}} {
+		go func() {
+			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error(s.name+" server stopped", "err", err)
+			}
+		}()
+	}
 	log.Info("HTTP API listening", "url", m.HTTPURL())
+	log.Info("metrics listening", "url", m.MetricsURL())
 	return nil
 }
 
-// mount serves the API, the web pages and the metrics on one listener: the API under /api/ and
-// its health and readiness, the metrics at /metrics, the pages at every other path.
+// mount serves the API and the web pages on one listener: the API under /api/ and its health
+// and readiness, the pages at every other path. The metrics are not among them: they have a
+// listener of their own (--metrics-listen).
 func mount(api, pages http.Handler, m *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle("/healthz", api)
 	mux.Handle("/readyz", api)
-	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("/", m.Counted("pages", pages))
 	return mux
 }
@@ -306,6 +352,14 @@ func (m *Main) HTTPURL() string {
 	return "http://" + m.httpLn.Addr().String()
 }
 
+// MetricsURL is where the metrics answer: the /metrics URL on --metrics-listen.
+func (m *Main) MetricsURL() string {
+	if m.metricsLn == nil {
+		return ""
+	}
+	return "http://" + m.metricsLn.Addr().String() + "/metrics"
+}
+
 // newCommandID makes a command id: a UUIDv7, so ids sort by time in logs.
 func newCommandID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 
@@ -329,6 +383,14 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		keep(m.http.Shutdown(ctx))
 		cancel()
+	}
+	if m.metricsSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		keep(m.metricsSrv.Shutdown(ctx))
+		cancel()
+	}
+	if m.metricsLn != nil {
+		_ = m.metricsLn.Close() // closed already, unless Run failed before serving on it
 	}
 	if m.router != nil {
 		keep(m.router.Close())
@@ -376,7 +438,7 @@ func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [--data DIR] [--http ADDR] [--nats-listen ADDR | --nats URL] [--fsync always|DURATION]", stderr)
+	fs := newFlagSet("serve", "serve [--data DIR] [--http ADDR] [--metrics-listen ADDR] [--nats-listen ADDR [--nats-clients NAMES] | --nats URL] [--fsync always|DURATION]", stderr)
 	cfg := ServeConfig{}
 	fs.StringVar(&cfg.DataDir, "data", envOr("AABENDIALOG_DATA", "./data"), "directory for the embedded log and the read models (env AABENDIALOG_DATA)")
 	fsync := fs.String("fsync", envOr("AABENDIALOG_FSYNC", "always"), "when the embedded node flushes to disk: \"always\" (an acknowledged command is on disk) or an interval such as 1s (faster; a power failure may lose what was acknowledged within it) (env AABENDIALOG_FSYNC)")
@@ -385,7 +447,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	replicas := fs.Int("replicas", envInt("AABENDIALOG_REPLICAS", 0), "copies of the stream: default 1 on the embedded node, 3 on a cluster (env AABENDIALOG_REPLICAS)")
 	level := fs.String("log-level", envOr("AABENDIALOG_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env AABENDIALOG_LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr("AABENDIALOG_LOG_FORMAT", "text"), "log format: text or json (env AABENDIALOG_LOG_FORMAT)")
+	natsClients := fs.String("nats-clients", envOr("AABENDIALOG_NATS_CLIENTS", auth.NATSClientUser), "the embedded node's client users (comma-separated names), each with its password in DATA/keys/nats-NAME.password and its replies under _INBOX_NAME: they may send commands and queries and nothing else; give each client application its own (env AABENDIALOG_NATS_CLIENTS)")
 	fs.StringVar(&cfg.HTTPListen, "http", envOr("AABENDIALOG_HTTP", "127.0.0.1:8080"), "where the HTTP API listens; port 0 picks a free one (env AABENDIALOG_HTTP)")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", envOr("AABENDIALOG_METRICS_LISTEN", "127.0.0.1:9464"), "where /metrics (Prometheus) listens, apart from the HTTP API; port 0 picks a free one (env AABENDIALOG_METRICS_LISTEN)")
+	skip := fs.String("skip-unreadable", envOr("AABENDIALOG_SKIP_UNREADABLE", ""), "log sequences (comma-separated) of commits the read models cannot read and are to pass over instead of stopping; a listed commit that can be read is applied (env AABENDIALOG_SKIP_UNREADABLE)")
 	fs.StringVar(&cfg.TokenPublicKey, "token-public-key", envOr("AABENDIALOG_TOKEN_PUBLIC_KEY", ""), "PEM file with an identity provider's public key (Ed25519, ECDSA or RSA); default: the embedded key under DATA/keys (env AABENDIALOG_TOKEN_PUBLIC_KEY)")
 	fs.StringVar(&cfg.TokenIssuer, "token-issuer", envOr("AABENDIALOG_TOKEN_ISSUER", auth.TokenIssuer), "the issuer (iss) tokens must name (env AABENDIALOG_TOKEN_ISSUER)")
 	fs.StringVar(&cfg.ServiceCatalogue, "service-catalogue", envOr("AABENDIALOG_SERVICE_CATALOGUE", ""), "file listing the municipality's services (centres and the region), one per line, # for comments: invitations and suggestions choose from it, and evaluators see \"anden\" for any other; default: the embedded list of centres (env AABENDIALOG_SERVICE_CATALOGUE)")
@@ -407,6 +472,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return usageError("--log-format %q: use text or json", cfg.LogFormat)
 	}
+	if cfg.NATSClients, err = parseClientUsers(*natsClients); err != nil {
+		return usageError("--nats-clients: %v", err)
+	}
+	if cfg.SkipUnreadable, err = parseSequences(*skip); err != nil {
+		return usageError("--skip-unreadable: %v", err)
+	}
 	cfg.Replicas = *replicas
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
@@ -423,7 +494,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		m.Close()
 		return err
 	}
-	fmt.Fprintf(stdout, "aabendialog serving; HTTP at %s, NATS at %s. Stop with Ctrl-C.\n", m.HTTPURL(), m.NATSURL())
+	fmt.Fprintf(stdout, "aabendialog serving; HTTP at %s, NATS at %s, metrics at %s. Stop with Ctrl-C.\n", m.HTTPURL(), m.NATSURL(), m.MetricsURL())
 	<-ctx.Done()
 	log.Info("shutting down")
 	if err := m.Close(); err != nil {
@@ -431,6 +502,58 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// parseClientUsers reads --nats-clients: names of one subject token each (they name the inbox
+// prefix _INBOX_NAME too), none twice, none the service's own user; "none" or "-" for none.
+func parseClientUsers(s string) ([]string, error) {
+	if s = strings.TrimSpace(s); s == "none" || s == "-" {
+		return nil, nil
+	}
+	var names []string
+	for n := range strings.SplitSeq(s, ",") {
+		n = strings.TrimSpace(n)
+		switch {
+		case n == "":
+			return nil, fmt.Errorf("an empty name in %q", s)
+		case n == auth.NATSUser:
+			return nil, fmt.Errorf("%q is the service's own user", n)
+		case slices.Contains(names, n):
+			return nil, fmt.Errorf("%q is named twice", n)
+		case !validClientName(n):
+			return nil, fmt.Errorf("%q: use lower-case letters, digits, - and _ (up to 32)", n)
+		}
+		names = append(names, n)
+	}
+	return names, nil
+}
+
+func validClientName(n string) bool {
+	if len(n) > 32 {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseSequences reads a comma-separated list of log sequences.
+func parseSequences(s string) ([]uint64, error) {
+	var seqs []uint64
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("%q is not a log sequence (a number from 1)", strings.TrimSpace(f))
+		}
+		seqs = append(seqs, n)
+	}
+	return seqs, nil
 }
 
 func envOr(key, def string) string {

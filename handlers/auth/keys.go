@@ -99,12 +99,23 @@ func LoadOrCreateSecret(path string) ([]byte, error) {
 	return loadOrCreate(path, func(key []byte) []byte { return key })
 }
 
-// NATSUser is the one user serve's embedded NATS node accepts.
+// NATSUser is the service's own user of serve's embedded NATS node, the one with every right:
+// the log, the meeting index, the revocation bucket, the JetStream API.
 const NATSUser = "aabendialog"
 
-// NATSPasswordFile is where serve keeps the password of its embedded NATS node, under the data
-// directory: text, for tools such as nats --password "$(cat data/keys/nats.password)".
+// NATSPasswordFile is where serve keeps the password of NATSUser, under the data directory:
+// text, for tools such as nats --password "$(cat data/keys/nats.password)".
 func NATSPasswordFile(dataDir string) string { return filepath.Join(dataDir, "keys", "nats.password") }
+
+// NATSClientUser is the client user serve's embedded node has by default: it may send commands
+// and queries and receive its own replies, nothing else.
+const NATSClientUser = "client"
+
+// NATSClientPasswordFile is where serve keeps the password of the client user named user, under
+// the data directory: DATA/keys/nats-<user>.password.
+func NATSClientPasswordFile(dataDir, user string) string {
+	return filepath.Join(dataDir, "keys", "nats-"+user+".password")
+}
 
 // LoadOrCreatePassword reads the password at path, creating a random one (64 hexadecimal
 // characters, mode 0600) if missing.

@@ -82,7 +82,8 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // WatchReadModels adds each read model's lag to the metrics: events behind the log, seconds
-// since it last had nothing to apply (0 when caught up), and whether it is running.
+// since it last had nothing to apply (0 when caught up), whether it is running, the sequence
+// of the commit it stopped on, and the unreadable commits it was told to pass over.
 func (m *Metrics) WatchReadModels(ps []*projections.Projector, lastSeq func() (uint64, error)) {
 	for _, p := range ps {
 		labels := prometheus.Labels{"projection": p.Name()}
@@ -110,6 +111,14 @@ func (m *Metrics) WatchReadModels(ps []*projections.Projector, lastSeq func() (u
 					return 0
 				}
 				return 1
+			}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aabendialog_read_model_stopped_at_seq", ConstLabels: labels,
+				Help: "The log sequence of the commit the read model stopped on (it cannot read or apply it); 0 while it runs."}, func() float64 {
+				return float64(p.Status().StoppedAt)
+			}),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aabendialog_read_model_skipped_commits_total", ConstLabels: labels,
+				Help: "Unreadable commits the read model passed over since the process started, as serve --skip-unreadable says."}, func() float64 {
+				return float64(p.Status().Skipped)
 			}),
 		)
 	}

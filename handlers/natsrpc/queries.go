@@ -28,6 +28,10 @@ func ServeQueries(ctx context.Context, nc *nats.Conn, qs Querier, v Verifier, lo
 		if m.Reply == "" {
 			return
 		}
+		if !ReplyAllowed(m.Reply) { // see ReplyAllowed: the answer would go where the sender says
+			log.Warn("query refused unread: its reply subject is not an inbox", "subject", m.Subject, "reply", m.Reply)
+			return
+		}
 		status, body := http.StatusOK, any(nil)
 		actor, err := v.Actor(auth.BearerToken(m.Header.Get(HeaderAuthorization)))
 		if err == nil {

@@ -45,6 +45,10 @@ func (s *requestSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 		if m.Reply == "" {
 			return // not a request: nobody to answer
 		}
+		if !ReplyAllowed(m.Reply) {
+			s.log.Warn("command refused unread: its reply subject is not an inbox", "subject", m.Subject, "reply", m.Reply)
+			return
+		}
 		s.mu.RLock()
 		defer s.mu.RUnlock()
 		if s.closed {

@@ -46,6 +46,12 @@ func Password(user, password string) Option {
 	return func(s *settings) { s.node.User, s.node.Password = user, password }
 }
 
+// Client adds a client user to the node (it needs Password): one that may only publish to its
+// subjects and receive on its own inbox prefix, as serve's client users.
+func Client(c eventstore.ClientUser) Option {
+	return func(s *settings) { s.node.Clients = append(s.node.Clients, c) }
+}
+
 // TCP connects the store over the node's TCP port instead of in process, for tests that need
 // the path a client on another process takes.
 func TCP() Option {
