@@ -9,7 +9,8 @@ import (
 )
 
 // Services is the services read model: which services (and the region) took part in which
-// meetings, invited, accepted and attended, with no names and no free text.
+// meetings, invited, accepted and attended, with no names and no free text; and per citizen the
+// services taking part in their meetings, month by month (see services_months.go).
 type Services struct{}
 
 // Name implements Projection.
@@ -19,6 +20,14 @@ func (Services) Name() string { return "services" }
 func (Services) Apply(ctx context.Context, tx *Tx, r eventstore.Recorded) error {
 	c := r.Commit
 	m := c.MeetingID.String()
+	var before meetingServices
+	pairs := touchesServices(c)
+	if pairs {
+		var err error
+		if before, err = readMeetingServices(ctx, tx, m); err != nil {
+			return fmt.Errorf("services of the meeting before: %w", err)
+		}
+	}
 	for i, e := range c.Events {
 		var err error
 		switch d := e.Data.(type) {
@@ -57,6 +66,16 @@ func (Services) Apply(ctx context.Context, tx *Tx, r eventstore.Recorded) error 
 		if err != nil {
 			return fmt.Errorf("event %d (%s): %w", i, e.Type, err)
 		}
+	}
+	if !pairs {
+		return nil
+	}
+	after, err := readMeetingServices(ctx, tx, m)
+	if err != nil {
+		return fmt.Errorf("services of the meeting after: %w", err)
+	}
+	if err := updateCitizenMonths(ctx, tx, before, after); err != nil {
+		return fmt.Errorf("services per citizen and month: %w", err)
 	}
 	return nil
 }
