@@ -29,80 +29,61 @@ import (
 // monthOf is the month (YYYY-MM) of a day (YYYY-MM-DD).
 func monthOf(day string) string { return day[:7] }
 
-// touchesServices says whether a commit can change which services take part in its meeting.
-func touchesServices(c domain.Commit) bool {
-	for _, e := range c.Events {
-		switch e.Data.(type) {
-		case domain.ParticipantInvited, domain.InvitationWithdrawn:
-			return true
-		}
-	}
-	return false
-}
-
-// meetingServices is which services take part in a meeting.
-type meetingServices struct {
-	exists         bool
-	citizen, month string
-	standing       []string // sorted, distinct
-}
-
-func readMeetingServices(ctx context.Context, tx *Tx, meeting string) (meetingServices, error) {
-	var ms meetingServices
-	var day string
-	err := tx.QueryRow(ctx, `SELECT citizen_id, convened_on FROM service_meetings WHERE meeting_id = ?`, meeting).Scan(&ms.citizen, &day)
+// standingService is the service a participant takes part in the meeting for, before an event
+// changes that: "" when they are not a service's participant or not invited any more.
+func standingService(ctx context.Context, tx *Tx, meeting, participant string) (string, error) {
+	var s string
+	err := tx.QueryRow(ctx, `SELECT service FROM service_participants WHERE meeting_id = ? AND participant_id = ? AND invited = 1`, meeting, participant).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ms, nil
+		return "", nil
 	}
-	if err != nil {
-		return ms, err
-	}
-	ms.exists, ms.month = true, monthOf(day)
-	rows, err := tx.Query(ctx, `SELECT DISTINCT service FROM service_participants WHERE meeting_id = ? AND invited = 1 ORDER BY service`, meeting)
-	if err != nil {
-		return ms, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return ms, err
-		}
-		ms.standing = append(ms.standing, s)
-	}
-	return ms, rows.Err()
+	return s, err
 }
 
-// minus is what of the sorted x is not in the sorted y.
-func minus(x, y []string) []string {
-	var out []string
-	for _, s := range x {
-		if _, found := slices.BinarySearch(y, s); !found {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// updateCitizenMonths brings service_citizen_months up to date with a meeting's change from
-// before to after: a service that left the meeting counts one meeting fewer that month, one
-// that joined one more.
-func updateCitizenMonths(ctx context.Context, tx *Tx, before, after meetingServices) error {
-	if !after.exists {
+// serviceMoved brings service_citizen_months up to date after a participant of the meeting
+// stopped taking part for service was ("" for none) and now takes part for service now ("" for
+// none). A service the meeting has no one else for any more counts one meeting fewer that
+// month; a service it had no one for before counts one more.
+func serviceMoved(ctx context.Context, tx *Tx, meeting, was, now string) error {
+	if was == now {
 		return nil
 	}
-	for _, s := range minus(before.standing, after.standing) {
-		if _, err := tx.Exec(ctx, `UPDATE service_citizen_months SET meetings = meetings - 1 WHERE citizen_id = ? AND service = ? AND month = ?`, after.citizen, s, after.month); err != nil {
+	var citizen, month string
+	standing := func(s string) (int, error) {
+		var n int
+		err := tx.QueryRow(ctx, `SELECT count(*) FROM service_participants WHERE service = ? AND meeting_id = ? AND invited = 1`, s, meeting).Scan(&n)
+		if err == nil && citizen == "" {
+			var day string
+			if err = tx.QueryRow(ctx, `SELECT citizen_id, convened_on FROM service_meetings WHERE meeting_id = ?`, meeting).Scan(&citizen, &day); err == nil {
+				month = monthOf(day)
+			}
+		}
+		return n, err
+	}
+	if was != "" {
+		n, err := standing(was)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM service_citizen_months WHERE citizen_id = ? AND service = ? AND month = ? AND meetings <= 0`, after.citizen, s, after.month); err != nil {
-			return err
+		if n == 0 {
+			if _, err := tx.Exec(ctx, `UPDATE service_citizen_months SET meetings = meetings - 1 WHERE citizen_id = ? AND service = ? AND month = ?`, citizen, was, month); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM service_citizen_months WHERE citizen_id = ? AND service = ? AND month = ? AND meetings <= 0`, citizen, was, month); err != nil {
+				return err
+			}
 		}
 	}
-	for _, s := range minus(after.standing, before.standing) {
-		if _, err := tx.Exec(ctx, `INSERT INTO service_citizen_months (citizen_id, service, month, meetings) VALUES (?, ?, ?, 1)
-			ON CONFLICT (citizen_id, service, month) DO UPDATE SET meetings = meetings + 1`, after.citizen, s, after.month); err != nil {
+	if now != "" {
+		n, err := standing(now)
+		if err != nil {
 			return err
+		}
+		if n == 1 { // only the participant just invited
+			if _, err := tx.Exec(ctx, `INSERT INTO service_citizen_months (citizen_id, service, month, meetings) VALUES (?, ?, ?, 1)
+				ON CONFLICT (citizen_id, service, month) DO UPDATE SET meetings = meetings + 1`, citizen, now, month); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
