@@ -180,7 +180,7 @@ func BenchmarkCatchUp(b *testing.B) {
 }
 
 // openBoth opens both read models' projectors on new files in dir, as serve does.
-func openBoth(b *testing.B, dir string, store *eventstore.Store) []*projections.Projector {
+func openBoth(b testing.TB, dir string, store *eventstore.Store) []*projections.Projector {
 	b.Helper()
 	var ps []*projections.Projector
 	for _, proj := range []projections.Projection{projections.Meetings{}, projections.Services{}} {

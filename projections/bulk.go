@@ -380,7 +380,8 @@ var (
 		"follow_ups_by_responsible": `CREATE INDEX follow_ups_by_responsible ON follow_ups (responsible)`,
 	}
 	servicesIndexes = map[string]string{
-		"service_participants_by_service": `CREATE INDEX service_participants_by_service ON service_participants (service, meeting_id)`,
+		"service_participants_by_service":   `CREATE INDEX service_participants_by_service ON service_participants (service, meeting_id)`,
+		"service_citizen_months_by_service": `CREATE INDEX service_citizen_months_by_service ON service_citizen_months (service, month, citizen_id)`,
 	}
 )
 
@@ -401,10 +402,38 @@ func withIndexesAfter(ctx context.Context, tx *Tx, indexes map[string]string, fi
 	return nil
 }
 
-// BulkLoad implements BulkLoader with the rows Apply writes.
+// BulkLoad implements BulkLoader with the rows Apply writes. The services per citizen and month
+// are gathered across meetings while the per-meeting rows are inserted.
 func (Services) BulkLoad(ctx context.Context, tx *Tx, ms []Folded) error {
+	months := make(chan [][]any, 1)
+	go func() { months <- citizenMonthRows(ms) }()
 	return withIndexesAfter(ctx, tx, servicesIndexes, func() error {
-		return insertTables(ctx, tx, ms, servicesTables)
+		err := insertTables(ctx, tx, ms, servicesTables)
+		rows := <-months
+		if err != nil {
+			return err
+		}
+		return insertRows(ctx, tx, "service_citizen_months", []string{"citizen_id", "service", "month", "meetings"}, rows)
+	})
+}
+
+// insertRows writes rows already built into one table, with multi-row statements, as
+// insertTables does.
+func insertRows(ctx context.Context, tx *Tx, name string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return tx.db.conn.Raw(func(dc any) error {
+		conn, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot prepare with a context", dc)
+		}
+		in := newInserter(conn, 0, table{table: name, cols: cols})
+		defer in.close()
+		if err := in.add(ctx, rows); err != nil {
+			return err
+		}
+		return in.finish(ctx)
 	})
 }
 

@@ -185,6 +185,14 @@ func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 
 // Exec runs a statement, prepared on first use in this transaction.
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (t *Tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	st, ok := t.stmts[query]
 	if !ok {
 		var err error
@@ -193,12 +201,25 @@ func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, e
 		}
 		t.stmts[query] = st
 	}
-	return st.ExecContext(ctx, args...)
+	return st, nil
 }
 
-// QueryRow reads within the transaction.
+// Query reads rows within the transaction, with the statement prepared on first use.
+func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := t.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRow reads one row within the transaction, with the statement prepared on first use.
 func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, query, args...)
+	st, err := t.prepared(ctx, query)
+	if err != nil {
+		return t.tx.QueryRowContext(ctx, query, args...) // carries the same error to Scan
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // Commit commits the transaction.

@@ -268,25 +268,38 @@ func TestWhoSeesWhat(t *testing.T) {
 	if in, _ := e.q.Inbox(ctx, stranger, r.Sequence); len(in.Invitations)+len(in.Coming)+len(in.FollowUps) != 0 {
 		t.Fatalf("a stranger's inbox shows %+v", in)
 	}
-	// Services: professionals see meetings, evaluators only totals, citizens nothing.
-	rep, err := e.q.Services(ctx, job, projections.ServicesFilter{}, r.Sequence)
-	if err != nil || len(rep.PerService) != 1 || rep.PerService[0].Service != "Jobcenter" || rep.PerService[0].Accepted != 1 || len(rep.PerMeeting) != 1 {
+	// Services: professionals see their meetings, evaluators only totals, citizens nothing; one
+	// citizen is a group below k, so the totals are suppressed.
+	rep, err := e.q.Services(ctx, job, projections.ServicesReportFilter{}, r.Sequence)
+	if err != nil || len(rep.PerService) != 1 || rep.PerService[0].Service != "Jobcenter" || !rep.PerService[0].Suppressed || rep.PerService[0].Accepted != nil ||
+		len(rep.PerMeeting) != 1 || rep.PerMeeting[0].MeetingID != m1 || rep.PerMeeting[0].Accepted != 1 || rep.MinGroup != projections.DefaultMinGroup {
 		t.Fatalf("services for a professional: %+v %v", rep, err)
 	}
-	rep, err = e.q.Services(ctx, evaluator, projections.ServicesFilter{}, r.Sequence)
-	if err != nil || len(rep.PerService) != 1 || len(rep.PerMeeting) != 1 {
+	if rep, err := e.q.Services(ctx, stranger, projections.ServicesReportFilter{}, r.Sequence); err != nil || len(rep.PerMeeting) != 0 {
+		t.Fatalf("services for a professional of no meeting: %+v %v", rep, err)
+	}
+	rep, err = e.q.Services(ctx, evaluator, projections.ServicesReportFilter{}, r.Sequence)
+	if err != nil || len(rep.PerService) != 1 || !rep.PerService[0].Suppressed || len(rep.PerMeeting) != 0 {
 		t.Fatalf("services for an evaluator: %+v %v", rep, err)
 	}
-	if b, _ := json.Marshal(rep); strings.Contains(string(b), citizen.ID.String()) || strings.Contains(string(b), job.ID.String()) {
-		t.Fatalf("the services report names a person: %s", b)
+	if b, _ := json.Marshal(rep); strings.Contains(string(b), citizen.ID.String()) || strings.Contains(string(b), job.ID.String()) || strings.Contains(string(b), m1.String()) {
+		t.Fatalf("the services report names a person or a meeting: %s", b)
+	}
+	k1 := *e.q
+	k1.MinGroup = 1
+	if rep, err := k1.Services(ctx, evaluator, projections.ServicesReportFilter{}, r.Sequence); err != nil || len(rep.PerService) != 1 || rep.PerService[0].Suppressed ||
+		*rep.PerService[0].Accepted != 1 || *rep.PerService[0].Citizens != 1 {
+		t.Fatalf("services for an evaluator with k = 1: %+v %v", rep, err)
 	}
 	for _, a := range []domain.Actor{citizen, support} {
-		if _, err := e.q.Services(ctx, a, projections.ServicesFilter{}, 0); !domain.IsKind(err, domain.Forbidden) {
+		if _, err := e.q.Services(ctx, a, projections.ServicesReportFilter{}, 0); !domain.IsKind(err, domain.Forbidden) {
 			t.Fatalf("services for a %s: got %v, want forbidden", a.Role, err)
 		}
 	}
-	if _, err := e.q.Services(ctx, job, projections.ServicesFilter{From: "1/1/2026"}, 0); !domain.IsKind(err, domain.Invalid) {
-		t.Fatalf("bad date: got %v", err)
+	for _, bad := range []string{"1/1/2026", "2026-01-01", "2026-13", "2026-Q5", "26"} {
+		if _, err := e.q.Services(ctx, job, projections.ServicesReportFilter{Period: bad}, 0); !domain.IsKind(err, domain.Invalid) || !strings.Contains(err.Error(), "period") {
+			t.Fatalf("period %q: got %v", bad, err)
+		}
 	}
 	// Waiting for a sequence the log never reaches is bounded.
 	e.q.MaxWait = 100 * time.Millisecond
@@ -368,13 +381,27 @@ func snapshot(t *testing.T, e *env) string {
 		}
 		out["overdue "+p.String()] = f
 	}
-	for _, f := range []projections.ServicesFilter{{}, {From: "2026-03-01", To: "2026-08-31"}, {Service: "Jobcenter"}} {
-		r, err := e.q.Services(ctx, domain.Actor{ID: uuid.MustParse("0193a000-0000-7000-8000-0000000000ad"), Role: domain.RoleAdmin}, f, 0)
+	// The services report with k = 1 (nothing suppressed) and as served, for every kind of period.
+	admin := domain.Actor{ID: uuid.MustParse("0193a000-0000-7000-8000-0000000000ad"), Role: domain.RoleAdmin}
+	k1 := *e.q
+	k1.MinGroup = 1
+	for _, f := range []projections.ServicesReportFilter{{}, {Period: "2026"}, {Period: "2025-Q4"}, {Period: "2026-03"}, {Service: "Jobcenter"}} {
+		for name, q := range map[string]*projections.Queries{"k=1": &k1, "k=5": e.q} {
+			r, err := q.Services(ctx, admin, f, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out["services "+name+" "+f.Period+" "+f.Service] = r
+		}
+	}
+	for _, p := range people[:min(len(people), 20)] {
+		r, err := e.q.Services(ctx, domain.Actor{ID: p, Role: domain.RoleProfessional, Service: "x"}, projections.ServicesReportFilter{}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out["services "+f.From+f.To+f.Service] = r
+		out["services for "+p.String()] = r
 	}
+	out["services per citizen and month"] = dumpCitizenMonths(t, e.services)
 	b, err := json.Marshal(out)
 	if err != nil {
 		t.Fatal(err)
@@ -598,7 +625,7 @@ func TestRebuildFallsBackOnAnUnusualLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := domain.Actor{ID: uuid.New(), Role: domain.RoleAdmin}
-	before, err := e.q.Services(ctx, admin, projections.ServicesFilter{}, 0)
+	before, err := e.q.Services(ctx, admin, projections.ServicesReportFilter{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -606,7 +633,7 @@ func TestRebuildFallsBackOnAnUnusualLog(t *testing.T) {
 	if err != nil || seq != a.Seq {
 		t.Fatalf("rebuild: seq %d, %v; want %d", seq, err, a.Seq)
 	}
-	after, err := e.q.Services(ctx, admin, projections.ServicesFilter{}, 0)
+	after, err := e.q.Services(ctx, admin, projections.ServicesReportFilter{}, 0)
 	if err != nil || fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatalf("services after the rebuild:\n%+v\nbefore:\n%+v (%v)", after, before, err)
 	}

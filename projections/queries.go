@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strings"
 	"time"
 
@@ -20,6 +19,12 @@ type Queries struct {
 	// MaxWait bounds how long a query waits for the read model to reach a sequence it was given
 	// (read your writes); 0 means 5 s.
 	MaxWait time.Duration
+	// MinGroup is k: the services report shows an aggregate only for a group of at least k
+	// citizens; 0 means DefaultMinGroup.
+	MinGroup int
+	// Catalogue is the service catalogue: the services report names a service outside it (free text
+	// from before there was one) domain.ServiceOther; nil means domain.DefaultCatalogue.
+	Catalogue *domain.Catalogue
 }
 
 // MeetingView is a meeting as its citizen and invited participants see it.
@@ -407,47 +412,8 @@ func (q *Queries) FollowUps(ctx context.Context, a domain.Actor, f FollowUpFilte
 	return out, err
 }
 
-// ServicesReport says which services took part, with no names and no free text.
-type ServicesReport struct {
-	From       string           `json:"from,omitempty"`
-	To         string           `json:"to,omitempty"`
-	PerService []ServiceTotals  `json:"per_service"`
-	Together   []ServicePair    `json:"together"`
-	PerMeeting []MeetingService `json:"per_meeting,omitempty"`
-}
-
-// ServiceTotals are one service's figures for the period.
-type ServiceTotals struct {
-	Service  string `json:"service"`
-	Meetings int    `json:"meetings"` // meetings it was invited to
-	Citizens int    `json:"citizens"` // distinct citizens in those meetings
-	Invited  int    `json:"invited"`  // invitations (one per person invited)
-	Accepted int    `json:"accepted"`
-	Attended int    `json:"attended"`
-}
-
-// ServicePair is two services that met the same citizens: the duplicated work the trial wanted to
-// cut, and how often they met together instead.
-type ServicePair struct {
-	A                string `json:"a"`
-	B                string `json:"b"`
-	SharedCitizens   int    `json:"shared_citizens"`   // citizens both were invited to meet
-	MeetingsTogether int    `json:"meetings_together"` // meetings both attended
-}
-
-// MeetingService is one service's part in one meeting.
-type MeetingService struct {
-	MeetingID  uuid.UUID `json:"meeting_id"`
-	ConvenedOn string    `json:"convened_on"`
-	Status     string    `json:"status"`
-	Service    string    `json:"service"`
-	Invited    int       `json:"invited"`
-	Accepted   int       `json:"accepted"`
-	Attended   int       `json:"attended"`
-}
-
-// ServicesFilter narrows the report to a period (YYYY-MM-DD, inclusive, by the day a meeting
-// was convened) and a service.
+// ServicesFilter narrows the evaluation's indicators to a period (YYYY-MM-DD, inclusive, by the
+// day a meeting was convened) and a service.
 type ServicesFilter struct {
 	From, To, Service string
 }
@@ -462,101 +428,4 @@ func (f ServicesFilter) validate() error {
 		}
 	}
 	return nil
-}
-
-// Services reports which services took part: totals per service, pairs of services meeting the
-// same citizens, and per meeting (its id, day, status and services: no person). Professionals,
-// evaluators and administrators; citizens and their networks are refused (a citizen sees the
-// services in their own history).
-func (q *Queries) Services(ctx context.Context, a domain.Actor, f ServicesFilter, after uint64) (ServicesReport, error) {
-	if err := a.Validate(); err != nil {
-		return ServicesReport{}, err
-	}
-	switch a.Role {
-	case domain.RoleProfessional, domain.RoleAdmin, domain.RoleEvaluator:
-	default:
-		return ServicesReport{}, domain.Errorf(domain.Forbidden, "the services overview is for professionals, evaluators and administrators; a citizen sees the services in their own history")
-	}
-	if err := f.validate(); err != nil {
-		return ServicesReport{}, err
-	}
-	if err := q.wait(ctx, q.ServicesModel, after); err != nil {
-		return ServicesReport{}, err
-	}
-	conds, args := []string{"sp.invited = 1"}, []any{}
-	if f.From != "" {
-		conds, args = append(conds, "sm.convened_on >= ?"), append(args, f.From)
-	}
-	if f.To != "" {
-		conds, args = append(conds, "sm.convened_on <= ?"), append(args, f.To)
-	}
-	period := strings.Join(conds, " AND ")
-	periodArgs := append([]any{}, args...)
-	svc := ""
-	if f.Service != "" {
-		svc, args = " AND sp.service = ?", append(args, f.Service)
-	}
-	r := ServicesReport{From: f.From, To: f.To, PerService: []ServiceTotals{}, Together: []ServicePair{}}
-	err := q.ServicesModel.View(func(db *sql.DB) error {
-		rows, err := db.QueryContext(ctx, `SELECT sp.service, count(DISTINCT sp.meeting_id), count(DISTINCT sm.citizen_id), count(*), sum(sp.accepted), sum(sp.attended)
-			FROM service_participants sp JOIN service_meetings sm ON sm.meeting_id = sp.meeting_id
-			WHERE `+period+svc+` GROUP BY sp.service ORDER BY sp.service`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var t ServiceTotals
-			if err := rows.Scan(&t.Service, &t.Meetings, &t.Citizens, &t.Invited, &t.Accepted, &t.Attended); err != nil {
-				rows.Close()
-				return err
-			}
-			r.PerService = append(r.PerService, t)
-		}
-		rows.Close()
-		// Pairs: services invited to meetings of the same citizen in the period. A service
-		// filter keeps the pairs that name it.
-		pairCond, pairArgs := "", periodArgs
-		if f.Service != "" {
-			pairCond, pairArgs = " AND (a.service = ? OR b.service = ?)", append(append([]any{}, periodArgs...), f.Service, f.Service)
-		}
-		rows, err = db.QueryContext(ctx, `WITH s AS (
-				SELECT sp.service, sp.meeting_id, sm.citizen_id, max(sp.attended) AS attended
-				FROM service_participants sp JOIN service_meetings sm ON sm.meeting_id = sp.meeting_id
-				WHERE `+period+` GROUP BY sp.service, sp.meeting_id)
-			SELECT a.service, b.service, count(DISTINCT a.citizen_id),
-				count(DISTINCT CASE WHEN a.meeting_id = b.meeting_id AND a.attended = 1 AND b.attended = 1 THEN a.meeting_id END)
-			FROM s a JOIN s b ON a.citizen_id = b.citizen_id AND a.service < b.service`+pairCond+`
-			GROUP BY a.service, b.service ORDER BY 3 DESC, a.service, b.service`, pairArgs...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var p ServicePair
-			if err := rows.Scan(&p.A, &p.B, &p.SharedCitizens, &p.MeetingsTogether); err != nil {
-				rows.Close()
-				return err
-			}
-			r.Together = append(r.Together, p)
-		}
-		rows.Close()
-		rows, err = db.QueryContext(ctx, `SELECT sm.meeting_id, sm.convened_on, sm.status, sp.service, count(*), sum(sp.accepted), sum(sp.attended)
-			FROM service_participants sp JOIN service_meetings sm ON sm.meeting_id = sp.meeting_id
-			WHERE `+period+svc+` GROUP BY sm.meeting_id, sp.service ORDER BY sm.convened_on, sm.meeting_id, sp.service`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var ms MeetingService
-			if err := rows.Scan(&ms.MeetingID, &ms.ConvenedOn, &ms.Status, &ms.Service, &ms.Invited, &ms.Accepted, &ms.Attended); err != nil {
-				return err
-			}
-			r.PerMeeting = append(r.PerMeeting, ms)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return ServicesReport{}, fmt.Errorf("services report: %w", err)
-	}
-	return r, nil
 }

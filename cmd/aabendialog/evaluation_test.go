@@ -124,12 +124,18 @@ func TestEvaluatorSeesNoPersonalData(t *testing.T) {
 	if !strings.Contains(outputs["html"], "<svg") || strings.Contains(outputs["html"], "<script") || !strings.Contains(outputs["html"], `lang="da"`) {
 		t.Fatalf("the HTML report is not a self-contained page with SVG charts")
 	}
-	// The evaluator finds meetings in the services report and citizens' pseudonyms in replays.
+	// The services report names no person and no meeting to an evaluator; the meetings to
+	// replay come from the log here, and citizens' pseudonyms from replays.
 	out, errs, code := cli(t, "services", "--server", s.http, "--token", evaluator, "--json")
 	if code != 0 {
 		t.Fatalf("services for an evaluator: %d %s", code, errs)
 	}
 	leaks("services", out)
+	for _, m := range meetings {
+		if strings.Contains(out, m.String()) {
+			t.Fatalf("the services report shows an evaluator meeting %s", m)
+		}
+	}
 	if _, errs, code := cli(t, "replay", "--server", s.http, "--token", evaluator, "--citizen", citizens[0].String()); code != 1 || !strings.Contains(errs, "pseudonym") {
 		t.Fatalf("an evaluator asking by citizen id: %d %s", code, errs)
 	}

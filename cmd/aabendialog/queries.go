@@ -42,13 +42,12 @@ func queryVerbs() []queryVerb {
 				c := fs.String("citizen", "", "the citizen (default: you, or the citizen you act for)")
 				return func() url.Values { return nonEmpty(url.Values{"citizen": {*c}}) }
 			}, print: printHistory},
-		{name: "services", usage: "services [--from DATE] [--to DATE] [--service NAME] [--after SEQ]",
-			summary: "which services took part, per service and period, and which meet the same citizens",
+		{name: "services", usage: "services [--period 2026|2026-Q1|2026-03] [--service NAME] [--after SEQ]",
+			summary: "which services took part and which meet the same citizens (groups of fewer than k citizens suppressed); a professional also sees the meetings they are part of",
 			params: func(fs flagSet) func() url.Values {
-				from := fs.String("from", "", "first day, YYYY-MM-DD (by the day meetings were convened)")
-				to := fs.String("to", "", "last day, YYYY-MM-DD")
+				period := fs.String("period", "", "a year (2026), a quarter (2026-Q1) or a month (2026-03), by the day meetings were convened (default: all time)")
 				svc := fs.String("service", "", "only this service")
-				return func() url.Values { return nonEmpty(url.Values{"from": {*from}, "to": {*to}, "service": {*svc}}) }
+				return func() url.Values { return nonEmpty(url.Values{"period": {*period}, "service": {*svc}}) }
 			}, print: printServices},
 		{name: "inbox", usage: "inbox [--after SEQ]",
 			summary: "your invitations to answer, coming meetings, and the follow-ups you own",
@@ -215,17 +214,42 @@ func printServices(w io.Writer, raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return err
 	}
+	hidden := fmt.Sprintf("(skjult: færre end %d borgere)", r.MinGroup)
+	period := "all time"
+	if r.Period != "" {
+		period = fmt.Sprintf("%s (%s to %s)", r.Period, r.From, r.To)
+	}
+	fmt.Fprintf(w, "Services, %s. A group of fewer than %d citizens is not shown.\n\n", period, r.MinGroup)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tMEETINGS\tCITIZENS\tINVITED\tACCEPTED\tATTENDED")
 	for _, s := range r.PerService {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", s.Service, s.Meetings, s.Citizens, s.Invited, s.Accepted, s.Attended)
+		if s.Suppressed || s.Meetings == nil {
+			fmt.Fprintf(tw, "%s\t%s\n", s.Service, hidden)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", s.Service, *s.Meetings, *s.Citizens, *s.Invited, *s.Accepted, *s.Attended)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICES MEETING THE SAME CITIZENS\t\tCITIZENS\tMEETINGS TOGETHER")
 	for _, p := range r.Together {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", p.A, p.B, p.SharedCitizens, p.MeetingsTogether)
+		if p.Suppressed || p.SharedCitizens == nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", p.A, p.B, hidden)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", p.A, p.B, *p.SharedCitizens, *p.MeetingsTogether)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "(Pairs with a service that is not shown are not listed.)")
+	if len(r.PerMeeting) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "YOUR MEETINGS\tCONVENED\tSTATUS\tSERVICE\tINVITED\tACCEPTED\tATTENDED")
+	for _, m := range r.PerMeeting {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", m.MeetingID, m.ConvenedOn, m.Status, m.Service, m.Invited, m.Accepted, m.Attended)
 	}
 	return tw.Flush()
 }

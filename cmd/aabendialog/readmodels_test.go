@@ -261,7 +261,7 @@ func TestQueriesEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real program")
 	}
-	s := startServerOn(t, t.TempDir())
+	s := startServerOn(t, t.TempDir(), "--min-group", "2")
 	waitReady(t, s)
 	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
 	job := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
@@ -304,8 +304,14 @@ func TestQueriesEndToEnd(t *testing.T) {
 	if _, errs, code := cli(t, "services", "--server", s.http, "--token", ct); code != 1 || !strings.Contains(errs, "for professionals") {
 		t.Fatalf("services for a citizen: %d %s", code, errs)
 	}
-	if out, _, code := cli(t, "services", "--server", s.http, "--token", jt, "--after", after); code != 0 || !strings.Contains(out, "Jobcenter") {
+	// k = 2 from serve --min-group: the one citizen's service is suppressed; the professional
+	// sees the meeting they are invited to.
+	if out, _, code := cli(t, "services", "--server", s.http, "--token", jt, "--after", after); code != 0 || !strings.Contains(out, "Jobcenter  (skjult: færre end 2 borgere)") ||
+		!strings.Contains(out, "YOUR MEETINGS") || !strings.Contains(out, m.String()) {
 		t.Fatalf("services: %d %s", code, out)
+	}
+	if _, errs, code := cli(t, "services", "--server", s.http, "--token", jt, "--period", "2026-01-01"); code != 1 || !strings.Contains(errs, "--period") {
+		t.Fatalf("services for a day: %d %s", code, errs)
 	}
 	if _, errs, code := cli(t, "history", "--server", s.http, "--token", jt, "--citizen", "nope"); code != 1 || !strings.Contains(errs, "--citizen") {
 		t.Fatalf("bad citizen id: %d %s", code, errs)

@@ -59,6 +59,8 @@ type ServeConfig struct {
 	// ServiceCatalogue is a file listing the municipality's services, one per line; empty is
 	// the embedded default (domain.DefaultServices).
 	ServiceCatalogue string
+	// MinGroup is k: the services report shows no aggregate of fewer than k citizens (0: 5).
+	MinGroup int
 }
 
 // Main is the running service. Tests start it in-process the same way main does.
@@ -207,7 +209,7 @@ func (m *Main) Run(ctx context.Context) error {
 			go func() { defer m.bgWG.Done(); _ = p.Run(bg) }()
 		}
 	}()
-	m.Queries = &projections.Queries{MeetingsModel: m.ReadModels[0], ServicesModel: m.ReadModels[1], Now: time.Now}
+	m.Queries = &projections.Queries{MeetingsModel: m.ReadModels[0], ServicesModel: m.ReadModels[1], Now: time.Now, MinGroup: cfg.MinGroup, Catalogue: services}
 	qs := &query.Service{Queries: m.Queries}
 	m.Metrics = metrics.New()
 	m.Metrics.WatchReadModels(m.ReadModels, func() (uint64, error) {
@@ -456,6 +458,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.ServiceCatalogue, "service-catalogue", envOr("AABENDIALOG_SERVICE_CATALOGUE", ""), "file listing the municipality's services (centres and the region), one per line, # for comments: invitations and suggestions choose from it, and evaluators see \"anden\" for any other; default: the embedded list of centres (env AABENDIALOG_SERVICE_CATALOGUE)")
 	fs.StringVar(&cfg.Contact, "contact", envOr("AABENDIALOG_CONTACT", ""), "how people reach the municipality about the pages' accessibility, shown on /was, e.g. \"Skriv til digital@kommune.dk eller ring 12 34 56 78\" (env AABENDIALOG_CONTACT)")
 	fs.StringVar(&cfg.TokenAudience, "token-audience", envOr("AABENDIALOG_TOKEN_AUDIENCE", auth.TokenAudience), "the audience (aud) tokens must name (env AABENDIALOG_TOKEN_AUDIENCE)")
+	minGroup := fs.String("min-group", envOr("AABENDIALOG_MIN_GROUP", strconv.Itoa(projections.DefaultMinGroup)), "k: the services report shows a figure per service or pair of services only for a group of at least k citizens (env AABENDIALOG_MIN_GROUP)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -463,6 +466,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError("unexpected argument %q", fs.Arg(0))
 	}
 	var err error
+	if cfg.MinGroup, err = strconv.Atoi(strings.TrimSpace(*minGroup)); err != nil || cfg.MinGroup < 1 {
+		return usageError("--min-group %q: give k, the fewest citizens a figure of the services report is shown for, as a whole number of 1 or more (default %d)", *minGroup, projections.DefaultMinGroup)
+	}
 	if cfg.Fsync, err = eventstore.ParseFsync(*fsync); err != nil {
 		return usageError("--%v", err)
 	}

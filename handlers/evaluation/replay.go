@@ -290,7 +290,7 @@ func (rp *Replayer) citizen(ctx context.Context, s string, evaluator bool) (uuid
 	// Evaluators ask by pseudonym only: accepting an id would let them link ids they hold to
 	// pseudonyms.
 	if !strings.HasPrefix(s, "p-") {
-		return uuid.Nil, domain.FieldErrorf("citizen", "evaluators name a citizen by pseudonym (p-…), as replays and the services report show them")
+		return uuid.Nil, domain.FieldErrorf("citizen", "evaluators name a citizen by pseudonym (p-…), as replays show them")
 	}
 	ids, err := rp.Citizens(ctx)
 	if err != nil {

@@ -155,10 +155,14 @@ func OpenAPIDocument(routes []Route) []byte {
 			for _, p := range query.Params(name) {
 				params = append(params, object{"name": p, "in": "query", "required": false, "schema": queryParamSchema[p], "description": queryParamDoc[p]})
 			}
+			answer := object{"oneOf": []object{{"type": "object"}, {"type": "array", "items": object{"type": "object"}}}}
+			if name == "services" {
+				answer = object{"$ref": "#/components/schemas/ServicesReport"}
+			}
 			add(r.Path, r.Method, object{"operationId": name, "summary": querySummary[name], "tags": []string{"queries"},
 				"security": []object{{"bearer": []string{}}}, "parameters": params,
 				"responses": object{
-					"200": object{"description": "The answer, as much as the actor may see.", "content": object{"application/json": object{"schema": object{"oneOf": []object{{"type": "object"}, {"type": "array", "items": object{"type": "object"}}}}}}},
+					"200": object{"description": "The answer, as much as the actor may see.", "content": object{"application/json": object{"schema": answer}}},
 					"400": errorResponse("A parameter is malformed or unknown; the error names it."),
 					"401": errorResponse("No valid token."),
 					"403": errorResponse("This person may not ask this."),
@@ -204,7 +208,8 @@ func OpenAPIDocument(routes []Route) []byte {
 						"field":   object{"type": "string", "description": "The field at fault, if any."},
 						"message": object{"type": "string"},
 					}}}},
-				"Status": object{"type": "object", "required": []string{"status"}, "properties": object{"status": object{"type": "string"}, "reason": object{"type": "string"}}},
+				"Status":         object{"type": "object", "required": []string{"status"}, "properties": object{"status": object{"type": "string"}, "reason": object{"type": "string"}}},
+				"ServicesReport": servicesReportSchema,
 			},
 		},
 	}
@@ -219,13 +224,14 @@ var querySummary = map[string]string{
 	"history":    "A citizen's meetings in time order: status, time and place, agenda, participants and their answers, follow-ups.",
 	"inbox":      "For the person asking: invitations to answer, coming meetings, follow-ups they own.",
 	"follow-ups": "Follow-ups of the meetings the person asking may see.",
-	"services":   "Which services took part, per service and period, and which services meet the same citizens.",
+	"services":   "Which services took part and which meet the same citizens, per period. Aggregates (per service, per pair of services) of fewer than k citizens (serve --min-group, default 5) are suppressed and say so; pairs with a suppressed service are not listed. Professionals also get per-meeting rows of the meetings they are part of; evaluators and administrators get aggregates only.",
 }
 
 var queryParamSchema = map[string]object{
 	"citizen": {"type": "string", "format": "uuid"}, "owner": {"type": "string", "format": "uuid"},
 	"after": {"type": "integer", "minimum": 0}, "overdue": {"type": "boolean"},
 	"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "service": {"type": "string"},
+	"period": {"type": "string", "pattern": `^\d{4}(-([Qq][1-4]|0[1-9]|1[0-2]))?$`},
 }
 
 var queryParamDoc = map[string]string{
@@ -236,4 +242,30 @@ var queryParamDoc = map[string]string{
 	"overdue": "Only follow-ups past their due date and not done.",
 	"from":    "First day (YYYY-MM-DD) a meeting was convened on.",
 	"to":      "Last day (YYYY-MM-DD) a meeting was convened on.",
+	"period":  "A year (2026), a quarter (2026-Q1) or a month (2026-03), by the day meetings were convened (UTC); all time when left out.",
 }
+
+// servicesReportSchema is the services report's shape: figures are left out of a suppressed
+// row, which says so.
+var servicesReportSchema = func() object {
+	count := object{"type": "integer", "minimum": 0}
+	return object{"type": "object", "additionalProperties": false, "required": []string{"min_group", "per_service", "together"},
+		"properties": object{
+			"period":    object{"type": "string", "description": "The period covered: a year, a quarter or a month; all time when absent."},
+			"from":      object{"type": "string", "format": "date", "description": "The period's first day."},
+			"to":        object{"type": "string", "format": "date", "description": "The period's last day."},
+			"min_group": object{"type": "integer", "minimum": 1, "description": "k: the fewest citizens a figure is shown for."},
+			"per_service": object{"type": "array", "description": "Every service that took part in the period; suppressed (no figures) when it met fewer than min_group citizens.",
+				"items": object{"type": "object", "additionalProperties": false, "required": []string{"service", "suppressed"},
+					"properties": object{"service": object{"type": "string"}, "suppressed": object{"type": "boolean"},
+						"meetings": count, "citizens": count, "invited": count, "accepted": count, "attended": count}}},
+			"together": object{"type": "array", "description": "Pairs of services shown in per_service that met the same citizens; suppressed (no figures) when fewer than min_group citizens met both. Shown pairs come first, most citizens first; suppressed ones after, by name.",
+				"items": object{"type": "object", "additionalProperties": false, "required": []string{"a", "b", "suppressed"},
+					"properties": object{"a": object{"type": "string"}, "b": object{"type": "string"}, "suppressed": object{"type": "boolean"},
+						"shared_citizens": count, "meetings_together": count}}},
+			"per_meeting": object{"type": "array", "description": "Professionals only: the meetings they are part of (invited and not withdrawn, or present).",
+				"items": object{"type": "object", "additionalProperties": false, "required": []string{"meeting_id", "convened_on", "status", "service", "invited", "accepted", "attended"},
+					"properties": object{"meeting_id": object{"type": "string", "format": "uuid"}, "convened_on": object{"type": "string", "format": "date"},
+						"status": object{"type": "string"}, "service": object{"type": "string"}, "invited": count, "accepted": count, "attended": count}}},
+		}}
+}()

@@ -27,7 +27,7 @@ var queryParams = map[string][]string{
 	"history":    {"citizen", "after"},
 	"inbox":      {"after"},
 	"follow-ups": {"owner", "service", "overdue", "after"},
-	"services":   {"from", "to", "service", "after"},
+	"services":   {"period", "service", "after"},
 }
 
 // Names lists the queries.
@@ -94,7 +94,7 @@ func (s *Service) Do(ctx context.Context, a domain.Actor, name string, p url.Val
 		}
 		return s.Queries.FollowUps(ctx, a, projections.FollowUpFilter{Owner: owner, Service: p.Get("service"), Overdue: overdue}, after)
 	default: // services
-		return s.Queries.Services(ctx, a, projections.ServicesFilter{From: p.Get("from"), To: p.Get("to"), Service: p.Get("service")}, after)
+		return s.Queries.Services(ctx, a, projections.ServicesReportFilter{Period: p.Get("period"), Service: p.Get("service")}, after)
 	}
 }
 
