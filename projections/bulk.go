@@ -139,8 +139,8 @@ const rowChunk = 4096
 
 // insertTables writes every table's rows for ms, table by table, with statements of many rows
 // each. The rows are built on another goroutine a chunk of meetings at a time while this one
-// inserts: building them all first took about a fifth of the meetings load (1.1 s of CPU of 5.6 s
-// for a million commits), all of it before SQLite's first insert.
+// inserts: building them all first took a fifth of the load's CPU, all of it before SQLite's
+// first insert (docs/benchmarks.md, "Profiles behind choices in the code").
 //
 // The statements run on the driver's connection, inside tx's transaction: database/sql checks
 // and converts every argument on every call, a sixth of a bulk load's insert time. Values must

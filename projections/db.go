@@ -152,8 +152,8 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS, dir string) error {
 func (db *DB) SetDurable(ctx context.Context, durable bool) error {
 	// A file being rebuilt also folds its WAL in every ~40 MB instead of every 4 MB: fewer,
 	// larger checkpoints. A file being followed keeps SQLite's default, because a large
-	// checkpoint stalls the commits behind it (measured: lag p99 ~80 ms against ~27 ms at
-	// 2,000 commands/s).
+	// checkpoint stalls the commits behind it and raises the read models' lag (docs/benchmarks.md,
+	// "Read models").
 	mode, pages := "OFF", 10000
 	if durable {
 		mode, pages = "NORMAL", 1000
@@ -163,8 +163,8 @@ func (db *DB) SetDurable(ctx context.Context, durable bool) error {
 }
 
 // Tx is a write transaction that prepares each statement once. (database/sql's Tx.Stmt on a
-// statement prepared outside the transaction prepares it again on every call: measured at a
-// quarter of a rebuild's CPU.)
+// statement prepared outside the transaction prepares it again on every call, a large share of
+// a rebuild's CPU; docs/benchmarks.md, "Read models".)
 type Tx struct {
 	db    *DB
 	tx    *sql.Tx
