@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/internal/wire"
 )
 
 // Command is something a person asks of a meeting. Its name is the CLI verb and the NATS subject
@@ -590,14 +592,14 @@ func (c *CancelMeeting) Validate() error {
 	return firstError(id("meeting_id", c.Meeting), lines("reason", c.Reason, false, MaxReason))
 }
 
-// scanCommand reads a command in the plain form clients send it (compact, no escapes, each key
-// once), as decodeStrict would read it, or reports false with dst left zero, leaving
+// scanCommand reads a command in the plain form clients send it (no escapes, each key once), as
+// decodeStrict would read it, or reports false with dst left zero, leaving
 // decodeStrict to read it and word any error.
 func scanCommand(body []byte, dst any) bool {
 	v := reflect.ValueOf(dst).Elem()
-	s := scanner{b: body}
-	s.fields(v, structKeys(v.Type()))
-	if s.bad || s.i != len(body) {
+	r := wire.NewReader(body)
+	readFields(&r, v, structKeys(v.Type()))
+	if !r.End() {
 		v.SetZero()
 		return false
 	}

@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -9,9 +8,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/internal/wire"
 )
 
 // CommitVersion is the version of the commit envelope this code writes.
@@ -151,7 +151,7 @@ type eventCodec struct {
 	version int
 	decode  func(v int, raw json.RawMessage) (EventData, error)
 	// scan reads the current version as EncodeCommit writes it; nil leaves it to decode.
-	scan func(s *scanner) EventData
+	scan func(r *wire.Reader) EventData
 	// typ is the payload type of the current version, which EncodeCommit writes by its fields.
 	typ reflect.Type
 }
@@ -171,9 +171,9 @@ func current[T EventData]() eventCodec {
 	var zero T
 	keys := structKeys(reflect.TypeFor[T]())
 	return eventCodec{name: zero.EventType(), version: 1, typ: reflect.TypeFor[T](),
-		scan: func(s *scanner) EventData {
+		scan: func(r *wire.Reader) EventData {
 			var d T
-			s.fields(reflect.ValueOf(&d).Elem(), keys)
+			readFields(r, reflect.ValueOf(&d).Elem(), keys)
 			return d
 		},
 		decode: func(_ int, raw json.RawMessage) (EventData, error) { return decodeAs[T](raw) }}
@@ -210,73 +210,65 @@ func shapeOf(t reflect.Type) *shape {
 // structKeys are the JSON keys of a struct type's fields, in field order, as their tags name them.
 func structKeys(t reflect.Type) []string { return shapeOf(t).keys }
 
-// fields reads an object into the struct v, whose fields' JSON keys are keys. A null leaves its
-// field as it is, as encoding/json does; a field of a type the scanner does not read is bad.
-func (s *scanner) fields(v reflect.Value, keys []string) {
-	s.object(keys, func(k int) {
-		if s.null() {
+// readFields reads an object into the struct v, whose fields' JSON keys are keys. A null leaves
+// its field as it is, as encoding/json does; a field of a type this code does not read fails r.
+func readFields(r *wire.Reader, v reflect.Value, keys []string) {
+	r.Object(keys, func(k int) {
+		if r.Null() {
 			return
 		}
 		switch p := v.Field(k).Addr().Interface().(type) {
 		case *uuid.UUID:
-			*p = s.uuid()
+			*p = readUUID(r)
 		case *string:
-			*p = s.str()
+			*p = r.Str()
 		case *ParticipantKind:
-			*p = ParticipantKind(s.known(kindNames))
+			*p = ParticipantKind(r.Known(kindNames))
 		case *PlaceKind:
-			*p = PlaceKind(s.known(placeNames))
+			*p = PlaceKind(r.Known(placeNames))
 		case *time.Time:
-			*p = s.time()
+			*p = r.Time()
 		case *bool:
-			*p = s.bool()
+			*p = r.Bool()
 		case *[]string:
-			*p = s.strings()
+			*p = r.Strings()
 		case *[]uuid.UUID:
-			*p = s.uuids()
+			*p = readUUIDs(r)
 		default:
-			s.bad = true
+			r.Fail()
 		}
 	})
 }
 
-// scanner reads JSON in the form encoding/json writes it: compact, with no escapes in strings,
-// no nulls, and only the keys of the type being read, each once. Anything outside that form sets
-// bad, and the caller falls back to encoding/json; so whatever the scanner accepts, it reads
-// exactly as encoding/json does (FuzzScanCommit holds it to that).
-type scanner struct {
-	b   []byte
-	i   int
-	bad bool
-}
-
-// scanCommit reads a commit as EncodeCommit writes it, or reports false.
+// scanCommit reads a commit as EncodeCommit writes it, or reports false. It reads through
+// wire.Reader, which takes only what it reads exactly as encoding/json does (FuzzScanCommit
+// holds the mapping to that); anything else is left to decodeCommitJSON.
 func scanCommit(b []byte) (Commit, bool) {
-	s := scanner{b: b}
+	r := wire.NewReader(b)
 	var c Commit
 	v := 0
-	s.object(commitKeys, func(k int) {
+	r.Object(commitKeys, func(k int) {
 		switch k {
 		case 0:
-			v = s.int()
+			v = r.Int()
 		case 1:
-			c.CommandID = s.uuid()
+			c.CommandID = readUUID(&r)
 		case 2:
-			c.Command = s.known(commandOrder)
+			c.Command = r.Known(commandOrder)
 		case 3:
-			c.MeetingID = s.uuid()
+			c.MeetingID = readUUID(&r)
 		case 4:
-			c.CitizenID = s.uuid()
+			c.CitizenID = readUUID(&r)
 		case 5:
-			c.Actor = s.actor()
+			c.Actor = readActor(&r)
 		case 6:
-			c.At = s.time()
+			c.At = r.Time()
 		case 7:
-			c.Events = s.events()
+			c.Events = readEvents(&r)
 		}
 	})
 	// What DecodeCommit refuses is left to encoding/json, which words the error.
-	if s.bad || s.i != len(b) || v < 1 || v > CommitVersion || c.MeetingID == uuid.Nil || c.CitizenID == uuid.Nil || len(c.Events) == 0 {
+	if !r.End() || v < 1 || v > CommitVersion || c.MeetingID == uuid.Nil || c.CitizenID == uuid.Nil || len(c.Events) == 0 {
 		return Commit{}, false
 	}
 	return c, true
@@ -289,240 +281,84 @@ var (
 	roleNames  = []string{string(RoleCitizen), string(RoleSupport), string(RoleProfessional), string(RoleNetwork), string(RoleEvaluator), string(RoleAdmin)}
 )
 
-func (s *scanner) actor() Actor {
+func readActor(r *wire.Reader) Actor {
 	var a Actor
-	s.object(actorKeys, func(k int) {
+	r.Object(actorKeys, func(k int) {
 		switch k {
 		case 0:
-			a.ID = s.uuid()
+			a.ID = readUUID(r)
 		case 1:
-			a.Role = Role(s.known(roleNames))
+			a.Role = Role(r.Known(roleNames))
 		case 2:
-			a.Service = s.str()
+			a.Service = r.Str()
 		case 3:
-			a.OnBehalfOf = s.uuid()
+			a.OnBehalfOf = readUUID(r)
 		}
 	})
 	return a
 }
 
-func (s *scanner) events() []Event {
+func readEvents(r *wire.Reader) []Event {
 	var es []Event
-	s.array(func() { es = append(es, s.event()) })
+	r.Array(func() { es = append(es, readEvent(r)) })
 	return es
 }
 
-// event reads one event of the current version of a known type; its type and version must come
-// before its payload, as EncodeCommit writes them.
-func (s *scanner) event() Event {
+// readEvent reads one event of the current version of a known type; its type and version must
+// come before its payload, as EncodeCommit writes them.
+func readEvent(r *wire.Reader) Event {
 	var e Event
 	var codec eventCodec
 	v := 0
-	s.object(eventKeys, func(k int) {
+	r.Object(eventKeys, func(k int) {
 		switch k {
 		case 0:
-			name := s.span()
+			name := r.Span()
 			var ok bool
 			if codec, ok = eventCodecs[string(name)]; !ok || codec.name != string(name) {
-				s.bad = true
+				r.Fail()
 			}
 			e.Type = codec.name
 		case 1:
-			v = s.int()
+			v = r.Int()
 		case 2:
 			if codec.scan == nil || v != codec.version {
-				s.bad = true
+				r.Fail()
 				return
 			}
-			e.Data = codec.scan(s)
+			e.Data = codec.scan(r)
 		}
 	})
 	if e.Data == nil {
-		s.bad = true
+		r.Fail()
 	}
 	return e
 }
 
-// object reads an object whose keys are among keys, calling value with each key's index when
-// the scanner stands at its value. A key outside keys, or one seen twice, is bad.
-func (s *scanner) object(keys []string, value func(k int)) {
-	if !s.next('{') {
-		s.bad = true
-		return
-	}
-	if s.next('}') {
-		return
-	}
-	var seen uint64
-	for !s.bad {
-		name := s.span()
-		k := index(keys, name)
-		if s.bad || k < 0 || seen&(1<<k) != 0 || !s.next(':') {
-			s.bad = true
-			return
-		}
-		seen |= 1 << k
-		value(k)
-		if !s.next(',') {
-			s.expect('}')
-			return
-		}
-	}
-}
-
-// array reads an array, calling elem when the scanner stands at each element.
-func (s *scanner) array(elem func()) {
-	if !s.next('[') {
-		s.bad = true
-		return
-	}
-	if s.next(']') {
-		return
-	}
-	for !s.bad {
-		elem()
-		if !s.next(',') {
-			s.expect(']')
-			return
-		}
-	}
-}
-
-func (s *scanner) next(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-func (s *scanner) expect(c byte) {
-	if !s.next(c) {
-		s.bad = true
-	}
-}
-
-// span reads a string and returns the bytes between its quotes: valid UTF-8 with no escapes and
-// no control characters, which encoding/json would keep as they are.
-func (s *scanner) span() []byte {
-	if s.bad || !s.next('"') {
-		s.bad = true
-		return nil
-	}
-	start, ascii := s.i, true
-	for ; s.i < len(s.b); s.i++ {
-		switch c := s.b[s.i]; {
-		case c == '"':
-			out := s.b[start:s.i]
-			s.i++
-			if !ascii && !utf8.Valid(out) {
-				s.bad = true
-			}
-			return out
-		case c == '\\' || c < 0x20:
-			s.bad = true
-			return nil
-		case c >= 0x80:
-			ascii = false
-		}
-	}
-	s.bad = true
-	return nil
-}
-
-func (s *scanner) str() string { return string(s.span()) }
-
-// known reads a string, sharing the memory of the one in names it equals.
-func (s *scanner) known(names []string) string {
-	b := s.span()
-	if i := index(names, b); i >= 0 {
-		return names[i]
-	}
-	return string(b)
-}
-
-func index(names []string, b []byte) int {
-	for i, n := range names {
-		if string(b) == n {
-			return i
-		}
-	}
-	return -1
-}
-
-// null reads a null, which encoding/json reads into a slice as nil.
-func (s *scanner) null() bool {
-	if bytes.HasPrefix(s.b[s.i:], []byte("null")) {
-		s.i += 4
-		return true
-	}
-	return false
-}
-
-func (s *scanner) strings() []string {
-	if s.null() {
-		return nil
-	}
-	out := []string{} // as encoding/json reads [], not nil
-	s.array(func() { out = append(out, s.str()) })
-	return out
-}
-
-func (s *scanner) uuid() uuid.UUID {
+// readUUID reads a UUID in any form uuid.UUID's UnmarshalText takes, as encoding/json does.
+func readUUID(r *wire.Reader) uuid.UUID {
 	var id uuid.UUID
-	if b := s.span(); s.bad || id.UnmarshalText(b) != nil {
-		s.bad = true
+	if b := r.Span(); !r.OK() || id.UnmarshalText(b) != nil {
+		r.Fail()
 	}
 	return id
 }
 
-func (s *scanner) uuids() []uuid.UUID {
-	if s.null() {
+// readUUIDs reads a list of UUIDs; null reads as nil and [] as an empty slice, as encoding/json
+// reads them.
+func readUUIDs(r *wire.Reader) []uuid.UUID {
+	if r.Null() {
 		return nil
 	}
 	out := []uuid.UUID{}
-	s.array(func() { out = append(out, s.uuid()) })
+	r.Array(func() { out = append(out, readUUID(r)) })
 	return out
 }
 
-func (s *scanner) time() time.Time {
-	var t time.Time
-	start := s.i
-	if s.span(); s.bad || t.UnmarshalJSON(s.b[start:s.i]) != nil {
-		s.bad = true
-	}
-	return t
-}
-
-// int reads a small non-negative integer, written without sign, fraction or exponent.
-func (s *scanner) int() int {
-	start, n := s.i, 0
-	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-		n = n*10 + int(s.b[s.i]-'0')
-		s.i++
-	}
-	if d := s.i - start; d == 0 || d > 9 || (d > 1 && s.b[start] == '0') {
-		s.bad = true
-	}
-	return n
-}
-
-func (s *scanner) bool() bool {
-	switch {
-	case bytes.HasPrefix(s.b[s.i:], []byte("true")):
-		s.i += 4
-		return true
-	case bytes.HasPrefix(s.b[s.i:], []byte("false")):
-		s.i += 5
-	default:
-		s.bad = true
-	}
-	return false
-}
-
-// writer writes JSON in the form encoding/json writes it: compact, keys in struct order, strings
-// escaped as json.Marshal escapes them (HTML characters included). What it cannot write as
-// encoding/json would sets bad, and the caller falls back to encoding/json.
+// writer writes JSON in the form encoding/json writes it, through wire's Append functions:
+// compact, keys in struct order, strings escaped as json.Marshal escapes them (HTML characters
+// included). What it cannot write as encoding/json would sets bad, and the caller falls back to
+// encoding/json.
 type writer struct {
 	b   []byte
 	bad bool
@@ -629,15 +465,15 @@ func (w *writer) fields(v reflect.Value) {
 		case time.Time:
 			w.time(x)
 		case []string:
-			list(w, x, w.str)
+			w.b = wire.AppendArray(w.b, x, wire.AppendString)
 		case []uuid.UUID:
-			list(w, x, w.uuid)
+			w.b = wire.AppendArray(w.b, x, appendUUID)
 		default:
 			switch f.Kind() {
 			case reflect.String:
 				w.str(f.String())
 			case reflect.Bool:
-				w.bool(f.Bool())
+				w.b = strconv.AppendBool(w.b, f.Bool())
 			default:
 				w.bad = true
 			}
@@ -648,104 +484,17 @@ func (w *writer) fields(v reflect.Value) {
 
 func (w *writer) raw(s string) { w.b = append(w.b, s...) }
 
-func (w *writer) uuid(id uuid.UUID) {
-	const hex = "0123456789abcdef"
-	w.b = append(w.b, '"')
-	for i, c := range id {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			w.b = append(w.b, '-')
-		}
-		w.b = append(w.b, hex[c>>4], hex[c&0xF])
-	}
-	w.b = append(w.b, '"')
-}
+func (w *writer) str(s string) { w.b = wire.AppendString(w.b, s) }
 
-// list writes xs as a JSON array (null when nil, as encoding/json writes a nil slice), each
-// element by item.
-func list[T any](w *writer, xs []T, item func(T)) {
-	if xs == nil {
-		w.raw("null")
-		return
-	}
-	w.b = append(w.b, '[')
-	for i, x := range xs {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		item(x)
-	}
-	w.b = append(w.b, ']')
-}
+func (w *writer) uuid(id uuid.UUID) { w.b = wire.AppendUUID(w.b, id) }
 
-// time writes t as time.Time.MarshalJSON does; a time it refuses (a year outside 0 to 9999, an
+// time writes t as time.Time's MarshalJSON does; a time it refuses (a year outside 0 to 9999, an
 // offset of a day or more) is bad.
 func (w *writer) time(t time.Time) {
-	w.b = append(w.b, '"')
-	b, err := t.AppendText(w.b)
-	if err != nil {
+	var err error
+	if w.b, err = wire.AppendTime(w.b, t); err != nil {
 		w.bad = true
-		return
-	}
-	w.b = append(b, '"')
-}
-
-func (w *writer) bool(v bool) {
-	if v {
-		w.raw("true")
-	} else {
-		w.raw("false")
 	}
 }
 
-// str writes s as json.Marshal does: HTML characters, control characters, U+2028 and U+2029
-// escaped, and each byte of invalid UTF-8 replaced by \ufffd.
-func (w *writer) str(s string) {
-	const hex = "0123456789abcdef"
-	b := append(w.b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	w.b = append(b, '"')
-}
+func appendUUID(b []byte, id uuid.UUID) []byte { return wire.AppendUUID(b, id) }
