@@ -7,17 +7,27 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
-// The fuzz suite holds the package to encoding/json on any input:
+// The fuzz suite holds the package to encoding/json on any input, in the shapes the service
+// reads and writes: commits and commands (read and written by the domain), a command's reply
+// (written by handlers/command) and JetStream's answer to a publish (read by eventstore):
 //
 //	go test ./internal/wire -run '^$' -fuzz FuzzScan -fuzztime 60s
 //	go test ./internal/wire -run '^$' -fuzz FuzzAppendString -fuzztime 60s
 //	go test ./internal/wire -run '^$' -fuzz FuzzAppendTime -fuzztime 60s
+//	go test ./internal/wire -run '^$' -fuzz FuzzAppendReply -fuzztime 60s
+//
+// The packages that map their types onto it hold their own mapping to encoding/json as well
+// (domain's FuzzScanCommit, FuzzEncodeCommit and FuzzScanCommand, TestAppendReplyAsJSON,
+// TestReadPubAck).
 
 // texts are strings that encoding/json writes with care: HTML characters, quotes and
 // backslashes, every kind of control character, U+2028 and U+2029, invalid UTF-8 (alone, cut
@@ -156,7 +166,51 @@ func FuzzScan(f *testing.F) {
 		})
 		want, werr := objectAsJSON(b)
 		check(t, "Object", b, r.End(), got, werr, want, werr == nil && plain && !bytes.Contains(b, []byte("null")) && uniqueKeys(b))
+
+		// JetStream's answer to a publish, read as eventstore reads it.
+		r = NewReader(b)
+		var ack, wantAck pubAck
+		r.Object(pubAckKeys, func(k int) {
+			switch k {
+			case 0:
+				ack.Stream = r.Str()
+			case 1:
+				ack.Domain = r.Str()
+			case 2:
+				ack.Seq = r.Uint()
+			case 3:
+				ack.Duplicate = r.Bool()
+			}
+		})
+		werr = json.Unmarshal(b, &wantAck)
+		check(t, "Object (publish answer)", b, r.End(), ack, werr, wantAck,
+			werr == nil && plain && !bytes.Contains(b, []byte("null")) && keysAmong(b, pubAckKeys))
 	})
+}
+
+// pubAck is JetStream's answer to a publish, in the keys eventstore reads.
+type pubAck struct {
+	Stream    string `json:"stream"`
+	Domain    string `json:"domain"`
+	Seq       uint64 `json:"seq"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+var pubAckKeys = []string{"stream", "domain", "seq", "duplicate"}
+
+// keysAmong reports whether b is an object with no key twice and each key among keys, spelt
+// exactly (encoding/json would take a key in any case).
+func keysAmong(b []byte, keys []string) bool {
+	m := map[string]json.RawMessage{}
+	if json.Unmarshal(b, &m) != nil || !uniqueKeys(b) {
+		return false
+	}
+	for k := range m {
+		if !slices.Contains(keys, k) {
+			return false
+		}
+	}
+	return true
 }
 
 // check holds one method's reading of b to encoding/json's: what the Reader accepts, encoding/json
@@ -329,5 +383,75 @@ func FuzzAppendTime(f *testing.F) {
 		var wt time.Time
 		werr = json.Unmarshal(want, &wt)
 		check(t, "Time", want, r.End(), back, werr, wt, werr == nil)
+	})
+}
+
+// reply is the shape of a command's reply, as handlers/command writes it.
+type reply struct {
+	MeetingID uuid.UUID    `json:"meeting_id"`
+	CommandID uuid.UUID    `json:"command_id"`
+	Command   string       `json:"command"`
+	Sequence  uint64       `json:"sequence"`
+	Duplicate bool         `json:"duplicate"`
+	Events    []replyEvent `json:"events"`
+}
+
+type replyEvent struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+// appendReply writes r with the package's Append functions, as handlers/command does.
+func appendReply(b []byte, r reply) []byte {
+	b = append(b, `{"meeting_id":`...)
+	b = AppendUUID(b, r.MeetingID)
+	b = append(b, `,"command_id":`...)
+	b = AppendUUID(b, r.CommandID)
+	b = append(b, `,"command":`...)
+	b = AppendString(b, r.Command)
+	b = append(b, `,"sequence":`...)
+	b = strconv.AppendUint(b, r.Sequence, 10)
+	b = append(b, `,"duplicate":`...)
+	b = strconv.AppendBool(b, r.Duplicate)
+	b = append(b, `,"events":`...)
+	b = AppendArray(b, r.Events, func(b []byte, e replyEvent) []byte {
+		b = append(b, `{"type":`...)
+		b = AppendString(b, e.Type)
+		b = append(b, `,"data":`...)
+		return append(append(b, e.Data...), '}')
+	})
+	return append(b, '}')
+}
+
+// FuzzAppendReply holds the Append functions, put together in the shape of a command's reply
+// (ids, strings, a sequence, a boolean, a list of events), to json.Marshal, byte for byte.
+func FuzzAppendReply(f *testing.F) {
+	for _, s := range texts {
+		f.Add([]byte("0123456789abcdef"), s, s, uint64(42), false, 1)
+	}
+	f.Add([]byte{}, "invite-participant", "ParticipantInvited", uint64(1<<64-1), true, 0)
+	f.Add([]byte{}, "close-meeting", "MeetingClosed", uint64(0), true, -1)
+	f.Fuzz(func(t *testing.T, id []byte, command, typ string, seq uint64, duplicate bool, events int) {
+		var meeting uuid.UUID
+		copy(meeting[:], id)
+		r := reply{MeetingID: meeting, CommandID: uuid.UUID(slices.Repeat([]byte{byte(seq)}, 16)), Command: command,
+			Sequence: seq, Duplicate: duplicate}
+		if events >= 0 {
+			r.Events = []replyEvent{}
+		}
+		for i := range min(events, 3) {
+			data, _ := json.Marshal(map[string]string{"name": typ})
+			if i == 1 {
+				data = []byte(`{}`)
+			}
+			r.Events = append(r.Events, replyEvent{Type: typ, Data: data})
+		}
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendReply(nil, r); !bytes.Equal(got, want) {
+			t.Fatalf("appendReply(%+v)\ngot  %s\nwant %s", r, got, want)
+		}
 	})
 }
