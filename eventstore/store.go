@@ -37,9 +37,9 @@ const AllFilter = SubjectPrefix + ".>"
 
 // IndexStreamName is the stream that maps a meeting id to its citizen, so a command that names
 // only the meeting finds the meeting's subject with one lookup instead of a wildcard search of the
-// log (measured: ~6 ms at 100k meetings, against ~20 µs). It holds nothing the log does not: each
-// entry is written just before the meeting's first commit, and claims the meeting id for one
-// citizen.
+// log, which is hundreds of times slower (docs/benchmarks.md, "Finding a meeting"). It holds
+// nothing the log does not: each entry is written just before the meeting's first commit, and
+// claims the meeting id for one citizen.
 const IndexStreamName = "DIALOG_MEETINGS"
 
 func indexSubject(meeting uuid.UUID) string { return "dialog.meetings." + meeting.String() }
