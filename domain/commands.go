@@ -10,9 +10,10 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/internal/wire"
 )
 
 // Command is something a person asks of a meeting. Its name is the CLI verb and the NATS subject
@@ -47,101 +48,6 @@ const (
 	MaxCommits = 1000
 )
 
-// ConveneMeeting calls a new meeting for a citizen. The caller chooses the meeting id (a new
-// random UUID), so that a retried command names the same meeting.
-type ConveneMeeting struct {
-	Meeting uuid.UUID `json:"meeting_id"`
-	Citizen uuid.UUID `json:"citizen_id"`
-	Title   string    `json:"title,omitempty"`
-}
-
-// CitizenSetsAgenda replaces the agenda with the citizen's own words.
-type CitizenSetsAgenda struct {
-	Meeting uuid.UUID `json:"meeting_id"`
-	Items   []string  `json:"items"`
-}
-
-// InviteParticipant invites a professional, someone from the region or the citizen's network.
-type InviteParticipant struct {
-	Meeting     uuid.UUID       `json:"meeting_id"`
-	Participant uuid.UUID       `json:"participant_id"`
-	Name        string          `json:"name"`
-	Kind        ParticipantKind `json:"kind"`
-	Service     string          `json:"service,omitempty"`
-}
-
-// WithdrawInvitation takes an invitation back.
-type WithdrawInvitation struct {
-	Meeting     uuid.UUID `json:"meeting_id"`
-	Participant uuid.UUID `json:"participant_id"`
-}
-
-// SuggestParticipant lets an invited participant suggest someone; the citizen decides.
-type SuggestParticipant struct {
-	Meeting     uuid.UUID       `json:"meeting_id"`
-	Suggestion  uuid.UUID       `json:"suggestion_id"`
-	Participant uuid.UUID       `json:"participant_id,omitzero"`
-	Name        string          `json:"name"`
-	Kind        ParticipantKind `json:"kind"`
-	Service     string          `json:"service,omitempty"`
-	Reason      string          `json:"reason,omitempty"`
-}
-
-// RespondToInvitation is the invitee's answer.
-type RespondToInvitation struct {
-	Meeting uuid.UUID `json:"meeting_id"`
-	Accept  bool      `json:"accept"`
-	Reason  string    `json:"reason,omitempty"`
-}
-
-// ScheduleMeeting sets (or changes) the time and place.
-type ScheduleMeeting struct {
-	Meeting uuid.UUID `json:"meeting_id"`
-	At      time.Time `json:"at"`
-	Place   PlaceKind `json:"place"`
-	Address string    `json:"address,omitempty"`
-}
-
-// RecordAttendance says the meeting was held and who was there.
-type RecordAttendance struct {
-	Meeting uuid.UUID   `json:"meeting_id"`
-	Present []uuid.UUID `json:"present"`
-}
-
-// RecordFollowUp records what was agreed, who is responsible and by when. The caller chooses the
-// follow-up id.
-type RecordFollowUp struct {
-	Meeting     uuid.UUID `json:"meeting_id"`
-	FollowUp    uuid.UUID `json:"follow_up_id"`
-	What        string    `json:"what"`
-	Responsible uuid.UUID `json:"responsible"`
-	Due         string    `json:"due,omitempty"`
-}
-
-// CompleteFollowUp says a follow-up was done.
-type CompleteFollowUp struct {
-	Meeting  uuid.UUID `json:"meeting_id"`
-	FollowUp uuid.UUID `json:"follow_up_id"`
-}
-
-// CloseMeeting ends a held meeting.
-type CloseMeeting struct {
-	Meeting    uuid.UUID `json:"meeting_id"`
-	NextAgreed bool      `json:"next_agreed"`
-}
-
-// CancelMeeting calls a meeting off before it is held.
-type CancelMeeting struct {
-	Meeting uuid.UUID `json:"meeting_id"`
-	Reason  string    `json:"reason,omitempty"`
-}
-
-// commandInfo describes one command for the registry, the CLI help and the API document.
-type commandInfo struct {
-	summary string
-	new     func() Command
-}
-
 // The command names, in the order a meeting usually meets them.
 const (
 	CmdConveneMeeting      = "convene-meeting"
@@ -162,6 +68,12 @@ var commandOrder = []string{
 	CmdConveneMeeting, CmdCitizenSetsAgenda, CmdInviteParticipant, CmdWithdrawInvitation,
 	CmdSuggestParticipant, CmdRespondToInvitation, CmdScheduleMeeting, CmdRecordAttendance,
 	CmdRecordFollowUp, CmdCompleteFollowUp, CmdCloseMeeting, CmdCancelMeeting,
+}
+
+// commandInfo describes one command for the registry, the CLI help and the API document.
+type commandInfo struct {
+	summary string
+	new     func() Command
 }
 
 var commands = map[string]commandInfo{
@@ -211,6 +123,20 @@ func DecodeCommand(name string, body []byte) (Command, error) {
 		return nil, err
 	}
 	return cmd, nil
+}
+
+// scanCommand reads a command in the plain form clients send it (no escapes, each key once), as
+// decodeStrict would read it, or reports false with dst left zero, leaving
+// decodeStrict to read it and word any error.
+func scanCommand(body []byte, dst any) bool {
+	v := reflect.ValueOf(dst).Elem()
+	r := wire.NewReader(body)
+	readFields(&r, v, structKeys(v.Type()))
+	if !r.End() {
+		v.SetZero()
+		return false
+	}
+	return true
 }
 
 // decodeStrict decodes a JSON object field by field into the struct dst points to, so that every
@@ -295,311 +221,4 @@ func fieldProblem(t reflect.Type, err error) string {
 		return fmt.Sprintf("must be a %s, not a %s", te.Type, te.Value)
 	}
 	return "has the wrong form"
-}
-
-// text checks a one-line field (a title, a name, a service, an address, an agenda item): valid
-// UTF-8, no control characters and no line breaks, not blank when required, at most max
-// characters.
-func text(field, s string, required bool, max int) error {
-	return checkText(field, s, required, max, false)
-}
-
-// lines checks a free text that may run over several lines (what was agreed, a reason).
-func lines(field, s string, required bool, max int) error {
-	return checkText(field, s, required, max, true)
-}
-
-func checkText(field, s string, required bool, max int, multiline bool) error {
-	if !utf8.ValidString(s) {
-		return FieldErrorf(field, "is not valid UTF-8 text")
-	}
-	if required && strings.TrimSpace(s) == "" {
-		return FieldErrorf(field, "is missing")
-	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return FieldErrorf(field, "is %d characters long; at most %d are allowed", n, max)
-	}
-	if multiline && !PlainLines(s) {
-		return FieldErrorf(field, "contains a control character or a direction mark; only letters, signs, spaces and line breaks are allowed")
-	}
-	if !multiline && !PlainText(s) {
-		return FieldErrorf(field, "contains a line break, a control character or a direction mark; write it on one line")
-	}
-	return nil
-}
-
-// PlainText reports whether s is one line a person could have typed: valid UTF-8 without control
-// characters (C0, DEL, C1), line breaks or tabs, and without the bidirectional formatting
-// characters that make text read otherwise than it is stored. Names, titles, services and
-// addresses must be plain text: a line break in one would forge a row in a listing.
-func PlainText(s string) bool { return plain(s, false) }
-
-// PlainLines is PlainText that also allows line breaks and tabs, for free texts such as what
-// was agreed at a meeting or a reason.
-func PlainLines(s string) bool { return plain(s, true) }
-
-func plain(s string, multiline bool) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			if !multiline {
-				return false
-			}
-		case r < 0x20, r >= 0x7f && r <= 0x9f: // C0, DEL and C1 controls
-			return false
-		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // bidi embeddings, overrides, isolates
-			return false
-		}
-	}
-	return true
-}
-
-func id(field string, v uuid.UUID) error {
-	if v == uuid.Nil {
-		return FieldErrorf(field, "is missing")
-	}
-	return nil
-}
-
-func participantKind(field string, k ParticipantKind) error {
-	switch k {
-	case KindProfessional, KindNetwork, KindRegion, KindOther:
-		return nil
-	case "":
-		return FieldErrorf(field, "is missing: use professional, network, region or other")
-	}
-	return FieldErrorf(field, "%q is not a kind of participant: use professional, network, region or other", k)
-}
-
-func firstError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// CommandName implements Command.
-func (*ConveneMeeting) CommandName() string { return CmdConveneMeeting }
-
-// MeetingID implements Command.
-func (c *ConveneMeeting) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *ConveneMeeting) Validate() error {
-	return firstError(id("meeting_id", c.Meeting), id("citizen_id", c.Citizen), text("title", c.Title, false, MaxTitle))
-}
-
-// CommandName implements Command.
-func (*CitizenSetsAgenda) CommandName() string { return CmdCitizenSetsAgenda }
-
-// MeetingID implements Command.
-func (c *CitizenSetsAgenda) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *CitizenSetsAgenda) Validate() error {
-	if err := id("meeting_id", c.Meeting); err != nil {
-		return err
-	}
-	if len(c.Items) == 0 {
-		return FieldErrorf("items", "is missing: the agenda needs at least one item")
-	}
-	if len(c.Items) > MaxAgendaItems {
-		return FieldErrorf("items", "has %d items; at most %d are allowed", len(c.Items), MaxAgendaItems)
-	}
-	for i, it := range c.Items {
-		if err := text(fmt.Sprintf("items[%d]", i), it, true, MaxAgendaItem); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// CommandName implements Command.
-func (*InviteParticipant) CommandName() string { return CmdInviteParticipant }
-
-// MeetingID implements Command.
-func (c *InviteParticipant) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *InviteParticipant) Validate() error {
-	err := firstError(id("meeting_id", c.Meeting), id("participant_id", c.Participant),
-		text("name", c.Name, true, MaxName), participantKind("kind", c.Kind), text("service", c.Service, false, MaxService))
-	if err == nil && c.Kind == KindProfessional && strings.TrimSpace(c.Service) == "" {
-		return FieldErrorf("service", "is missing: a professional comes from a service or centre, name it")
-	}
-	return err
-}
-
-// CommandName implements Command.
-func (*WithdrawInvitation) CommandName() string { return CmdWithdrawInvitation }
-
-// MeetingID implements Command.
-func (c *WithdrawInvitation) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *WithdrawInvitation) Validate() error {
-	return firstError(id("meeting_id", c.Meeting), id("participant_id", c.Participant))
-}
-
-// CommandName implements Command.
-func (*SuggestParticipant) CommandName() string { return CmdSuggestParticipant }
-
-// MeetingID implements Command.
-func (c *SuggestParticipant) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *SuggestParticipant) Validate() error {
-	return firstError(id("meeting_id", c.Meeting), id("suggestion_id", c.Suggestion),
-		text("name", c.Name, true, MaxName), participantKind("kind", c.Kind),
-		text("service", c.Service, false, MaxService), lines("reason", c.Reason, false, MaxReason))
-}
-
-// CommandName implements Command.
-func (*RespondToInvitation) CommandName() string { return CmdRespondToInvitation }
-
-// MeetingID implements Command.
-func (c *RespondToInvitation) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *RespondToInvitation) Validate() error {
-	if err := firstError(id("meeting_id", c.Meeting), lines("reason", c.Reason, false, MaxReason)); err != nil {
-		return err
-	}
-	if c.Accept && c.Reason != "" {
-		return FieldErrorf("reason", "is only given when declining")
-	}
-	return nil
-}
-
-// CommandName implements Command.
-func (*ScheduleMeeting) CommandName() string { return CmdScheduleMeeting }
-
-// MeetingID implements Command.
-func (c *ScheduleMeeting) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *ScheduleMeeting) Validate() error {
-	if err := id("meeting_id", c.Meeting); err != nil {
-		return err
-	}
-	if c.At.IsZero() {
-		return FieldErrorf("at", "is missing: give the time as RFC 3339, like 2026-12-01T10:00:00+01:00")
-	}
-	if y := c.At.Year(); y < 2000 || y > 2999 {
-		return FieldErrorf("at", "year %d is out of range", y)
-	}
-	switch c.Place {
-	case PlaceHome, PlaceChosen, PlaceOffice, PlaceOnline:
-	case "":
-		return FieldErrorf("place", "is missing: use home, chosen, office or online")
-	default:
-		return FieldErrorf("place", "%q is not a kind of place: use home, chosen, office or online", c.Place)
-	}
-	if err := text("address", c.Address, c.Place == PlaceChosen, MaxAddress); err != nil {
-		if c.Place == PlaceChosen && strings.TrimSpace(c.Address) == "" {
-			return FieldErrorf("address", "is missing: say where the place the citizen chose is")
-		}
-		return err
-	}
-	return nil
-}
-
-// CommandName implements Command.
-func (*RecordAttendance) CommandName() string { return CmdRecordAttendance }
-
-// MeetingID implements Command.
-func (c *RecordAttendance) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *RecordAttendance) Validate() error {
-	if err := id("meeting_id", c.Meeting); err != nil {
-		return err
-	}
-	if len(c.Present) == 0 {
-		return FieldErrorf("present", "is missing: name who was there, the citizen first of all")
-	}
-	if len(c.Present) > MaxPresent {
-		return FieldErrorf("present", "names %d people; at most %d are allowed", len(c.Present), MaxPresent)
-	}
-	seen := make(map[uuid.UUID]bool, len(c.Present))
-	for i, p := range c.Present {
-		if err := id(fmt.Sprintf("present[%d]", i), p); err != nil {
-			return err
-		}
-		if seen[p] {
-			return FieldErrorf(fmt.Sprintf("present[%d]", i), "names %s twice", p)
-		}
-		seen[p] = true
-	}
-	return nil
-}
-
-// CommandName implements Command.
-func (*RecordFollowUp) CommandName() string { return CmdRecordFollowUp }
-
-// MeetingID implements Command.
-func (c *RecordFollowUp) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *RecordFollowUp) Validate() error {
-	if err := firstError(id("meeting_id", c.Meeting), id("follow_up_id", c.FollowUp),
-		lines("what", c.What, true, MaxWhat), id("responsible", c.Responsible)); err != nil {
-		return err
-	}
-	if c.Due != "" {
-		if _, err := time.Parse(time.DateOnly, c.Due); err != nil {
-			return FieldErrorf("due", "%q is not a date like 2026-12-24", c.Due)
-		}
-	}
-	return nil
-}
-
-// CommandName implements Command.
-func (*CompleteFollowUp) CommandName() string { return CmdCompleteFollowUp }
-
-// MeetingID implements Command.
-func (c *CompleteFollowUp) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *CompleteFollowUp) Validate() error {
-	return firstError(id("meeting_id", c.Meeting), id("follow_up_id", c.FollowUp))
-}
-
-// CommandName implements Command.
-func (*CloseMeeting) CommandName() string { return CmdCloseMeeting }
-
-// MeetingID implements Command.
-func (c *CloseMeeting) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *CloseMeeting) Validate() error { return id("meeting_id", c.Meeting) }
-
-// CommandName implements Command.
-func (*CancelMeeting) CommandName() string { return CmdCancelMeeting }
-
-// MeetingID implements Command.
-func (c *CancelMeeting) MeetingID() uuid.UUID { return c.Meeting }
-
-// Validate implements Command.
-func (c *CancelMeeting) Validate() error {
-	return firstError(id("meeting_id", c.Meeting), lines("reason", c.Reason, false, MaxReason))
-}
-
-// scanCommand reads a command in the plain form clients send it (compact, no escapes, each key
-// once), as decodeStrict would read it, or reports false with dst left zero, leaving
-// decodeStrict to read it and word any error.
-func scanCommand(body []byte, dst any) bool {
-	v := reflect.ValueOf(dst).Elem()
-	s := scanner{b: body}
-	s.fields(v, structKeys(v.Type()))
-	if s.bad || s.i != len(body) {
-		v.SetZero()
-		return false
-	}
-	return true
 }

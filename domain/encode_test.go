@@ -87,6 +87,7 @@ type foreignEvent struct {
 	Note string `json:"note"`
 }
 
+// EventType implements EventData.
 func (foreignEvent) EventType() string { return TypeMeetingCancelled }
 
 // TestEncodeCommitFallsBack: what the writer cannot write goes to encoding/json, which writes it

@@ -7,63 +7,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// Status is where a meeting is in its life. It is a closed set.
-type Status string
-
-// The statuses of a meeting, in the order they usually come.
-const (
-	StatusNone      Status = ""          // not convened: the meeting does not exist
-	StatusConvened  Status = "convened"  // called, not yet scheduled
-	StatusScheduled Status = "scheduled" // a time and place are chosen
-	StatusHeld      Status = "held"      // it took place; attendance is recorded
-	StatusClosed    Status = "closed"    // over; only follow-ups can still be completed
-	StatusCancelled Status = "cancelled" // called off before it was held
-)
-
-// Participant is someone the citizen invited.
-type Participant struct {
-	ID         uuid.UUID       `json:"id"`
-	Name       string          `json:"name"`
-	Kind       ParticipantKind `json:"kind"`
-	Service    string          `json:"service,omitempty"`
-	Answer     Answer          `json:"answer"`
-	Reason     string          `json:"reason,omitempty"` // why they declined
-	Withdrawn  bool            `json:"withdrawn"`
-	Present    bool            `json:"present"`
-	InvitedAt  time.Time       `json:"invited_at"`
-	AnsweredAt time.Time       `json:"answered_at,omitzero"`
-}
-
-// Suggestion is someone a participant suggested inviting; the citizen decides.
-type Suggestion struct {
-	ID            uuid.UUID       `json:"id"`
-	ParticipantID uuid.UUID       `json:"participant_id,omitzero"`
-	Name          string          `json:"name"`
-	Kind          ParticipantKind `json:"kind"`
-	Service       string          `json:"service,omitempty"`
-	Reason        string          `json:"reason,omitempty"`
-	SuggestedBy   uuid.UUID       `json:"suggested_by"`
-	SuggestedAt   time.Time       `json:"suggested_at"`
-}
-
-// Schedule is when and where a meeting is held.
-type Schedule struct {
-	At      time.Time `json:"at"`
-	Place   PlaceKind `json:"place"`
-	Address string    `json:"address,omitempty"`
-}
-
-// FollowUp is something agreed at a meeting, with who is responsible and by when.
-type FollowUp struct {
-	ID          uuid.UUID `json:"id"`
-	What        string    `json:"what"`
-	Responsible uuid.UUID `json:"responsible"`
-	Due         string    `json:"due,omitempty"` // YYYY-MM-DD
-	RecordedAt  time.Time `json:"recorded_at"`
-	Completed   bool      `json:"completed"`
-	CompletedAt time.Time `json:"completed_at,omitzero"`
-}
-
 // Meeting is the aggregate: one Open Dialogue meeting, owned by one citizen. Its state changes only
 // by applying commits from the log; Decide says what a command would add without changing it.
 type Meeting struct {
@@ -171,86 +114,39 @@ func (m *Meeting) Apply(c Commit) {
 	m.commits++
 }
 
+// apply folds one event into the meeting. What each event does is next to it, in the file of the
+// behaviour it belongs to; a payload of any other type changes nothing.
 func (m *Meeting) apply(c Commit, d EventData) {
 	switch e := d.(type) {
 	case MeetingConvened:
-		m.id, m.citizen, m.title = e.MeetingID, e.CitizenID, e.Title
-		m.status, m.convenedAt = StatusConvened, c.At
+		m.applyConvened(c, e)
 	case AgendaSet:
-		m.agenda = slices.Clone(e.Items)
+		m.applyAgendaSet(c, e)
 	case ParticipantInvited:
-		p := Participant{ID: e.ParticipantID, Name: e.Name, Kind: e.Kind, Service: e.Service, Answer: AnswerPending, InvitedAt: c.At}
-		if i := m.participantIndex(e.ParticipantID); i >= 0 {
-			m.participant[i] = p // invited again after a withdrawal
-		} else {
-			m.participant = append(m.participant, p)
-		}
+		m.applyInvited(c, e)
 	case InvitationWithdrawn:
-		if p := m.participantRef(e.ParticipantID); p != nil {
-			p.Withdrawn = true
-		}
+		m.applyWithdrawn(c, e)
 	case ParticipantSuggested:
-		m.suggestions = append(m.suggestions, Suggestion{
-			ID: e.SuggestionID, ParticipantID: e.ParticipantID, Name: e.Name, Kind: e.Kind,
-			Service: e.Service, Reason: e.Reason, SuggestedBy: c.Actor.ID, SuggestedAt: c.At,
-		})
+		m.applySuggested(c, e)
 	case InvitationAccepted:
-		if p := m.participantRef(e.ParticipantID); p != nil {
-			p.Answer, p.Reason, p.AnsweredAt = AnswerAccepted, "", c.At
-		}
+		m.applyAccepted(c, e)
 	case InvitationDeclined:
-		if p := m.participantRef(e.ParticipantID); p != nil {
-			p.Answer, p.Reason, p.AnsweredAt = AnswerDeclined, e.Reason, c.At
-		}
+		m.applyDeclined(c, e)
 	case MeetingScheduled:
-		m.schedule = &Schedule{At: e.At, Place: e.Place, Address: e.Address}
-		m.status = StatusScheduled
+		m.applyScheduled(c, e)
 	case MeetingRescheduled:
-		m.schedule = &Schedule{At: e.At, Place: e.Place, Address: e.Address}
-		m.status = StatusScheduled
-		m.reschedules++
+		m.applyRescheduled(c, e)
 	case MeetingHeld:
-		m.citizenPresent = slices.Contains(e.Present, c.CitizenID)
-		for _, id := range e.Present {
-			if p := m.participantRef(id); p != nil {
-				p.Present = true
-			}
-		}
-		m.status, m.heldAt = StatusHeld, c.At
+		m.applyHeld(c, e)
 	case FollowUpRecorded:
-		m.followUps = append(m.followUps, FollowUp{ID: e.FollowUpID, What: e.What, Responsible: e.Responsible, Due: e.Due, RecordedAt: c.At})
+		m.applyFollowUpRecorded(c, e)
 	case FollowUpCompleted:
-		if i := m.followUpIndex(e.FollowUpID); i >= 0 {
-			m.followUps[i].Completed, m.followUps[i].CompletedAt = true, c.At
-		}
+		m.applyFollowUpCompleted(c, e)
 	case MeetingClosed:
-		m.status, m.closedAt, m.nextAgreed = StatusClosed, c.At, e.NextAgreed
+		m.applyClosed(c, e)
 	case MeetingCancelled:
-		m.status, m.cancelledAt, m.cancelReason = StatusCancelled, c.At, e.Reason
+		m.applyCancelled(c, e)
 	}
-}
-
-func (m *Meeting) participantIndex(id uuid.UUID) int {
-	return slices.IndexFunc(m.participant, func(p Participant) bool { return p.ID == id })
-}
-
-func (m *Meeting) participantRef(id uuid.UUID) *Participant {
-	if i := m.participantIndex(id); i >= 0 {
-		return &m.participant[i]
-	}
-	return nil
-}
-
-// invited returns the participant with this id whose invitation stands (not withdrawn).
-func (m *Meeting) invited(id uuid.UUID) (Participant, bool) {
-	if p := m.participantRef(id); p != nil && !p.Withdrawn {
-		return *p, true
-	}
-	return Participant{}, false
-}
-
-func (m *Meeting) followUpIndex(id uuid.UUID) int {
-	return slices.IndexFunc(m.followUps, func(f FollowUp) bool { return f.ID == id })
 }
 
 // MayView reports whether the actor may see this meeting in full: the citizen, their support

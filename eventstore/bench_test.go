@@ -228,6 +228,52 @@ func BenchmarkLoad(b *testing.B) {
 	})
 }
 
+// BenchmarkFindMeeting finds the subject of a meeting that a command names only by its id, in the
+// log of 400k commits over 33,333 meetings: by the index stream (one last-message lookup of
+// dialog.meetings.<meeting-id>), as Store does, or by a last-message lookup of the wildcard
+// subject dialog.events.*.<meeting-id> in the log itself, which the index saves.
+//
+//	go test ./eventstore -run '^$' -bench FindMeeting -benchtime 2000x
+func BenchmarkFindMeeting(b *testing.B) {
+	bl := loadBigLog(b)
+	ctx := context.Background()
+	log, err := bl.store.JetStream().Stream(ctx, eventstore.StreamName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, find := range []struct {
+		name string
+		find func(m uuid.UUID) error
+	}{
+		{"index", func(m uuid.UUID) error {
+			c, err := bl.store.Owner(ctx, m)
+			if err == nil && c == uuid.Nil {
+				err = fmt.Errorf("meeting %s not found", m)
+			}
+			return err
+		}},
+		{"wildcard", func(m uuid.UUID) error {
+			_, err := log.GetLastMsgForSubject(ctx, eventstore.SubjectPrefix+".*."+m.String())
+			return err
+		}},
+	} {
+		b.Run(find.name, func(b *testing.B) {
+			d := make([]time.Duration, 0, b.N)
+			for i := 0; b.Loop(); i++ {
+				m := bl.meetings[(i*7919)%len(bl.meetings)]
+				t0 := time.Now()
+				if err := find.find(m); err != nil {
+					b.Fatal(err)
+				}
+				d = append(d, time.Since(t0))
+			}
+			slices.Sort(d)
+			b.ReportMetric(float64(d[len(d)/2].Nanoseconds())/1e3, "p50-µs")
+			b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds())/1e3, "p99-µs")
+		})
+	}
+}
+
 // BenchmarkGroupCommitAt1000 asks whether group commit (DESIGN.md: commits of different
 // meetings that arrive together written as one JetStream atomic batch, one fsync for all) would
 // lower the latency of commits paced at 1,000/s from 16 clients with fsync always. "single" is

@@ -6,6 +6,7 @@ package eventstore
 import (
 	"context"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 )
 
@@ -30,4 +31,10 @@ func (s *Store) PublishSeq(ctx context.Context, msg *nats.Msg) (uint64, error) {
 func ReadPubAckSeq(b []byte) (uint64, error) {
 	ack, err := readPubAck(b)
 	return ack.seq, err
+}
+
+// Owner finds the citizen of a meeting by the index stream, as a load that names only the meeting
+// does.
+func (s *Store) Owner(ctx context.Context, meeting uuid.UUID) (uuid.UUID, error) {
+	return s.owner(ctx, meeting)
 }

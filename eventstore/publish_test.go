@@ -52,3 +52,15 @@ func TestReadPubAck(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReadPubAck reads JetStream's answer to a publish, as every append does.
+//
+//	go test ./eventstore -run '^$' -bench ReadPubAck -benchmem
+func BenchmarkReadPubAck(b *testing.B) {
+	ack := []byte(`{"stream":"DIALOG","seq":1234567,"duplicate": true}`)
+	for b.Loop() {
+		if _, err := readPubAck(ack); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package eventstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/internal/wire"
 )
 
 // StreamName is the JetStream stream that is the log.
@@ -37,9 +37,9 @@ const AllFilter = SubjectPrefix + ".>"
 
 // IndexStreamName is the stream that maps a meeting id to its citizen, so a command that names
 // only the meeting finds the meeting's subject with one lookup instead of a wildcard search of the
-// log (measured: ~6 ms at 100k meetings, against ~20 µs). It holds nothing the log does not: each
-// entry is written just before the meeting's first commit, and claims the meeting id for one
-// citizen.
+// log, which is hundreds of times slower (docs/benchmarks.md, "Finding a meeting"). It holds
+// nothing the log does not: each entry is written just before the meeting's first commit, and
+// claims the meeting id for one citizen.
 const IndexStreamName = "DIALOG_MEETINGS"
 
 func indexSubject(meeting uuid.UUID) string { return "dialog.meetings." + meeting.String() }
@@ -312,93 +312,31 @@ func readPubAck(b []byte) (pubAck, error) {
 	return pubAck{seq: r.Seq, duplicate: r.Duplicate}, nil
 }
 
-// scanPubAck reads a flat JSON object whose keys are stream, domain (plain strings), seq (a
-// number) and duplicate (a boolean), and reports false for anything else.
+// ackKeys are the keys of the success answer.
+var ackKeys = []string{"stream", "domain", "seq", "duplicate"}
+
+// scanPubAck reads the success answer with internal/wire: an object whose keys are stream, domain
+// (plain strings), seq (a number above 0) and duplicate (a boolean), each at most once, stream
+// and seq required. It reports false for anything else.
 func scanPubAck(b []byte) (ack pubAck, ok bool) {
-	i := 0
-	skip := func() {
-		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-			i++
-		}
-	}
-	// str reads a string without escapes.
-	str := func() (string, bool) {
-		if i >= len(b) || b[i] != '"' {
-			return "", false
-		}
-		j := i + 1
-		for j < len(b) && b[j] != '"' {
-			if b[j] == '\\' || b[j] < 0x20 {
-				return "", false
-			}
-			j++
-		}
-		if j == len(b) {
-			return "", false
-		}
-		s := string(b[i+1 : j])
-		i = j + 1
-		return s, true
-	}
-	skip()
-	if i >= len(b) || b[i] != '{' {
-		return pubAck{}, false
-	}
-	i++
+	r := wire.NewReader(b)
 	var stream, seq bool
-	for {
-		skip()
-		key, ok := str()
-		if !ok {
-			return pubAck{}, false
+	r.Object(ackKeys, func(k int) {
+		switch k {
+		case 0:
+			stream = len(r.Span()) > 0
+		case 1:
+			r.Span()
+		case 2:
+			ack.seq, seq = r.Uint(), true
+		case 3:
+			ack.duplicate = r.Bool()
 		}
-		skip()
-		if i >= len(b) || b[i] != ':' {
-			return pubAck{}, false
-		}
-		i++
-		skip()
-		switch key {
-		case "stream", "domain":
-			v, ok := str()
-			if !ok {
-				return pubAck{}, false
-			}
-			stream = stream || (key == "stream" && v != "")
-		case "seq":
-			j := i
-			for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-				j++
-			}
-			n, err := strconv.ParseUint(string(b[i:j]), 10, 64)
-			if err != nil {
-				return pubAck{}, false
-			}
-			ack.seq, seq, i = n, true, j
-		case "duplicate":
-			switch {
-			case bytes.HasPrefix(b[i:], []byte("true")):
-				ack.duplicate, i = true, i+4
-			case bytes.HasPrefix(b[i:], []byte("false")):
-				ack.duplicate, i = false, i+5
-			default:
-				return pubAck{}, false
-			}
-		default:
-			return pubAck{}, false
-		}
-		skip()
-		if i < len(b) && b[i] == ',' {
-			i++
-			continue
-		}
-		if i < len(b) && b[i] == '}' {
-			i++
-			skip()
-			return ack, stream && seq && ack.seq > 0 && i == len(b)
-		}
+	})
+	if !r.End() || !stream || !seq || ack.seq == 0 {
 		return pubAck{}, false
 	}
+	return ack, true
 }
 
 // refused tells a retry of a command that was written (JetStream checks the expected sequence

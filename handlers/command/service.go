@@ -17,6 +17,7 @@ import (
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/handlers/auth"
+	"github.com/aabendialog/aabendialog/internal/wire"
 )
 
 // Log is what command handling needs of the log.
@@ -194,52 +195,34 @@ func reply(c domain.Commit, seq uint64, duplicate bool) (Reply, error) {
 
 // AppendReply appends r as JSON, byte for byte what json.Marshal writes, without reflection: the
 // reply is what every command sends back, and marshalling it (again validating the events' JSON)
-// was a visible part of a command's CPU.
+// was a visible part of a command's CPU. It writes with internal/wire, whose Append functions
+// write as json.Marshal does (TestAppendReplyAsJSON).
 func AppendReply(b []byte, r Reply) []byte {
-	b = append(b, `{"meeting_id":"`...)
-	b = append(b, r.MeetingID.String()...)
-	b = append(b, `","command_id":"`...)
-	b = append(b, r.CommandID.String()...)
-	b = append(b, `","command":`...)
-	b = appendJSONString(b, r.Command)
+	b = append(b, `{"meeting_id":`...)
+	b = wire.AppendUUID(b, r.MeetingID)
+	b = append(b, `,"command_id":`...)
+	b = wire.AppendUUID(b, r.CommandID)
+	b = append(b, `,"command":`...)
+	b = wire.AppendString(b, r.Command)
 	b = append(b, `,"sequence":`...)
 	b = strconv.AppendUint(b, r.Sequence, 10)
 	b = append(b, `,"duplicate":`...)
 	b = strconv.AppendBool(b, r.Duplicate)
 	b = append(b, `,"events":`...)
-	if r.Events == nil {
-		return append(b, "null}"...)
-	}
-	b = append(b, '[')
-	for i, e := range r.Events {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"type":`...)
-		b = appendJSONString(b, e.Type)
-		b = append(b, `,"data":`...)
-		if e.Data == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, e.Data...) // json.Marshal's own output: already valid and compact
-		}
-		b = append(b, '}')
-	}
-	return append(b, "]}"...)
+	b = wire.AppendArray(b, r.Events, appendReplyEvent)
+	return append(b, '}')
 }
 
-// appendJSONString quotes s as json.Marshal does. Names of commands and events are plain ASCII;
-// anything else goes the long way.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
+func appendReplyEvent(b []byte, e ReplyEvent) []byte {
+	b = append(b, `{"type":`...)
+	b = wire.AppendString(b, e.Type)
+	b = append(b, `,"data":`...)
+	if e.Data == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, e.Data...) // json.Marshal's own output: already valid and compact
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	return append(b, '}')
 }
 
 // outcome names how a command ended, for metrics.
