@@ -49,6 +49,12 @@ func queryVerbs() []queryVerb {
 				svc := fs.String("service", "", "only this service")
 				return func() url.Values { return nonEmpty(url.Values{"period": {*period}, "service": {*svc}}) }
 			}, print: printServices},
+		{name: "directory", usage: "directory [--service NAME]",
+			summary: "the staff directory: professionals who have signed in through the staff provider, with the id to invite them by",
+			params: func(fs flagSet) func() url.Values {
+				svc := fs.String("service", "", "only this service's professionals")
+				return func() url.Values { return nonEmpty(url.Values{"service": {*svc}}) }
+			}, print: printDirectory},
 		{name: "inbox", usage: "inbox [--after SEQ]",
 			summary: "your invitations to answer, coming meetings, and the follow-ups you own",
 			params:  func(fs flagSet) func() url.Values { return func() url.Values { return url.Values{} } },
@@ -174,6 +180,23 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func printDirectory(w io.Writer, raw json.RawMessage) error {
+	var ps []httpapi.DirectoryEntry
+	if err := json.Unmarshal(raw, &ps); err != nil {
+		return err
+	}
+	if len(ps) == 0 {
+		fmt.Fprintln(w, "No professionals in the directory yet: they appear when they first sign in.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tNAME\tPERSON ID")
+	for _, p := range ps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Service, orDash(p.Name), p.PersonID)
+	}
+	return tw.Flush()
 }
 
 func printInbox(w io.Writer, raw json.RawMessage) error {

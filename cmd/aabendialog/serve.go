@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,6 +62,18 @@ type ServeConfig struct {
 	ServiceCatalogue string
 	// MinGroup is k: the services report shows no aggregate of fewer than k citizens (0: 5).
 	MinGroup int
+	// PublicURL is the address people reach the service at (https://…); sign-in through an
+	// identity provider returns there.
+	PublicURL string
+	// CitizenOIDC and StaffOIDC are the OpenID Connect providers of citizens (MitID through a
+	// broker) and of staff; an empty Issuer leaves that provider out.
+	CitizenOIDC, StaffOIDC OIDCConfig
+}
+
+// OIDCConfig is one OpenID Connect provider as serve's flags give it.
+type OIDCConfig struct {
+	Issuer, ClientID, ClientSecretFile string
+	RoleClaim, ServiceClaim            string // staff only
 }
 
 // Main is the running service. Tests start it in-process the same way main does.
@@ -75,6 +88,10 @@ type Main struct {
 	Service  *command.Service
 	Metrics  *metrics.Metrics
 	Verifier *auth.Verifier
+	// People is the directory of persons who signed in through an identity provider; nil
+	// without one.
+	People   *auth.People
+	signer   *auth.Signer
 	router   *natsrpc.CommandRouter
 	routerWG sync.WaitGroup
 	// ReadModels are the projectors; Queries answers from them.
@@ -183,6 +200,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	bg, bgCancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.bgCancel = bgCancel
+	providers, err := m.openProviders(bg, services)
+	if err != nil {
+		return err
+	}
 	// Signing out revokes the token in every serve process sharing the log.
 	if m.Verifier.Revocations, err = auth.OpenRevocations(bg, m.Store.JetStream(), cfg.Replicas, time.Now, log); err != nil {
 		return err
@@ -256,8 +277,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("form key: %w", err)
 	}
-	pages, err := (&web.Pages{Service: m.Service, Queries: m.Queries, Verifier: m.Verifier, Log: log,
-		NewID: newCommandID, Now: time.Now, CSRFKey: csrfKey, Contact: cfg.Contact, Services: services}).Handler()
+	pagesCfg := &web.Pages{Service: m.Service, Queries: m.Queries, Verifier: m.Verifier, Log: log,
+		NewID: newCommandID, Now: time.Now, CSRFKey: csrfKey, Contact: cfg.Contact, Services: services,
+		Providers: providers, PublicURL: cfg.PublicURL}
+	if len(providers) > 0 {
+		pagesCfg.People, pagesCfg.Sessions = m.People, m.signer
+	}
+	pages, err := pagesCfg.Handler()
 	if err != nil {
 		return err
 	}
@@ -282,6 +308,9 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 			return nil
 		}}
+	if m.People != nil {
+		api.Directory = m.People
+	}
 	// The metrics (commands, read models, the process) are for the operator: on an address of
 	// their own, loopback unless told otherwise, never beside the pages.
 	m.metricsLn, err = net.Listen("tcp", cfg.MetricsListen)
@@ -343,7 +372,49 @@ func (m *Main) openVerifier() error {
 		return err
 	}
 	m.Verifier = auth.NewVerifier(key.Public(), cfg.TokenIssuer, cfg.TokenAudience, time.Now)
+	m.signer = auth.NewSigner(key, time.Now)
 	return nil
+}
+
+// openProviders sets up sign-in through the configured OpenID Connect providers: the people
+// log (identities linked to person ids), the pages' sign-in, and, for the staff provider, its
+// access tokens on the API and NATS. Sessions are signed with the embedded key.
+func (m *Main) openProviders(ctx context.Context, services *domain.Catalogue) (map[auth.ProviderKind]web.SignInProvider, error) {
+	cfg := m.Config
+	if cfg.CitizenOIDC.Issuer == "" && cfg.StaffOIDC.Issuer == "" {
+		return nil, nil
+	}
+	if m.signer == nil {
+		return nil, usageError("--token-public-key cannot be combined with sign-in through an identity provider: the sessions after such a sign-in are signed with the embedded key; give staff API clients the staff provider's tokens instead")
+	}
+	var err error
+	if m.People, err = auth.OpenPeople(ctx, m.Store.JetStream(), cfg.Replicas, time.Now, m.Logger); err != nil {
+		return nil, err
+	}
+	out := map[auth.ProviderKind]web.SignInProvider{}
+	for _, pc := range []struct {
+		kind auth.ProviderKind
+		flag string
+		c    OIDCConfig
+	}{{auth.CitizenProvider, "citizen", cfg.CitizenOIDC}, {auth.StaffProvider, "staff", cfg.StaffOIDC}} {
+		if pc.c.Issuer == "" {
+			continue
+		}
+		secret, err := os.ReadFile(pc.c.ClientSecretFile)
+		if err != nil {
+			return nil, usageError("--%s-oidc-client-secret-file: %v", pc.flag, err)
+		}
+		_, callback := web.ProviderPaths(pc.kind)
+		prov := auth.NewProvider(auth.ProviderConfig{Kind: pc.kind, Issuer: pc.c.Issuer, ClientID: pc.c.ClientID,
+			ClientSecret: strings.TrimSpace(string(secret)), RedirectURL: strings.TrimRight(cfg.PublicURL, "/") + callback,
+			RoleClaim: pc.c.RoleClaim, ServiceClaim: pc.c.ServiceClaim, Services: services})
+		out[pc.kind] = prov
+		if pc.kind == auth.StaffProvider {
+			m.Verifier.Staff, m.Verifier.People = prov, m.People
+		}
+		m.Logger.Info("sign-in through an identity provider", "provider", pc.kind, "issuer", pc.c.Issuer, "redirect", strings.TrimRight(cfg.PublicURL, "/")+callback)
+	}
+	return out, nil
 }
 
 // HTTPURL is where the HTTP API answers.
@@ -459,11 +530,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Contact, "contact", envOr("AABENDIALOG_CONTACT", ""), "how people reach the municipality about the pages' accessibility, shown on /was, e.g. \"Skriv til digital@kommune.dk eller ring 12 34 56 78\" (env AABENDIALOG_CONTACT)")
 	fs.StringVar(&cfg.TokenAudience, "token-audience", envOr("AABENDIALOG_TOKEN_AUDIENCE", auth.TokenAudience), "the audience (aud) tokens must name (env AABENDIALOG_TOKEN_AUDIENCE)")
 	minGroup := fs.String("min-group", envOr("AABENDIALOG_MIN_GROUP", strconv.Itoa(projections.DefaultMinGroup)), "k: the services report shows a figure per service or pair of services only for a group of at least k citizens (env AABENDIALOG_MIN_GROUP)")
+	fs.StringVar(&cfg.PublicURL, "public-url", envOr("AABENDIALOG_PUBLIC_URL", ""), "the address people reach the pages at, e.g. https://aabendialog.kommune.dk; identity providers send people back to it (env AABENDIALOG_PUBLIC_URL)")
+	for _, o := range []struct {
+		flag, env string
+		c         *OIDCConfig
+		whom      string
+	}{{"citizen", "CITIZEN", &cfg.CitizenOIDC, "citizens (MitID through a broker)"}, {"staff", "STAFF", &cfg.StaffOIDC, "staff"}} {
+		fs.StringVar(&o.c.Issuer, o.flag+"-oidc-issuer", envOr("AABENDIALOG_"+o.env+"_OIDC_ISSUER", ""), "issuer URL of the OpenID Connect provider "+o.whom+" sign in through; needs --public-url (env AABENDIALOG_"+o.env+"_OIDC_ISSUER)")
+		fs.StringVar(&o.c.ClientID, o.flag+"-oidc-client-id", envOr("AABENDIALOG_"+o.env+"_OIDC_CLIENT_ID", ""), "this service's client id at that provider (env AABENDIALOG_"+o.env+"_OIDC_CLIENT_ID)")
+		fs.StringVar(&o.c.ClientSecretFile, o.flag+"-oidc-client-secret-file", envOr("AABENDIALOG_"+o.env+"_OIDC_CLIENT_SECRET_FILE", ""), "file holding this service's client secret at that provider (env AABENDIALOG_"+o.env+"_OIDC_CLIENT_SECRET_FILE)")
+	}
+	fs.StringVar(&cfg.StaffOIDC.RoleClaim, "staff-role-claim", envOr("AABENDIALOG_STAFF_ROLE_CLAIM", "groups"), "the staff provider's claim that holds a person's role: professional, evaluator or admin (a string or a list) (env AABENDIALOG_STAFF_ROLE_CLAIM)")
+	fs.StringVar(&cfg.StaffOIDC.ServiceClaim, "staff-service-claim", envOr("AABENDIALOG_STAFF_SERVICE_CLAIM", "department"), "the staff provider's claim that holds a professional's service, matched against the service catalogue (env AABENDIALOG_STAFF_SERVICE_CLAIM)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if err := checkOIDCFlags(cfg); err != nil {
+		return err
 	}
 	var err error
 	if cfg.MinGroup, err = strconv.Atoi(strings.TrimSpace(*minGroup)); err != nil || cfg.MinGroup < 1 {
@@ -597,4 +683,32 @@ func loadCatalogue(path string) (*domain.Catalogue, error) {
 		return nil, fmt.Errorf("--service-catalogue %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// checkOIDCFlags refuses a provider given by halves, and one without --public-url.
+func checkOIDCFlags(cfg ServeConfig) error {
+	for _, o := range []struct {
+		flag string
+		c    OIDCConfig
+	}{{"citizen", cfg.CitizenOIDC}, {"staff", cfg.StaffOIDC}} {
+		set := o.c.Issuer != "" || o.c.ClientID != "" || o.c.ClientSecretFile != ""
+		if !set {
+			continue
+		}
+		switch {
+		case o.c.Issuer == "" || o.c.ClientID == "" || o.c.ClientSecretFile == "":
+			return usageError("--%[1]s-oidc-issuer, --%[1]s-oidc-client-id and --%[1]s-oidc-client-secret-file go together: give all three", o.flag)
+		case !strings.HasPrefix(o.c.Issuer, "https://") && !strings.HasPrefix(o.c.Issuer, "http://"):
+			return usageError("--%s-oidc-issuer %q: give the provider's issuer URL", o.flag, o.c.Issuer)
+		case cfg.PublicURL == "":
+			return usageError("--%s-oidc-issuer needs --public-url: the provider sends people back to PUBLIC_URL/log-ind/…/retur", o.flag)
+		}
+	}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return usageError("--public-url %q: give the address of the service's pages, e.g. https://aabendialog.kommune.dk", cfg.PublicURL)
+		}
+	}
+	return nil
 }

@@ -81,6 +81,9 @@ type API struct {
 	ReadModels []ReadModel
 	// Replayer replays histories; nil leaves replay and evaluation out.
 	Replayer Replayer
+	// Directory is the staff directory (professionals who signed in through the staff
+	// provider); nil leaves GET /api/v1/directory out.
+	Directory Directory
 
 	rebuilds sync.Map // projection name -> *rebuildProgress
 }
@@ -107,6 +110,9 @@ func (a *API) Routes() []Route {
 	}
 	if a.Verifier != nil && a.Verifier.CanRevoke() {
 		rs = append(rs, Route{"POST", "/api/v1/sign-out"})
+	}
+	if a.Directory != nil {
+		rs = append(rs, Route{"GET", "/api/v1/directory"})
 	}
 	if len(a.ReadModels) > 0 {
 		rs = append(rs, Route{"GET", "/api/v1/read-models"})
@@ -143,6 +149,9 @@ func (a *API) Handler() http.Handler {
 	if len(a.ReadModels) > 0 {
 		mux.Handle("GET /api/v1/read-models", a.counted("read-models", http.HandlerFunc(a.readModels)))
 		mux.Handle("POST /api/v1/read-models/{name}/rebuild", a.counted("rebuild", http.HandlerFunc(a.rebuild)))
+	}
+	if a.Directory != nil {
+		mux.Handle("GET /api/v1/directory", a.counted("directory", http.HandlerFunc(a.directory)))
 	}
 	mux.Handle("GET /healthz", a.counted("healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -226,4 +235,35 @@ func (a *API) actor(w http.ResponseWriter, r *http.Request) (domain.Actor, bool)
 		return domain.Actor{}, false
 	}
 	return actor, true
+}
+
+// Directory lists the professionals who have signed in through the staff provider.
+type Directory interface {
+	Professionals(service string) []auth.Profile
+}
+
+// DirectoryEntry is a professional as the directory shows them: whom to invite, no e-mail.
+type DirectoryEntry struct {
+	PersonID uuid.UUID `json:"person_id"`
+	Name     string    `json:"name"`
+	Service  string    `json:"service"`
+}
+
+// directory answers GET /api/v1/directory?service=: for anyone signed in, since a citizen (or
+// their support person) picks whom to invite from it.
+func (a *API) directory(w http.ResponseWriter, r *http.Request) {
+	if _, ok := a.actor(w, r); !ok {
+		return
+	}
+	for k := range r.URL.Query() {
+		if k != "service" && k != "after" {
+			a.fail(w, r, domain.FieldErrorf(k, "unknown parameter; the directory takes service"))
+			return
+		}
+	}
+	out := []DirectoryEntry{}
+	for _, p := range a.Directory.Professionals(r.URL.Query().Get("service")) {
+		out = append(out, DirectoryEntry{PersonID: p.Person, Name: p.Name, Service: p.Service})
+	}
+	writeJSON(w, http.StatusOK, out)
 }

@@ -138,6 +138,13 @@ func OpenAPIDocument(routes []Route) []byte {
 				"responses": object{"204": object{"description": "Signed out: the token is refused from now on."},
 					"401": errorResponse("No valid token (or signed out already)."), "500": errorResponse("The revocation could not be written; try again."),
 					"503": errorResponse("The log did not answer in time; try again.")}})
+		case r.Path == "/api/v1/directory":
+			add(r.Path, r.Method, object{"operationId": "directory", "summary": "The staff directory: professionals who have signed in through the staff provider, by service and name, with the person id to invite.",
+				"tags": []string{"queries"}, "security": []object{{"bearer": []string{}}},
+				"parameters": []object{{"name": "service", "in": "query", "required": false, "schema": object{"type": "string"}, "description": "Only this service's professionals."}},
+				"responses": object{"200": object{"description": "The professionals.", "content": object{"application/json": object{"schema": object{"type": "array", "items": object{"type": "object",
+					"properties": object{"person_id": object{"type": "string", "format": "uuid"}, "name": object{"type": "string"}, "service": object{"type": "string"}}}}}}},
+					"400": errorResponse("An unknown parameter."), "401": errorResponse("No valid token.")}})
 		case r.Path == "/api/v1/read-models":
 			add(r.Path, r.Method, object{"operationId": "read-models", "summary": "The read models' checkpoints, errors and rebuild progress (administrators).",
 				"tags": []string{"read models"}, "security": []object{{"bearer": []string{}}},

@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/handlers/auth"
 	"github.com/aabendialog/aabendialog/handlers/command"
 	"github.com/aabendialog/aabendialog/projections"
 )
@@ -79,6 +80,14 @@ type Pages struct {
 	// Services is the catalogue the invitation and suggestion pages offer; nil is the embedded
 	// default.
 	Services *domain.Catalogue
+	// Providers are the OpenID Connect providers people sign in through (none: sign-in links
+	// only); People links their identities to person ids and is the staff directory the
+	// invitation page offers; Sessions signs the session after such a sign-in. PublicURL is the
+	// address people reach the pages at, where a provider sends them back after signing out.
+	Providers map[auth.ProviderKind]SignInProvider
+	People    Directory
+	Sessions  SessionIssuer
+	PublicURL string
 
 	templates map[string]*template.Template
 	mux       *http.ServeMux
@@ -104,7 +113,7 @@ func (p *Pages) parseTemplates() error {
 		if name == "layout" {
 			continue
 		}
-		t, err := template.New(name).Funcs(templateFuncs).Funcs(template.FuncMap{"services": p.services().Names}).ParseFS(webFiles, "templates/layout.html", n)
+		t, err := template.New(name).Funcs(templateFuncs).Funcs(template.FuncMap{"services": p.services().Names, "providers": p.providerLinks, "directory": p.directory}).ParseFS(webFiles, "templates/layout.html", n)
 		if err != nil {
 			return fmt.Errorf("page %s: %w", name, err)
 		}
@@ -118,6 +127,9 @@ func (p *Pages) parseTemplates() error {
 func (p *Pages) Handler() (http.Handler, error) {
 	if err := p.parseTemplates(); err != nil {
 		return nil, err
+	}
+	if len(p.Providers) > 0 && (p.People == nil || p.Sessions == nil) {
+		return nil, errors.New("pages: sign-in through a provider needs the people directory and a session signer")
 	}
 	if len(p.CSRFKey) < 32 {
 		return nil, errors.New("pages: the CSRF key must be at least 32 bytes")
@@ -133,6 +145,11 @@ func (p *Pages) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /log-ind", p.signIn)
 	mux.HandleFunc("POST /log-ind", p.signIn)
 	mux.HandleFunc("POST /log-ud", p.signOut)
+	for k := range p.Providers {
+		start, callback := ProviderPaths(k)
+		mux.HandleFunc("POST "+start, p.startSignIn(k))
+		mux.HandleFunc("GET "+callback, p.callback(k))
+	}
 	mux.HandleFunc("GET /was", p.accessibility)
 	mux.HandleFunc("GET /moeder", p.myMeetings)
 	mux.HandleFunc("GET /indbakke", p.inbox)

@@ -1,0 +1,224 @@
+package auth
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aabendialog/aabendialog/domain"
+)
+
+// PeopleStream is the log of who is who: each identity at an identity provider (issuer,
+// subject) is linked to our person id by an event on first sign-in, and later sign-ins record a
+// changed profile. The meetings' log names people only by these ids.
+const PeopleStream = "DIALOG_PEOPLE"
+
+// peopleSubjects are the stream's subjects: dialog.people.<hex SHA-256 of issuer and subject>,
+// one subject per identity, so that the first link of an identity is a write expecting its
+// subject to be empty, and two processes cannot link one identity to two persons.
+const peopleSubjects = "dialog.people.*"
+
+// Identity is a person's account at an identity provider.
+type Identity struct {
+	Issuer  string
+	Subject string
+}
+
+func (id Identity) subject() string {
+	h := sha256.Sum256([]byte("identity\x00" + id.Issuer + "\x00" + id.Subject))
+	return "dialog.people." + hex.EncodeToString(h[:])
+}
+
+// Profile is what the service knows of a person from their provider's claims: personal data,
+// kept in the people log, never in the meetings' log.
+type Profile struct {
+	Person        uuid.UUID   `json:"person_id"`
+	Role          domain.Role `json:"role"`
+	Service       string      `json:"service,omitempty"` // a professional's, from the catalogue
+	Name          string      `json:"name,omitempty"`
+	Email         string      `json:"email,omitempty"`
+	EmailVerified bool        `json:"email_verified,omitempty"`
+}
+
+// personEvent is one message of the people log: "person-linked" the first time an identity
+// signs in, "profile-changed" when a later sign-in brings other claims.
+type personEvent struct {
+	Type    string    `json:"type"`
+	V       int       `json:"v"`
+	Issuer  string    `json:"issuer"`
+	Subject string    `json:"subject"`
+	At      time.Time `json:"at"`
+	Profile
+}
+
+// People is the directory of persons who have signed in through an identity provider: every
+// process reads the people log whole at start and follows it, so a lookup is a map read. A
+// municipality's staff and citizens who signed in are thousands to a few hundred thousand
+// profiles of a few hundred bytes.
+type People struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	now    func() time.Time
+	log    *slog.Logger
+
+	mu         sync.RWMutex
+	byIdentity map[string]identityEntry // by subject
+	profiles   map[uuid.UUID]Profile
+}
+
+type identityEntry struct {
+	profile Profile
+	seq     uint64 // the subject's last sequence
+}
+
+// OpenPeople creates or opens the people log, reads it whole, and follows it until ctx ends.
+func OpenPeople(ctx context.Context, js jetstream.JetStream, replicas int, now func() time.Time, log *slog.Logger) (*People, error) {
+	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        PeopleStream,
+		Description: "Åben Dialog: identities at identity providers linked to person ids, and their profiles (personal data)",
+		Subjects:    []string{peopleSubjects},
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+		AllowDirect: replicas == 1,
+		DenyDelete:  true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open the people log: %w", err)
+	}
+	p := &People{js: js, stream: stream, now: now, log: log, byIdentity: map[string]identityEntry{}, profiles: map[uuid.UUID]Profile{}}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open the people log: %w", err)
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		return nil, fmt.Errorf("read the people log: %w", err)
+	}
+	loaded := make(chan struct{})
+	var once sync.Once
+	if info.State.LastSeq == 0 {
+		once.Do(func() { close(loaded) })
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		md, err := m.Metadata()
+		if err != nil {
+			return
+		}
+		p.apply(m.Subject(), md.Sequence.Stream, m.Data())
+		if md.Sequence.Stream >= info.State.LastSeq {
+			once.Do(func() { close(loaded) })
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the people log: %w", err)
+	}
+	go func() { <-ctx.Done(); cc.Stop() }()
+	select {
+	case <-loaded:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("read the people log: %w", ctx.Err())
+	}
+	return p, nil
+}
+
+func (p *People) apply(subject string, seq uint64, data []byte) {
+	var e personEvent
+	if err := json.Unmarshal(data, &e); err != nil || e.Person == uuid.Nil {
+		p.log.Error("the people log has an entry this version cannot read; it is passed over", "seq", seq, "subject", subject)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cur, ok := p.byIdentity[subject]; ok && cur.seq >= seq {
+		return // already applied by the process that wrote it
+	}
+	p.byIdentity[subject] = identityEntry{profile: e.Profile, seq: seq}
+	p.profiles[e.Person] = e.Profile
+}
+
+// SignedIn returns the person an identity is: on its first sign-in a new person id is linked to
+// it by an event; later, a profile that differs from the one recorded (a new name, e-mail,
+// role or service) is recorded. claims carries the profile from the provider (Person is
+// ignored).
+func (p *People) SignedIn(ctx context.Context, id Identity, claims Profile) (Profile, error) {
+	subject := id.subject()
+	for attempt := 0; attempt < 5; attempt++ {
+		p.mu.RLock()
+		cur, known := p.byIdentity[subject]
+		p.mu.RUnlock()
+		e := personEvent{Type: "person-linked", V: 1, Issuer: id.Issuer, Subject: id.Subject, At: p.now().UTC(), Profile: claims}
+		if known {
+			e.Type, e.Person = "profile-changed", cur.profile.Person
+			if e.Profile == cur.profile {
+				return cur.profile, nil
+			}
+		} else {
+			e.Person = uuid.New()
+		}
+		data, err := json.Marshal(e)
+		if err != nil {
+			return Profile{}, err
+		}
+		ack, err := p.js.Publish(ctx, subject, data, jetstream.WithExpectLastSequencePerSubject(cur.seq))
+		if err != nil {
+			var apiErr *jetstream.APIError
+			if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == 10164) {
+				// Another process linked or changed it first: read what it wrote and decide again.
+				if err := p.reload(ctx, subject); err != nil {
+					return Profile{}, err
+				}
+				continue
+			}
+			return Profile{}, fmt.Errorf("record the sign-in: %w", err)
+		}
+		p.apply(subject, ack.Sequence, data)
+		return e.Profile, nil
+	}
+	return Profile{}, fmt.Errorf("record the sign-in: the person's entry kept changing")
+}
+
+func (p *People) reload(ctx context.Context, subject string) error {
+	m, err := p.stream.GetLastMsgForSubject(ctx, subject)
+	if err != nil {
+		return fmt.Errorf("record the sign-in: %w", err)
+	}
+	p.apply(subject, m.Sequence, m.Data)
+	return nil
+}
+
+// Profile returns a person's profile, if they have signed in through a provider.
+func (p *People) Profile(id uuid.UUID) (Profile, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	pr, ok := p.profiles[id]
+	return pr, ok
+}
+
+// Professionals lists the professionals who have signed in, by service and name: the staff
+// directory a citizen invites from. service, when given, narrows it to one service.
+func (p *People) Professionals(service string) []Profile {
+	p.mu.RLock()
+	out := make([]Profile, 0, len(p.profiles))
+	for _, pr := range p.profiles {
+		if pr.Role == domain.RoleProfessional && (service == "" || pr.Service == service) {
+			out = append(out, pr)
+		}
+	}
+	p.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Profile) int {
+		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Name, b.Name), strings.Compare(a.Person.String(), b.Person.String()))
+	})
+	return out
+}
