@@ -41,6 +41,11 @@ type InviteParticipant struct {
 	Name        string          `json:"name"`
 	Kind        ParticipantKind `json:"kind"`
 	Service     string          `json:"service,omitempty"`
+	// Email invites someone not yet in the staff directory by address, instead of by id: the
+	// command service finds or reserves the person the address belongs to, and the invitation
+	// binds to whoever first signs in with that address verified. The address is kept with the
+	// person, never in the meeting's log.
+	Email string `json:"email,omitempty"`
 }
 
 // CommandName implements Command.
@@ -51,7 +56,11 @@ func (c *InviteParticipant) MeetingID() uuid.UUID { return c.Meeting }
 
 // Validate implements Command.
 func (c *InviteParticipant) Validate() error {
-	err := firstError(id("meeting_id", c.Meeting), id("participant_id", c.Participant),
+	pid := id("participant_id", c.Participant)
+	if c.Email != "" {
+		pid = EmailAddress("email", c.Email)
+	}
+	err := firstError(id("meeting_id", c.Meeting), pid,
 		text("name", c.Name, true, MaxName), participantKind("kind", c.Kind), text("service", c.Service, false, MaxService))
 	if err == nil && c.Kind == KindProfessional && strings.TrimSpace(c.Service) == "" {
 		return FieldErrorf("service", "is missing: a professional comes from a service or centre, name it")

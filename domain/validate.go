@@ -92,3 +92,23 @@ func firstError(errs ...error) error {
 	}
 	return nil
 }
+
+// MaxEmail is the longest e-mail address (RFC 5321's path limit).
+const MaxEmail = 254
+
+// EmailAddress checks an e-mail address: one line of plain text with a local part, an @ and a
+// domain with a dot, no spaces. It does not say the address exists.
+func EmailAddress(field, s string) error {
+	if err := text(field, s, true, MaxEmail); err != nil {
+		return err
+	}
+	local, domain, ok := strings.Cut(strings.TrimSpace(s), "@")
+	if !ok || local == "" || !strings.Contains(domain, ".") || strings.ContainsAny(s, " <>,;\\\"()[]") ||
+		strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "@") {
+		return FieldErrorf(field, "%q is not an e-mail address (name@example.dk)", s)
+	}
+	return nil
+}
+
+// NormalEmail is the form an address is compared in: trimmed, in lower case.
+func NormalEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -545,3 +545,40 @@ func TestStaffProviderTokensOnTheAPI(t *testing.T) {
 	}
 	_ = eventstore.StreamName
 }
+
+// TestInviteByEmailBindsAtFirstSignIn: a citizen invites a professional who has never signed
+// in, by address; the first sign-in with that address verified is that invitee, and sees the
+// invitation. An unverified address binds nothing, and without a provider an address is refused.
+func TestInviteByEmailBindsAtFirstSignIn(t *testing.T) {
+	o := newOIDCEnv(t)
+	o.service.Addresses = o.people
+	v := o.browser()
+	o.signIn(v, auth.CitizenProvider, citizenAtIdP(), "/moeder")
+	first := v.submit("/moeder/nyt", "title", "Min plan")
+	m := strings.TrimSuffix(strings.TrimPrefix(strings.Split(first, "?")[0], "/moeder/"), "/dagsorden")
+	v.submit("/moeder/"+m+"/inviter", "name", "Ny Fagperson", "kind", "professional", "service", "Jobcenter", "email", "Ny@Kommune.dk")
+
+	impostor := staffAtIdP("professional", "Jobcenter")
+	impostor.claims["email"], impostor.claims["email_verified"] = "ny@kommune.dk", false
+	iv := o.browser()
+	o.signIn(iv, auth.StaffProvider, impostor, "/indbakke")
+	if st, _ := iv.see("/moeder/" + m); st != http.StatusNotFound {
+		t.Fatalf("a sign-in with the address unverified sees the meeting: %d", st)
+	}
+	ny := staffAtIdP("professional", "Jobcenter")
+	ny.claims["email"] = "ny@kommune.dk"
+	nv := o.browser()
+	o.signIn(nv, auth.StaffProvider, ny, "/indbakke")
+	if st, _ := nv.see("/moeder/" + m); st != http.StatusOK {
+		t.Fatalf("the invitee by address, signed in with it verified, cannot see the meeting: %d\n%s", st, nv.last)
+	}
+
+	plain := newWebEnv(t) // no provider: no invitations by address
+	c := plain.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})
+	a := c.a
+	_, err := plain.service.Handle(context.Background(), a, uuid.New(), &domain.ConveneMeeting{Meeting: uuid.New(), Citizen: a.ID, Title: "x"})
+	_ = err
+	if _, err := plain.service.Handle(context.Background(), a, uuid.New(), &domain.InviteParticipant{Meeting: uuid.New(), Name: "N", Kind: domain.KindProfessional, Service: "Jobcenter", Email: "ny@kommune.dk"}); err == nil || !strings.Contains(err.Error(), "email") {
+		t.Fatalf("an invitation by address without a provider: %v, want refused naming email", err)
+	}
+}

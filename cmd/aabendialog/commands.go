@@ -89,17 +89,21 @@ func verbs() []verb {
 					return &domain.CitizenSetsAgenda{Meeting: p.id("meeting", *m), Items: items}, uuid.Nil, p.err
 				}
 			}},
-		{name: domain.CmdInviteParticipant, usage: "--meeting ID --participant ID --name TEXT --kind professional|network|region|other [--service TEXT]", done: "Participant invited.",
+		{name: domain.CmdInviteParticipant, usage: "--meeting ID (--participant ID | --email ADDRESS) --name TEXT --kind professional|network|region|other [--service TEXT]", done: "Participant invited.",
 			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
-				pid := fs.String("participant", "", "the invitee's id (required)")
+				pid := fs.String("participant", "", "the invitee's id (from the directory: aabendialog directory)")
+				email := fs.String("email", "", "instead of --participant: the invitee's e-mail address; the invitation binds to whoever first signs in with it verified (needs sign-in through an identity provider)")
 				name := fs.String("name", "", "the invitee's name (required)")
 				kind := fs.String("kind", "", "professional, network, region or other (required)")
 				service := fs.String("service", "", "the service or centre a professional comes from")
 				return func() (domain.Command, uuid.UUID, error) {
 					var p ids
-					return &domain.InviteParticipant{Meeting: p.id("meeting", *m), Participant: p.id("participant", *pid), Name: *name,
-						Kind: domain.ParticipantKind(*kind), Service: *service}, uuid.Nil, p.err
+					c := &domain.InviteParticipant{Meeting: p.id("meeting", *m), Name: *name, Kind: domain.ParticipantKind(*kind), Service: *service, Email: *email}
+					if *email == "" || *pid != "" {
+						c.Participant = p.id("participant", *pid)
+					}
+					return c, uuid.Nil, p.err
 				}
 			}},
 		{name: domain.CmdWithdrawInvitation, usage: "--meeting ID --participant ID", done: "Invitation withdrawn.",

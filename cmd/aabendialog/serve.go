@@ -240,6 +240,9 @@ func (m *Main) Run(ctx context.Context) error {
 	})
 	m.Service = command.New(m.Store, time.Now, m.Metrics)
 	m.Service.Services = services
+	if m.People != nil {
+		m.Service.Addresses = m.People
+	}
 	m.router, err = natsrpc.NewCommandRouter(m.nc, m.Service, m.Verifier, newCommandID, log, natsrpc.RouterConfig{})
 	if err != nil {
 		return err

@@ -52,15 +52,37 @@ type Profile struct {
 	EmailVerified bool        `json:"email_verified,omitempty"`
 }
 
-// personEvent is one message of the people log: "person-linked" the first time an identity
-// signs in, "profile-changed" when a later sign-in brings other claims.
+// personEvent is one message of the people log: on an identity's subject, "person-linked" the
+// first time it signs in and "profile-changed" when a later sign-in brings other claims; on an
+// e-mail address's subject, "email-reserved" when someone is invited by that address before
+// anyone signed in with it, and "email-bound" when the first identity with that address
+// verified takes the reserved person id.
 type personEvent struct {
 	Type    string    `json:"type"`
 	V       int       `json:"v"`
-	Issuer  string    `json:"issuer"`
-	Subject string    `json:"subject"`
+	Issuer  string    `json:"issuer,omitempty"`
+	Subject string    `json:"subject,omitempty"`
 	At      time.Time `json:"at"`
 	Profile
+}
+
+const (
+	evLinked   = "person-linked"
+	evChanged  = "profile-changed"
+	evReserved = "email-reserved"
+	evBound    = "email-bound"
+)
+
+func emailSubject(email string) string {
+	h := sha256.Sum256([]byte("email\x00" + domain.NormalEmail(email)))
+	return "dialog.people." + hex.EncodeToString(h[:])
+}
+
+// reservation is a person id waiting for whoever first signs in with an address verified.
+type reservation struct {
+	person uuid.UUID
+	bound  bool
+	seq    uint64
 }
 
 // People is the directory of persons who have signed in through an identity provider: every
@@ -73,9 +95,11 @@ type People struct {
 	now    func() time.Time
 	log    *slog.Logger
 
-	mu         sync.RWMutex
-	byIdentity map[string]identityEntry // by subject
-	profiles   map[uuid.UUID]Profile
+	mu           sync.RWMutex
+	byIdentity   map[string]identityEntry // by subject
+	profiles     map[uuid.UUID]Profile
+	reservations map[string]reservation // by the address's subject
+	verified     map[string]uuid.UUID   // normalised verified address -> the person who has it
 }
 
 type identityEntry struct {
@@ -97,7 +121,8 @@ func OpenPeople(ctx context.Context, js jetstream.JetStream, replicas int, now f
 	if err != nil {
 		return nil, fmt.Errorf("open the people log: %w", err)
 	}
-	p := &People{js: js, stream: stream, now: now, log: log, byIdentity: map[string]identityEntry{}, profiles: map[uuid.UUID]Profile{}}
+	p := &People{js: js, stream: stream, now: now, log: log, byIdentity: map[string]identityEntry{}, profiles: map[uuid.UUID]Profile{},
+		reservations: map[string]reservation{}, verified: map[string]uuid.UUID{}}
 	info, err := stream.Info(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open the people log: %w", err)
@@ -141,11 +166,24 @@ func (p *People) apply(subject string, seq uint64, data []byte) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	switch e.Type {
+	case evReserved, evBound:
+		if cur, ok := p.reservations[subject]; ok && cur.seq >= seq {
+			return
+		}
+		p.reservations[subject] = reservation{person: e.Person, bound: e.Type == evBound, seq: seq}
+		return
+	}
 	if cur, ok := p.byIdentity[subject]; ok && cur.seq >= seq {
 		return // already applied by the process that wrote it
 	}
 	p.byIdentity[subject] = identityEntry{profile: e.Profile, seq: seq}
 	p.profiles[e.Person] = e.Profile
+	if e.Email != "" && e.EmailVerified {
+		if _, taken := p.verified[domain.NormalEmail(e.Email)]; !taken {
+			p.verified[domain.NormalEmail(e.Email)] = e.Person
+		}
+	}
 }
 
 // SignedIn returns the person an identity is: on its first sign-in a new person id is linked to
@@ -158,14 +196,24 @@ func (p *People) SignedIn(ctx context.Context, id Identity, claims Profile) (Pro
 		p.mu.RLock()
 		cur, known := p.byIdentity[subject]
 		p.mu.RUnlock()
-		e := personEvent{Type: "person-linked", V: 1, Issuer: id.Issuer, Subject: id.Subject, At: p.now().UTC(), Profile: claims}
+		e := personEvent{Type: evLinked, V: 1, Issuer: id.Issuer, Subject: id.Subject, At: p.now().UTC(), Profile: claims}
 		if known {
-			e.Type, e.Person = "profile-changed", cur.profile.Person
+			e.Type, e.Person = evChanged, cur.profile.Person
 			if e.Profile == cur.profile {
 				return cur.profile, nil
 			}
 		} else {
 			e.Person = uuid.New()
+			if claims.EmailVerified && claims.Email != "" {
+				// Invited by this address before signing in: take the reserved id, once.
+				bound, err := p.bind(ctx, claims.Email)
+				if err != nil {
+					return Profile{}, err
+				}
+				if bound != uuid.Nil {
+					e.Person = bound
+				}
+			}
 		}
 		data, err := json.Marshal(e)
 		if err != nil {
@@ -173,8 +221,7 @@ func (p *People) SignedIn(ctx context.Context, id Identity, claims Profile) (Pro
 		}
 		ack, err := p.js.Publish(ctx, subject, data, jetstream.WithExpectLastSequencePerSubject(cur.seq))
 		if err != nil {
-			var apiErr *jetstream.APIError
-			if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == 10164) {
+			if wrongLast(err) {
 				// Another process linked or changed it first: read what it wrote and decide again.
 				if err := p.reload(ctx, subject); err != nil {
 					return Profile{}, err
@@ -187,6 +234,78 @@ func (p *People) SignedIn(ctx context.Context, id Identity, claims Profile) (Pro
 		return e.Profile, nil
 	}
 	return Profile{}, fmt.Errorf("record the sign-in: the person's entry kept changing")
+}
+
+// bind takes the person id reserved for an address, if there is one not yet taken: the first
+// identity to sign in with the address verified is that person. It returns uuid.Nil when there
+// is none to take.
+func (p *People) bind(ctx context.Context, email string) (uuid.UUID, error) {
+	subject := emailSubject(email)
+	for attempt := 0; attempt < 5; attempt++ {
+		p.mu.RLock()
+		r, ok := p.reservations[subject]
+		p.mu.RUnlock()
+		if !ok || r.bound {
+			return uuid.Nil, nil
+		}
+		data, _ := json.Marshal(personEvent{Type: evBound, V: 1, At: p.now().UTC(), Profile: Profile{Person: r.person}})
+		ack, err := p.js.Publish(ctx, subject, data, jetstream.WithExpectLastSequencePerSubject(r.seq))
+		if err != nil {
+			if wrongLast(err) {
+				if err := p.reload(ctx, subject); err != nil {
+					return uuid.Nil, err
+				}
+				continue
+			}
+			return uuid.Nil, fmt.Errorf("record the sign-in: %w", err)
+		}
+		p.apply(subject, ack.Sequence, data)
+		return r.person, nil
+	}
+	return uuid.Nil, fmt.Errorf("record the sign-in: the address's entry kept changing")
+}
+
+// Reserve returns the person an e-mail address belongs to, for an invitation by address: the
+// person who signed in with it verified, or else a person id reserved for it (by an event,
+// the first time), which the first identity to sign in with the address verified becomes.
+// The same address gives the same person every time. The address is kept in the people log
+// only as the SHA-256 that names its subject.
+func (p *People) Reserve(ctx context.Context, email string) (uuid.UUID, error) {
+	if err := domain.EmailAddress("email", email); err != nil {
+		return uuid.Nil, err
+	}
+	subject := emailSubject(email)
+	for attempt := 0; attempt < 5; attempt++ {
+		p.mu.RLock()
+		person, has := p.verified[domain.NormalEmail(email)]
+		r, reserved := p.reservations[subject]
+		p.mu.RUnlock()
+		switch {
+		case has:
+			return person, nil
+		case reserved:
+			return r.person, nil
+		}
+		data, _ := json.Marshal(personEvent{Type: evReserved, V: 1, At: p.now().UTC(), Profile: Profile{Person: uuid.New()}})
+		ack, err := p.js.Publish(ctx, subject, data, jetstream.WithExpectLastSequencePerSubject(0))
+		if err != nil {
+			if wrongLast(err) {
+				if err := p.reload(ctx, subject); err != nil {
+					return uuid.Nil, err
+				}
+				continue
+			}
+			return uuid.Nil, fmt.Errorf("reserve the address's person: %w", err)
+		}
+		p.apply(subject, ack.Sequence, data)
+		continue // read back what was applied
+	}
+	return uuid.Nil, fmt.Errorf("reserve the address's person: the address's entry kept changing")
+}
+
+func wrongLast(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == 10164)
 }
 
 func (p *People) reload(ctx context.Context, subject string) error {

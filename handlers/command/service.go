@@ -66,6 +66,14 @@ type Service struct {
 	// Services is the catalogue invitations and suggestions name their service from; New sets
 	// the embedded default, serve the municipality's.
 	Services *domain.Catalogue
+	// Addresses finds or reserves the person an e-mail address belongs to, for invitations by
+	// address; nil refuses them (the embedded default has no sign-in that verifies addresses).
+	Addresses Addresses
+}
+
+// Addresses is the people directory as invitations by e-mail address use it (auth.People).
+type Addresses interface {
+	Reserve(ctx context.Context, email string) (uuid.UUID, error)
 }
 
 // New returns a service writing to log. now is the clock; metrics may be nil.
@@ -97,6 +105,23 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 	}
 	if err := s.Services.Check(cmd); err != nil {
 		return Reply{}, err
+	}
+	if inv, ok := cmd.(*domain.InviteParticipant); ok && inv.Email != "" {
+		if inv.Participant != uuid.Nil {
+			return Reply{}, domain.FieldErrorf("email", "give participant_id or email, not both")
+		}
+		if s.Addresses == nil {
+			return Reply{}, domain.FieldErrorf("email", "invitations by e-mail address need sign-in through an identity provider, which verifies addresses; this service has none, so give participant_id")
+		}
+		// The same address is the same person every time, so a retried command finds the
+		// person its first attempt reserved.
+		pid, err := s.Addresses.Reserve(ctx, inv.Email)
+		if err != nil {
+			return Reply{}, fmt.Errorf("invitation by e-mail address: %w", err)
+		}
+		byID := *inv
+		byID.Participant, byID.Email = pid, ""
+		cmd = &byID
 	}
 	trusted := true // the first load may take the cache's state unchecked
 	for conflicts := 0; ; {

@@ -91,9 +91,15 @@ func (p *Pages) invitationActions() map[string]action {
 				needsID := kind == domain.KindProfessional || kind == domain.KindRegion
 				errs = check(errs, !needsID || service != "", "service", "Vælg den afdeling, personen kommer fra.")
 				id, err := uuid.Parse(strings.TrimSpace(v.Get("participant")))
+				email := strings.TrimSpace(v.Get("email"))
 				switch {
+				case email != "" && p.People != nil && strings.TrimSpace(v.Get("participant")) == "":
+					errs = check(errs, domain.EmailAddress("email", email) == nil, "email", "E-mailen ser ikke rigtig ud. Skriv den som navn@kommune.dk.")
+					return &domain.InviteParticipant{Meeting: m.MeetingID, Name: name, Kind: kind, Service: service, Email: email}, errs
 				case strings.TrimSpace(v.Get("participant")) == "" && !needsID:
 					id, errs = hiddenID(errs, v, "new_participant_id")
+				case strings.TrimSpace(v.Get("participant")) == "" && p.People != nil:
+					errs = check(errs, false, "email", "Vælg fagpersonen på listen, eller skriv deres e-mail.")
 				case strings.TrimSpace(v.Get("participant")) == "":
 					errs = check(errs, false, "participant", "Skriv fagpersonens medarbejder-id. Fagpersonen eller kommunen kan give dig det.")
 				case err != nil:

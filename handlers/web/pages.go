@@ -113,7 +113,7 @@ func (p *Pages) parseTemplates() error {
 		if name == "layout" {
 			continue
 		}
-		t, err := template.New(name).Funcs(templateFuncs).Funcs(template.FuncMap{"services": p.services().Names, "providers": p.providerLinks, "directory": p.directory}).ParseFS(webFiles, "templates/layout.html", n)
+		t, err := template.New(name).Funcs(templateFuncs).Funcs(template.FuncMap{"services": p.services().Names, "providers": p.providerLinks, "directory": p.directory, "byEmail": func() bool { return p.People != nil }}).ParseFS(webFiles, "templates/layout.html", n)
 		if err != nil {
 			return fmt.Errorf("page %s: %w", name, err)
 		}
