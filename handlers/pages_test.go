@@ -40,19 +40,7 @@ func newWebEnv(t *testing.T) *webEnv {
 	t.Helper()
 	e := newEnv(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	var models []*projections.Projector
-	for _, proj := range []projections.Projection{projections.Meetings{}, projections.Services{}} {
-		p, err := projections.OpenProjector(ctx, t.TempDir(), proj, e.store, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		models = append(models, p)
-		done := make(chan struct{})
-		go func() { defer close(done); _ = p.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done; _ = p.Close() })
-	}
+	models := e.readModels(log)
 	q := &projections.Queries{MeetingsModel: models[0], ServicesModel: models[1], Now: e.clock.Now}
 	h, err := (&web.Pages{Service: e.service, Queries: q, Verifier: e.verify, Log: log,
 		NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, Now: e.clock.Now, CSRFKey: make([]byte, 32)}).Handler()
@@ -62,6 +50,26 @@ func newWebEnv(t *testing.T) *webEnv {
 	w := &webEnv{env: e, pages: httptest.NewServer(h), queries: q}
 	t.Cleanup(w.pages.Close)
 	return w
+}
+
+// readModels opens both read models in temporary directories and has them follow the log
+// until the test ends.
+func (e *env) readModels(log *slog.Logger) []*projections.Projector {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	e.t.Cleanup(cancel)
+	var models []*projections.Projector
+	for _, proj := range []projections.Projection{projections.Meetings{}, projections.Services{}} {
+		p, err := projections.OpenProjector(ctx, e.t.TempDir(), proj, e.store, log)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		models = append(models, p)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = p.Run(ctx) }()
+		e.t.Cleanup(func() { cancel(); <-done; _ = p.Close() })
+	}
+	return models
 }
 
 // visitor is one browser: its own cookies, no automatic redirects.

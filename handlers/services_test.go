@@ -40,19 +40,7 @@ func newQueryEnv(t *testing.T, minGroup int) *queryEnv {
 	t.Helper()
 	e := newEnv(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	var models []*projections.Projector
-	for _, proj := range []projections.Projection{projections.Meetings{}, projections.Services{}} {
-		p, err := projections.OpenProjector(ctx, t.TempDir(), proj, e.store, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		models = append(models, p)
-		done := make(chan struct{})
-		go func() { defer close(done); _ = p.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done; _ = p.Close() })
-	}
+	models := e.readModels(log)
 	q := &projections.Queries{MeetingsModel: models[0], ServicesModel: models[1], Now: e.clock.Now, MinGroup: minGroup}
 	qs := &query.Service{Queries: q}
 	api := &httpapi.API{Service: e.service, Verifier: e.verify, Metrics: e.metrics, Log: log, Queries: qs,
@@ -63,11 +51,12 @@ func newQueryEnv(t *testing.T, minGroup int) *queryEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := doc.Validate(ctx); err != nil {
+	if err := doc.Validate(context.Background()); err != nil {
 		t.Fatalf("the OpenAPI document with the queries: %v", err)
 	}
 	doc.Servers = openapi3.Servers{{URL: w.api.URL}}
 	w.doc = doc
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = natsrpc.ServeQueries(ctx, e.nc, qs, e.verify, log) }()
 	t.Cleanup(func() { cancel(); <-done })

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -202,7 +203,7 @@ func (p *Provider) EndSessionURL(ctx context.Context, after string) string {
 	if _, err := p.discover(ctx); err != nil || p.endpoint.EndSession == "" {
 		return ""
 	}
-	q := "client_id=" + urlQueryEscape(p.cfg.ClientID) + "&post_logout_redirect_uri=" + urlQueryEscape(after)
+	q := url.Values{"client_id": {p.cfg.ClientID}, "post_logout_redirect_uri": {after}}.Encode()
 	sep := "?"
 	if strings.Contains(p.endpoint.EndSession, "?") {
 		sep = "&"
@@ -265,7 +266,7 @@ func (p *Provider) profile(c map[string]any) (Profile, error) {
 	var found []domain.Role
 	for _, v := range claimStrings(c, p.cfg.RoleClaim) {
 		for _, r := range staffRoles {
-			if strings.EqualFold(strings.TrimSpace(v), string(r)) && !containsRole(found, r) {
+			if strings.EqualFold(strings.TrimSpace(v), string(r)) && !slices.Contains(found, r) {
 				found = append(found, r)
 			}
 		}
@@ -292,15 +293,6 @@ func (p *Provider) profile(c map[string]any) (Profile, error) {
 	return pr, nil
 }
 
-func containsRole(rs []domain.Role, r domain.Role) bool {
-	for _, x := range rs {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
-
 func claimString(c map[string]any, name string) string {
 	s, _ := c[name].(string)
 	return strings.TrimSpace(s)
@@ -322,5 +314,3 @@ func claimStrings(c map[string]any, name string) []string {
 	}
 	return nil
 }
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }

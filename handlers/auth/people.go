@@ -219,18 +219,11 @@ func (p *People) SignedIn(ctx context.Context, id Identity, claims Profile) (Pro
 		if err != nil {
 			return Profile{}, err
 		}
-		ack, err := p.js.Publish(ctx, subject, data, jetstream.WithExpectLastSequencePerSubject(cur.seq))
-		if err != nil {
-			if wrongLast(err) {
-				// Another process linked or changed it first: read what it wrote and decide again.
-				if err := p.reload(ctx, subject); err != nil {
-					return Profile{}, err
-				}
-				continue
-			}
+		if written, err := p.write(ctx, subject, cur.seq, data); err != nil {
 			return Profile{}, fmt.Errorf("record the sign-in: %w", err)
+		} else if !written {
+			continue // another process linked or changed it first: decide again on what it wrote
 		}
-		p.apply(subject, ack.Sequence, data)
 		return e.Profile, nil
 	}
 	return Profile{}, fmt.Errorf("record the sign-in: the person's entry kept changing")
@@ -249,17 +242,11 @@ func (p *People) bind(ctx context.Context, email string) (uuid.UUID, error) {
 			return uuid.Nil, nil
 		}
 		data, _ := json.Marshal(personEvent{Type: evBound, V: 1, At: p.now().UTC(), Profile: Profile{Person: r.person}})
-		ack, err := p.js.Publish(ctx, subject, data, jetstream.WithExpectLastSequencePerSubject(r.seq))
-		if err != nil {
-			if wrongLast(err) {
-				if err := p.reload(ctx, subject); err != nil {
-					return uuid.Nil, err
-				}
-				continue
-			}
+		if written, err := p.write(ctx, subject, r.seq, data); err != nil {
 			return uuid.Nil, fmt.Errorf("record the sign-in: %w", err)
+		} else if !written {
+			continue
 		}
-		p.apply(subject, ack.Sequence, data)
 		return r.person, nil
 	}
 	return uuid.Nil, fmt.Errorf("record the sign-in: the address's entry kept changing")
@@ -287,20 +274,27 @@ func (p *People) Reserve(ctx context.Context, email string) (uuid.UUID, error) {
 			return r.person, nil
 		}
 		data, _ := json.Marshal(personEvent{Type: evReserved, V: 1, At: p.now().UTC(), Profile: Profile{Person: uuid.New()}})
-		ack, err := p.js.Publish(ctx, subject, data, jetstream.WithExpectLastSequencePerSubject(0))
-		if err != nil {
-			if wrongLast(err) {
-				if err := p.reload(ctx, subject); err != nil {
-					return uuid.Nil, err
-				}
-				continue
-			}
+		if _, err := p.write(ctx, subject, 0, data); err != nil {
 			return uuid.Nil, fmt.Errorf("reserve the address's person: %w", err)
 		}
-		p.apply(subject, ack.Sequence, data)
-		continue // read back what was applied
+		// Written, or someone else reserved it first: either way read back what stands.
 	}
 	return uuid.Nil, fmt.Errorf("reserve the address's person: the address's entry kept changing")
+}
+
+// write appends an entry to subject if the subject's last sequence is still expect, and applies
+// it here at once. When another process wrote the subject first it reads what that process
+// wrote instead and reports written false, for the caller to decide again.
+func (p *People) write(ctx context.Context, subject string, expect uint64, data []byte) (written bool, err error) {
+	ack, err := p.js.Publish(ctx, subject, data, jetstream.WithExpectLastSequencePerSubject(expect))
+	if wrongLast(err) {
+		return false, p.reload(ctx, subject)
+	}
+	if err != nil {
+		return false, err
+	}
+	p.apply(subject, ack.Sequence, data)
+	return true, nil
 }
 
 func wrongLast(err error) bool {
@@ -311,7 +305,7 @@ func wrongLast(err error) bool {
 func (p *People) reload(ctx context.Context, subject string) error {
 	m, err := p.stream.GetLastMsgForSubject(ctx, subject)
 	if err != nil {
-		return fmt.Errorf("record the sign-in: %w", err)
+		return err
 	}
 	p.apply(subject, m.Sequence, m.Data)
 	return nil
