@@ -435,6 +435,35 @@ func TestSignInProviderNotConfigured(t *testing.T) {
 	}
 }
 
+// TestSignInEvaluatorGetsNoSession: an evaluator or administrator from the staff provider is
+// linked to a person (so their access tokens name it on the API) but is told the pages are not
+// theirs and gets no session cookie.
+func TestSignInEvaluatorGetsNoSession(t *testing.T) {
+	o := newOIDCEnv(t, auth.StaffProvider)
+	for _, role := range []string{"evaluator", "admin"} {
+		v := o.browser()
+		st, _ := o.callback(v, o.toProvider(v, auth.StaffProvider, staffAtIdP(role, "")))
+		if st != http.StatusForbidden || !strings.Contains(v.last, "Evaluatorer og administratorer bruger evalueringen") {
+			t.Fatalf("%s: the callback answered %d\n%s", role, st, v.last)
+		}
+		u, _ := url.Parse(o.pages.URL)
+		for _, c := range v.c.Jar.Cookies(u) {
+			if c.Name == web.SessionCookie {
+				t.Fatalf("%s: a session cookie was set", role)
+			}
+		}
+		if st, _ := v.get("/indbakke"); st != http.StatusUnauthorized {
+			t.Fatalf("%s: the inbox after sign-in answered %d, want 401", role, st)
+		}
+	}
+	if n := o.peopleEntries(); n != 2 {
+		t.Fatalf("the people log has %d entries, want the two persons linked", n)
+	}
+	if d := o.people.Professionals(""); len(d) != 0 {
+		t.Fatalf("evaluators and administrators are in the staff directory: %+v", d)
+	}
+}
+
 // TestSignInStartOnlyFromThisSite: another site cannot start a sign-in in someone's browser.
 func TestSignInStartOnlyFromThisSite(t *testing.T) {
 	o := newOIDCEnv(t, auth.CitizenProvider)

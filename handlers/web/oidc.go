@@ -173,6 +173,13 @@ func (p *Pages) callback(k auth.ProviderKind) http.HandlerFunc {
 			return
 		}
 		a := domain.Actor{ID: prof.Person, Role: prof.Role, Service: prof.Service}
+		if a.Role == domain.RoleEvaluator || a.Role == domain.RoleAdmin {
+			// Linked, so their access tokens name the same person on the API, but given no
+			// session: no page is theirs.
+			p.Log.Info("signed in without a session: the pages are not for this role", "provider", k, "person", prof.Person, "role", prof.Role)
+			p.problem(w, r, nil, http.StatusForbidden, "Du er logget ind som "+whom(a), pagesNotForYou)
+			return
+		}
 		tok, err := p.Sessions.Issue(a, SessionTTL)
 		if err != nil {
 			p.Log.Error("sign-in: the session cannot be signed", "provider", k, "err", err)

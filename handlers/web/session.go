@@ -85,11 +85,14 @@ func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request) *session {
 		return nil
 	}
 	if s.Actor.Role == domain.RoleEvaluator || s.Actor.Role == domain.RoleAdmin {
-		p.problem(w, r, s, http.StatusForbidden, "Ingen adgang", "Siderne er for borgere, deres bisiddere og de fagpersoner, der er med i møderne. Evaluatorer og administratorer bruger evalueringen og API'et.")
+		p.problem(w, r, s, http.StatusForbidden, "Ingen adgang", pagesNotForYou)
 		return nil
 	}
 	return s
 }
+
+// pagesNotForYou tells an evaluator or administrator that the pages are not theirs.
+const pagesNotForYou = "Siderne er for borgere, deres bisiddere og de fagpersoner, der er med i møderne. Evaluatorer og administratorer bruger evalueringen og API'et."
 
 // restore is a form typed before the session ran out, carried through the sign-in page. It
 // comes back only to the person it was typed by: For is their id, Sig a MAC of all of it.
