@@ -250,6 +250,20 @@ func TestSignInThroughProviders(t *testing.T) {
 		t.Fatalf("the front page does not offer both providers: %d\n%s", st, front.last)
 	}
 
+	// The start of sign-in is a form answered with a redirect to the provider, which browsers
+	// hold to the page's form-action.
+	resp, err := http.Get(o.pages.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, idp := range []*mockoidc.MockOIDC{o.citizenIdP, o.staffIdP} {
+		if !strings.Contains(csp, "form-action 'self' ") || !strings.Contains(csp, " "+strings.TrimSuffix(idp.Addr(), "/")) {
+			t.Errorf("the front page's form-action does not allow the provider %s: %s", idp.Addr(), csp)
+		}
+	}
+
 	karin := citizenAtIdP()
 	v := o.browser()
 	o.signIn(v, auth.CitizenProvider, karin, "/moeder")
@@ -543,6 +557,9 @@ func TestStaffProviderTokensOnTheAPI(t *testing.T) {
 	var dir []httpapi.DirectoryEntry
 	if st != http.StatusOK || json.Unmarshal(body, &dir) != nil || len(dir) != 1 || dir[0].PersonID != person || strings.Contains(string(body), "bo@kommune.dk") {
 		t.Fatalf("the directory over the API: %d %s", st, body)
+	}
+	if d := o.people.Professionals(""); len(d) != 1 || d[0].Name != "Bo Jensen" {
+		t.Fatalf("an access token without a name claim changed the directory: %+v", d)
 	}
 	other, _ := mockoidc.RandomKeypair(2048)
 	for name, tok := range map[string]string{

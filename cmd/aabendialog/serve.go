@@ -416,6 +416,15 @@ func (m *Main) openProviders(ctx context.Context, services *domain.Catalogue) (m
 			m.Verifier.Staff, m.Verifier.People = prov, m.People
 		}
 		m.Logger.Info("sign-in through an identity provider", "provider", pc.kind, "issuer", pc.c.Issuer, "redirect", strings.TrimRight(cfg.PublicURL, "/")+callback)
+		// Discovered now, in the background, so the pages' form-action names its endpoints
+		// before the first sign-in; a provider that is down is discovered at the first sign-in.
+		go func() {
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := prov.Discover(dctx); err != nil {
+				m.Logger.Warn("identity provider not reachable yet; sign-in will try again", "provider", pc.kind, "err", err)
+			}
+		}()
 	}
 	return out, nil
 }

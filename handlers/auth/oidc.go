@@ -197,6 +197,37 @@ func (p *Provider) Exchange(ctx context.Context, f FlowStart, code string) (Sign
 	return SignedInAs{Identity: Identity{Issuer: idt.Issuer, Subject: idt.Subject}, Profile: prof}, nil
 }
 
+// Discover reads the discovery document now rather than at the first sign-in, so the pages'
+// Content-Security-Policy can name the provider's endpoints from the start (FormTargets).
+func (p *Provider) Discover(ctx context.Context) error {
+	_, err := p.discover(ctx)
+	return err
+}
+
+// FormTargets are the origins a form on our pages may be sent on to: the issuer's, and once
+// discovered, those of the authorization and end-session endpoints (the start of sign-in and
+// sign-out are forms whose answer redirects there, and browsers hold such redirects to the
+// page's form-action). It never reaches the provider itself.
+func (p *Provider) FormTargets() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	urls := []string{p.cfg.Issuer}
+	if p.provider != nil {
+		urls = append(urls, p.provider.Endpoint().AuthURL, p.endpoint.EndSession)
+	}
+	var out []string
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			continue
+		}
+		if o := u.Scheme + "://" + u.Host; !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // EndSessionURL is where signing out ends the provider's session too, or "" when the provider
 // offers no end_session_endpoint.
 func (p *Provider) EndSessionURL(ctx context.Context, after string) string {

@@ -229,6 +229,19 @@ func (p *People) SignedIn(ctx context.Context, id Identity, claims Profile) (Pro
 	return Profile{}, fmt.Errorf("record the sign-in: the person's entry kept changing")
 }
 
+// UsedToken is SignedIn for a bearer access token, which carries the person's role and
+// service but seldom their name or e-mail: what the token leaves out is kept as recorded at
+// their last sign-in, not erased.
+func (p *People) UsedToken(ctx context.Context, id Identity, claims Profile) (Profile, error) {
+	p.mu.RLock()
+	cur, known := p.byIdentity[id.subject()]
+	p.mu.RUnlock()
+	if known && claims.Name == "" && claims.Email == "" {
+		claims.Name, claims.Email, claims.EmailVerified = cur.profile.Name, cur.profile.Email, cur.profile.EmailVerified
+	}
+	return p.SignedIn(ctx, id, claims)
+}
+
 // bind takes the person id reserved for an address, if there is one not yet taken: the first
 // identity to sign in with the address verified is that person. It returns uuid.Nil when there
 // is none to take.

@@ -217,7 +217,7 @@ func (v *Verifier) staffToken(token string) (verifiedToken, error) {
 	if err != nil {
 		return verifiedToken{}, err
 	}
-	prof, err := v.People.SignedIn(ctx, as.Identity, as.Profile)
+	prof, err := v.People.UsedToken(ctx, as.Identity, as.Profile)
 	if err != nil {
 		return verifiedToken{}, fmt.Errorf("the staff token's person cannot be looked up: %w", err)
 	}

@@ -22,6 +22,8 @@ type SignInProvider interface {
 	AuthURL(ctx context.Context, f auth.FlowStart) (string, error)
 	Exchange(ctx context.Context, f auth.FlowStart, code string) (auth.SignedInAs, error)
 	EndSessionURL(ctx context.Context, after string) string
+	// FormTargets are the origins the start of sign-in and sign-out may redirect a form to.
+	FormTargets() []string
 }
 
 // Directory links a provider's identities to person ids and lists the professionals who have

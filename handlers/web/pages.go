@@ -166,13 +166,13 @@ func (p *Pages) Handler() (http.Handler, error) {
 		p.Log.Warn("cross-origin form post refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
 		p.problem(w, r, nil, http.StatusForbidden, "Formularen blev afvist", "Formularen kom ikke fra denne hjemmeside, så vi har ikke gemt noget. Gå tilbage og prøv igen.")
 	}))
-	return securityHeaders(cop.Handler(mux)), nil
+	return p.securityHeaders(cop.Handler(mux)), nil
 }
 
-func securityHeaders(h http.Handler) http.Handler {
+func (p *Pages) securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action "+p.formAction()+"; frame-ancestors 'none'; base-uri 'none'")
 		hd.Set("X-Frame-Options", "DENY") // frame-ancestors, for browsers that do not read CSP
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "no-referrer") // sign-in links carry a token
@@ -181,6 +181,20 @@ func securityHeaders(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// formAction is where our forms may go: this site, and the sign-in providers' endpoints, since
+// the start of sign-in and sign-out are forms answered with a redirect to the provider.
+func (p *Pages) formAction() string {
+	fa := "'self'"
+	for _, k := range []auth.ProviderKind{auth.CitizenProvider, auth.StaffProvider} {
+		if prov, ok := p.Providers[k]; ok {
+			for _, o := range prov.FormTargets() {
+				fa += " " + o
+			}
+		}
+	}
+	return fa
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, pg page) {
