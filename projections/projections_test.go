@@ -156,7 +156,7 @@ func TestHistoryMatchesTheLog(t *testing.T) {
 	}
 	checked := 0
 	for _, c := range citizens {
-		h, err := e.q.History(ctx, domain.Actor{ID: c, Role: domain.RoleCitizen}, c, 0)
+		h, err := items(e.q.History(ctx, domain.Actor{ID: c, Role: domain.RoleCitizen}, c, projections.Page{}, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,42 +230,42 @@ func TestWhoSeesWhat(t *testing.T) {
 	last := run(citizen, &domain.ScheduleMeeting{Meeting: m1, At: e.now.Add(48 * time.Hour), Place: domain.PlaceHome})
 
 	// Read your writes: the sequence the command returned.
-	h, err := e.q.History(ctx, citizen, citizen.ID, last.Sequence)
+	h, err := items(e.q.History(ctx, citizen, citizen.ID, projections.Page{}, last.Sequence))
 	if err != nil || len(h) != 2 {
 		t.Fatalf("citizen's own history: %d meetings, %v", len(h), err)
 	}
-	if h, err := e.q.History(ctx, support, citizen.ID, last.Sequence); err != nil || len(h) != 2 {
+	if h, err := items(e.q.History(ctx, support, citizen.ID, projections.Page{}, last.Sequence)); err != nil || len(h) != 2 {
 		t.Fatalf("support person: %d meetings, %v", len(h), err)
 	}
-	if h, err := e.q.History(ctx, job, citizen.ID, last.Sequence); err != nil || len(h) != 1 || h[0].MeetingID != m1 || h[0].Agenda[0] != "Min gæld" {
+	if h, err := items(e.q.History(ctx, job, citizen.ID, projections.Page{}, last.Sequence)); err != nil || len(h) != 1 || h[0].MeetingID != m1 || h[0].Agenda[0] != "Min gæld" {
 		t.Fatalf("invited professional: %+v, %v (want only the meeting they are invited to)", h, err)
 	}
 	for _, a := range []domain.Actor{stranger, other} {
-		if h, err := e.q.History(ctx, a, citizen.ID, last.Sequence); err != nil || len(h) != 0 {
+		if h, err := items(e.q.History(ctx, a, citizen.ID, projections.Page{}, last.Sequence)); err != nil || len(h) != 0 {
 			t.Fatalf("%s not invited sees %d meetings (%v)", a.Role, len(h), err)
 		}
 	}
 	for _, a := range []domain.Actor{evaluator, admin} {
-		if _, err := e.q.History(ctx, a, citizen.ID, 0); !domain.IsKind(err, domain.Forbidden) {
+		if _, err := items(e.q.History(ctx, a, citizen.ID, projections.Page{}, 0)); !domain.IsKind(err, domain.Forbidden) {
 			t.Fatalf("%s: got %v, want forbidden", a.Role, err)
 		}
-		if _, err := e.q.Inbox(ctx, a, 0); !domain.IsKind(err, domain.Forbidden) {
+		if _, err := e.q.Inbox(ctx, a, projections.Page{}, 0); !domain.IsKind(err, domain.Forbidden) {
 			t.Fatalf("%s inbox: got %v, want forbidden", a.Role, err)
 		}
-		if _, err := e.q.FollowUps(ctx, a, projections.FollowUpFilter{}, 0); !domain.IsKind(err, domain.Forbidden) {
+		if _, err := items(e.q.FollowUps(ctx, a, projections.FollowUpFilter{}, projections.Page{}, 0)); !domain.IsKind(err, domain.Forbidden) {
 			t.Fatalf("%s follow-ups: got %v, want forbidden", a.Role, err)
 		}
 	}
-	in, err := e.q.Inbox(ctx, job, last.Sequence)
+	in, err := e.q.Inbox(ctx, job, projections.Page{}, last.Sequence)
 	if err != nil || len(in.Invitations) != 1 || in.Invitations[0].MeetingID != m1 || len(in.Coming) != 0 {
 		t.Fatalf("inbox before answering: %+v %v", in, err)
 	}
 	r := run(job, &domain.RespondToInvitation{Meeting: m1, Accept: true})
-	in, err = e.q.Inbox(ctx, job, r.Sequence)
+	in, err = e.q.Inbox(ctx, job, projections.Page{}, r.Sequence)
 	if err != nil || len(in.Invitations) != 0 || len(in.Coming) != 1 || in.Coming[0].Agenda[0] != "Min gæld" {
 		t.Fatalf("inbox after accepting: %+v %v", in, err)
 	}
-	if in, _ := e.q.Inbox(ctx, stranger, r.Sequence); len(in.Invitations)+len(in.Coming)+len(in.FollowUps) != 0 {
+	if in, _ := e.q.Inbox(ctx, stranger, projections.Page{}, r.Sequence); len(in.Invitations)+len(in.Coming)+len(in.FollowUps) != 0 {
 		t.Fatalf("a stranger's inbox shows %+v", in)
 	}
 	// Services: professionals see their meetings, evaluators only totals, citizens nothing; one
@@ -304,7 +304,7 @@ func TestWhoSeesWhat(t *testing.T) {
 	// Waiting for a sequence the log never reaches is bounded.
 	e.q.MaxWait = 100 * time.Millisecond
 	var nc *projections.NotCaughtUpError
-	if _, err := e.q.History(ctx, citizen, citizen.ID, r.Sequence+1000); !errorsAs(err, &nc) {
+	if _, err := items(e.q.History(ctx, citizen, citizen.ID, projections.Page{}, r.Sequence+1000)); !errorsAs(err, &nc) {
 		t.Fatalf("waiting for a future sequence: got %v", err)
 	}
 }
@@ -357,12 +357,12 @@ func snapshot(t *testing.T, e *env) string {
 		return nil
 	})
 	for _, c := range citizens {
-		h, err := e.q.History(ctx, domain.Actor{ID: c, Role: domain.RoleCitizen}, c, 0)
+		h, err := items(e.q.History(ctx, domain.Actor{ID: c, Role: domain.RoleCitizen}, c, projections.Page{}, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
 		out["history "+c.String()] = h
-		f, err := e.q.FollowUps(ctx, domain.Actor{ID: c, Role: domain.RoleCitizen}, projections.FollowUpFilter{}, 0)
+		f, err := items(e.q.FollowUps(ctx, domain.Actor{ID: c, Role: domain.RoleCitizen}, projections.FollowUpFilter{}, projections.Page{}, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -370,12 +370,12 @@ func snapshot(t *testing.T, e *env) string {
 	}
 	for _, p := range people {
 		a := domain.Actor{ID: p, Role: domain.RoleProfessional, Service: "x"}
-		in, err := e.q.Inbox(ctx, a, 0)
+		in, err := e.q.Inbox(ctx, a, projections.Page{}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		out["inbox "+p.String()] = in
-		f, err := e.q.FollowUps(ctx, a, projections.FollowUpFilter{Overdue: true}, 0)
+		f, err := items(e.q.FollowUps(ctx, a, projections.FollowUpFilter{Overdue: true}, projections.Page{}, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -565,7 +565,7 @@ func TestIDsReusedAcrossMeetings(t *testing.T) {
 			last = r.Sequence
 		}
 	}
-	h, err := e.q.History(ctx, citizen, citizen.ID, last)
+	h, err := items(e.q.History(ctx, citizen, citizen.ID, projections.Page{}, last))
 	if err != nil || len(h) != 2 || len(h[1].FollowUps) != 1 || h[1].FollowUps[0].CompletedAt == nil || len(h[1].Suggestions) != 1 {
 		t.Fatalf("history with ids reused across meetings: %+v %v", h, err)
 	}
@@ -638,3 +638,6 @@ func TestRebuildFallsBackOnAnUnusualLog(t *testing.T) {
 		t.Fatalf("services after the rebuild:\n%+v\nbefore:\n%+v (%v)", after, before, err)
 	}
 }
+
+// items is the items of a page, for tests that ask for the first page only.
+func items[T any](p projections.Paged[T], err error) ([]T, error) { return p.Items, err }

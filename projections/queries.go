@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,25 +122,47 @@ func personal(a domain.Actor) error {
 	return nil
 }
 
-// History returns a citizen's meetings in the order they were convened. The citizen and their
-// support person see every meeting; anyone else only those they are (or were, and attended)
-// invited to; evaluators and administrators nothing.
-func (q *Queries) History(ctx context.Context, a domain.Actor, citizen uuid.UUID, after uint64) ([]MeetingView, error) {
+// History returns a page of a citizen's meetings in the order they were convened. The citizen
+// and their support person see every meeting; anyone else only those they are (or were, and
+// attended) invited to; evaluators and administrators nothing.
+func (q *Queries) History(ctx context.Context, a domain.Actor, citizen uuid.UUID, pg Page, after uint64) (Paged[MeetingView], error) {
+	out := Paged[MeetingView]{Items: []MeetingView{}}
 	if err := personal(a); err != nil {
-		return nil, err
+		return out, err
 	}
 	if citizen == uuid.Nil {
-		return nil, domain.FieldErrorf("citizen", "is missing: name the citizen whose history you ask for")
+		return out, domain.FieldErrorf("citizen", "is missing: name the citizen whose history you ask for")
+	}
+	limit, err := pg.size(HistoryLimits)
+	if err != nil {
+		return out, err
+	}
+	from, err := readCursor("history", pg.Cursor, 2)
+	if err != nil {
+		return out, err
 	}
 	if err := q.wait(ctx, q.MeetingsModel, after); err != nil {
-		return nil, err
+		return out, err
 	}
 	may, args := mayView(a)
-	var out []MeetingView
-	err := q.MeetingsModel.View(func(db *sql.DB) error {
-		var err error
-		out, err = meetingViews(ctx, db, `m.citizen_id = ? AND `+may+` ORDER BY m.convened_at, m.meeting_id`, append([]any{citizen.String()}, args...), q.Now())
-		return err
+	where, args := `m.citizen_id = ? AND `+may, append([]any{citizen.String()}, args...)
+	if from != nil {
+		where, args = where+` AND (m.convened_at, m.meeting_id) > (?, ?)`, append(args, from[0], from[1])
+	}
+	err = q.MeetingsModel.View(func(db *sql.DB) error {
+		views, err := meetingViews(ctx, db, where+` ORDER BY m.convened_at, m.meeting_id LIMIT ?`, append(args, limit+1), q.Now())
+		if err != nil {
+			return err
+		}
+		var more bool
+		if views, more = fit(views, limit, MaxPageBytes); len(views) > 0 {
+			out.Items = views
+		}
+		if more {
+			last := views[len(views)-1]
+			out.NextCursor = makeCursor("history", ts(last.ConvenedAt), last.MeetingID.String())
+		}
+		return nil
 	})
 	return out, err
 }
@@ -244,15 +267,21 @@ func fillMeeting(ctx context.Context, db *sql.DB, v *MeetingView, now time.Time)
 		v.Suggestions = append(v.Suggestions, s)
 	}
 	rows.Close()
-	fs, err := followUps(ctx, db, `f.meeting_id = ?`, []any{m}, now)
+	fs, err := followUps(ctx, db, `f.meeting_id = ?`, []any{m}, now, 0)
 	v.FollowUps = fs
 	return err
 }
 
-func followUps(ctx context.Context, db *sql.DB, where string, args []any, now time.Time) ([]FollowUpView, error) {
-	rows, err := db.QueryContext(ctx, `SELECT f.follow_up_id, f.meeting_id, f.what, f.responsible, coalesce(p.service, ''), f.due, f.recorded_at, f.completed_at
+// followUps lists the follow-ups where holds, in the order they were recorded; limit > 0
+// stops after that many.
+func followUps(ctx context.Context, db *sql.DB, where string, args []any, now time.Time, limit int) ([]FollowUpView, error) {
+	q := `SELECT f.follow_up_id, f.meeting_id, f.what, f.responsible, coalesce(p.service, ''), f.due, f.recorded_at, f.completed_at
 		FROM follow_ups f LEFT JOIN participants p ON p.meeting_id = f.meeting_id AND p.participant_id = f.responsible
-		WHERE `+where+` ORDER BY f.recorded_at, f.follow_up_id`, args...)
+		WHERE ` + where + ` ORDER BY f.recorded_at, f.follow_up_id`
+	if limit > 0 {
+		q, args = q+` LIMIT ?`, append(args, limit)
+	}
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -288,11 +317,13 @@ func followUpState(due string, completed *time.Time, today string) string {
 	return "overdue"
 }
 
-// Inbox is what a participant has to attend to.
+// Inbox is a page of what a participant has to attend to. Each of its three lists pages on its
+// own, by InboxLimits; NextCursor continues those that have more.
 type Inbox struct {
 	Invitations []InboxMeeting `json:"invitations"` // to answer
 	Coming      []InboxMeeting `json:"coming"`      // accepted, not yet held
 	FollowUps   []FollowUpView `json:"follow_ups"`  // theirs, not done
+	NextCursor  string         `json:"next_cursor,omitempty"`
 }
 
 // InboxMeeting is a meeting in an inbox, with the citizen's agenda.
@@ -305,40 +336,94 @@ type InboxMeeting struct {
 	Place       string     `json:"place,omitempty"`
 	Address     string     `json:"address,omitempty"`
 	Agenda      []string   `json:"agenda"`
+	sortKey     string     // when it is (or was convened), as stored: the page position
 }
 
-// Inbox returns the actor's invitations to answer, the meetings they accepted that are still to
-// come, and the follow-ups they are responsible for that are not done.
-func (q *Queries) Inbox(ctx context.Context, a domain.Actor, after uint64) (Inbox, error) {
+// inboxDone marks, in an inbox cursor, a list that has no more pages.
+const inboxDone = "~"
+
+// Inbox returns a page of the actor's invitations to answer, the meetings they accepted that
+// are still to come, and the follow-ups they are responsible for that are not done.
+func (q *Queries) Inbox(ctx context.Context, a domain.Actor, pg Page, after uint64) (Inbox, error) {
+	in := Inbox{Invitations: []InboxMeeting{}, Coming: []InboxMeeting{}, FollowUps: []FollowUpView{}}
 	if err := personal(a); err != nil {
-		return Inbox{}, err
+		return in, err
+	}
+	limit, err := pg.size(InboxLimits)
+	if err != nil {
+		return in, err
+	}
+	from, err := readCursor("inbox", pg.Cursor, 6)
+	if err != nil {
+		return in, err
+	}
+	if from == nil {
+		from = make([]string, 6)
 	}
 	if err := q.wait(ctx, q.MeetingsModel, after); err != nil {
-		return Inbox{}, err
+		return in, err
 	}
-	var in Inbox
 	me := a.ID.String()
-	err := q.MeetingsModel.View(func(db *sql.DB) error {
-		var err error
-		in.Invitations, err = inboxMeetings(ctx, db, `p.answer = 'pending' AND m.status IN ('convened', 'scheduled')`, me)
+	next := slices.Clone(from)
+	budget := MaxPageBytes / 3
+	err = q.MeetingsModel.View(func(db *sql.DB) error {
+		for i, part := range []struct {
+			cond string
+			to   *[]InboxMeeting
+		}{{`p.answer = 'pending' AND m.status IN ('convened', 'scheduled')`, &in.Invitations}, {`p.answer = 'accepted' AND m.status = 'scheduled'`, &in.Coming}} {
+			if from[2*i] == inboxDone {
+				continue
+			}
+			ms, err := inboxMeetings(ctx, db, part.cond, me, from[2*i:2*i+2], limit+1)
+			if err != nil {
+				return err
+			}
+			var more bool
+			if *part.to, more = fit(ms, limit, budget); more {
+				last := ms[len(*part.to)-1]
+				next[2*i], next[2*i+1] = last.sortKey, last.MeetingID.String()
+			} else {
+				next[2*i], next[2*i+1] = inboxDone, ""
+			}
+		}
+		if from[4] == inboxDone {
+			return nil
+		}
+		cond, args := `f.responsible = ? AND f.completed_at IS NULL`, []any{me}
+		if from[4] != "" {
+			cond, args = cond+` AND (f.recorded_at, f.follow_up_id) > (?, ?)`, append(args, from[4], from[5])
+		}
+		fs, err := followUps(ctx, db, cond, args, q.Now(), limit+1)
 		if err != nil {
 			return err
 		}
-		in.Coming, err = inboxMeetings(ctx, db, `p.answer = 'accepted' AND m.status = 'scheduled'`, me)
-		if err != nil {
-			return err
+		var more bool
+		if in.FollowUps, more = fit(fs, limit, budget); more {
+			last := in.FollowUps[len(in.FollowUps)-1]
+			next[4], next[5] = ts(last.RecordedAt), last.ID.String()
+		} else {
+			next[4], next[5] = inboxDone, ""
 		}
-		in.FollowUps, err = followUps(ctx, db, `f.responsible = ? AND f.completed_at IS NULL`, []any{me}, q.Now())
-		return err
+		return nil
 	})
+	if next[0] != inboxDone || next[2] != inboxDone || next[4] != inboxDone {
+		in.NextCursor = makeCursor("inbox", next...)
+	}
 	return in, err
 }
 
-func inboxMeetings(ctx context.Context, db *sql.DB, cond, participant string) ([]InboxMeeting, error) {
-	rows, err := db.QueryContext(ctx, `SELECT m.meeting_id, m.citizen_id, m.title, m.status, m.scheduled_at, coalesce(m.place, ''), coalesce(m.address, '')
+// inboxMeetings lists the participant's meetings where cond holds, after the position from
+// (sort key and meeting id; empty for the start), at most limit.
+func inboxMeetings(ctx context.Context, db *sql.DB, cond, participant string, from []string, limit int) ([]InboxMeeting, error) {
+	args := []any{participant}
+	if from[0] != "" {
+		cond, args = cond+` AND (coalesce(m.scheduled_at, m.convened_at), m.meeting_id) > (?, ?)`, append(args, from[0], from[1])
+	}
+	rows, err := db.QueryContext(ctx, `SELECT m.meeting_id, m.citizen_id, m.title, m.status, m.scheduled_at, coalesce(m.place, ''), coalesce(m.address, ''),
+		coalesce(m.scheduled_at, m.convened_at)
 		FROM participants p JOIN meetings m ON m.meeting_id = p.meeting_id
 		WHERE p.participant_id = ? AND p.withdrawn = 0 AND `+cond+`
-		ORDER BY coalesce(m.scheduled_at, m.convened_at), m.meeting_id`, participant)
+		ORDER BY coalesce(m.scheduled_at, m.convened_at), m.meeting_id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +431,7 @@ func inboxMeetings(ctx context.Context, db *sql.DB, cond, participant string) ([
 	for rows.Next() {
 		var im InboxMeeting
 		var scheduled sql.NullString
-		if err := rows.Scan(&im.MeetingID, &im.CitizenID, &im.Title, &im.Status, &scheduled, &im.Place, &im.Address); err != nil {
+		if err := rows.Scan(&im.MeetingID, &im.CitizenID, &im.Title, &im.Status, &scheduled, &im.Place, &im.Address, &im.sortKey); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -383,14 +468,24 @@ type FollowUpFilter struct {
 	Overdue bool      // only those past their due date and not done
 }
 
-// FollowUps lists follow-ups of the meetings the actor may see: a citizen's (or their support
-// person's) own meetings, or the meetings a participant is invited to.
-func (q *Queries) FollowUps(ctx context.Context, a domain.Actor, f FollowUpFilter, after uint64) ([]FollowUpView, error) {
+// FollowUps lists a page of the follow-ups of the meetings the actor may see, in the order they
+// were recorded: a citizen's (or their support person's) own meetings, or the meetings a
+// participant is invited to.
+func (q *Queries) FollowUps(ctx context.Context, a domain.Actor, f FollowUpFilter, pg Page, after uint64) (Paged[FollowUpView], error) {
+	out := Paged[FollowUpView]{Items: []FollowUpView{}}
 	if err := personal(a); err != nil {
-		return nil, err
+		return out, err
+	}
+	limit, err := pg.size(FollowUpLimits)
+	if err != nil {
+		return out, err
+	}
+	from, err := readCursor("follow-ups", pg.Cursor, 2)
+	if err != nil {
+		return out, err
 	}
 	if err := q.wait(ctx, q.MeetingsModel, after); err != nil {
-		return nil, err
+		return out, err
 	}
 	may, args := mayView(a)
 	conds := []string{`f.meeting_id IN (SELECT m.meeting_id FROM meetings m WHERE ` + may + `)`}
@@ -403,13 +498,28 @@ func (q *Queries) FollowUps(ctx context.Context, a domain.Actor, f FollowUpFilte
 	if f.Overdue {
 		conds, args = append(conds, `f.completed_at IS NULL AND f.due != '' AND f.due < ?`), append(args, q.Now().UTC().Format(time.DateOnly))
 	}
-	var out []FollowUpView
-	err := q.MeetingsModel.View(func(db *sql.DB) error {
-		var err error
-		out, err = followUps(ctx, db, strings.Join(conds, " AND "), args, q.Now())
-		return err
+	if from != nil {
+		conds, args = append(conds, `(f.recorded_at, f.follow_up_id) > (?, ?)`), append(args, from[0], from[1])
+	}
+	err = q.MeetingsModel.View(func(db *sql.DB) error {
+		fs, err := followUps(ctx, db, strings.Join(conds, " AND "), args, q.Now(), limit+1)
+		if err != nil {
+			return err
+		}
+		var more bool
+		out.Items, more = fit(fs, limit, MaxPageBytes)
+		if more {
+			out.NextCursor = followUpCursor("follow-ups", out.Items)
+		}
+		return nil
 	})
 	return out, err
+}
+
+// followUpCursor names the position after the last of fs, in a list of kind.
+func followUpCursor(kind string, fs []FollowUpView) string {
+	last := fs[len(fs)-1]
+	return makeCursor(kind, ts(last.RecordedAt), last.ID.String())
 }
 
 // ServicesFilter narrows the evaluation's indicators to a period (YYYY-MM-DD, inclusive, by the

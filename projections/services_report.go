@@ -68,6 +68,8 @@ type ServicesReport struct {
 	Together []ServicePair `json:"together"`
 	// PerMeeting is, for a professional, the meetings they are part of; nobody else gets it.
 	PerMeeting []MeetingService `json:"per_meeting,omitempty"`
+	// NextCursor continues PerMeeting on the next page, "" on the last.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // ServiceTotals are one service's figures for the period. When Suppressed, the service met
@@ -110,6 +112,8 @@ type ServicesReportFilter struct {
 	// day meetings were convened. Nothing finer: the report is of groups, not of days.
 	Period  string
 	Service string
+	// Page pages PerMeeting, by PerMeetingLimits; the aggregates come whole with every page.
+	Page Page
 }
 
 // reportPeriod is a period the report may cover, with its first and last day.
@@ -165,6 +169,14 @@ func (q *Queries) Services(ctx context.Context, a domain.Actor, f ServicesReport
 	if err != nil {
 		return ServicesReport{}, err
 	}
+	limit, err := f.Page.size(PerMeetingLimits)
+	if err != nil {
+		return ServicesReport{}, err
+	}
+	from, err := readCursor("services", f.Page.Cursor, 3)
+	if err != nil {
+		return ServicesReport{}, err
+	}
 	if err := q.wait(ctx, q.ServicesModel, after); err != nil {
 		return ServicesReport{}, err
 	}
@@ -195,7 +207,7 @@ func (q *Queries) Services(ctx context.Context, a domain.Actor, f ServicesReport
 		if len(mine) == 0 {
 			return nil
 		}
-		return perMeetingRows(ctx, db, &r, q.reportedService("sp.service"), period, args, mine, f.Service)
+		return perMeetingRows(ctx, db, &r, q.reportedService("sp.service"), period, args, mine, f.Service, from, limit)
 	})
 	if err != nil {
 		return ServicesReport{}, fmt.Errorf("services report: %w", err)
@@ -348,31 +360,48 @@ func servicePairs(ctx context.Context, db *sql.DB, r *ServicesReport, reported f
 	return nil
 }
 
-// perMeetingRows fills r.PerMeeting with the services of the meetings mine in the period.
-func perMeetingRows(ctx context.Context, db *sql.DB, r *ServicesReport, svcExpr, period string, args []any, mine []string, service string) error {
+// perMeetingRows fills r.PerMeeting with a page of the services of the meetings mine in the
+// period, after the position from (nil: the start).
+func perMeetingRows(ctx context.Context, db *sql.DB, r *ServicesReport, svcExpr, period string, args []any, mine []string, service string, from []string, limit int) error {
 	ids, err := json.Marshal(mine)
 	if err != nil {
 		return err
 	}
 	args = append(append([]any{}, args...), string(ids))
-	svc := ""
+	var outer []string
 	if service != "" {
-		svc, args = " AND svc = ?", append(args, service)
+		outer, args = append(outer, "svc = ?"), append(args, service)
 	}
-	rows, err := db.QueryContext(ctx, `SELECT sm.meeting_id, sm.convened_on, sm.status, `+svcExpr+` AS svc, count(*), sum(sp.accepted), sum(sp.attended)
+	if from != nil {
+		outer, args = append(outer, "(convened_on, meeting_id, svc) > (?, ?, ?)"), append(args, from[0], from[1], from[2])
+	}
+	where := ""
+	if len(outer) > 0 {
+		where = " WHERE " + strings.Join(outer, " AND ")
+	}
+	rows, err := db.QueryContext(ctx, `SELECT * FROM (SELECT sm.meeting_id, sm.convened_on, sm.status, `+svcExpr+` AS svc, count(*), sum(sp.accepted), sum(sp.attended)
 		FROM service_participants sp JOIN service_meetings sm ON sm.meeting_id = sp.meeting_id
-		WHERE `+period+` AND sm.meeting_id IN (SELECT value FROM json_each(?))`+svc+`
-		GROUP BY sm.meeting_id, svc ORDER BY sm.convened_on, sm.meeting_id, svc`, args...)
+		WHERE `+period+` AND sm.meeting_id IN (SELECT value FROM json_each(?))
+		GROUP BY sm.meeting_id, svc)`+where+` ORDER BY convened_on, meeting_id, svc LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	var page []MeetingService
 	for rows.Next() {
 		var ms MeetingService
 		if err := rows.Scan(&ms.MeetingID, &ms.ConvenedOn, &ms.Status, &ms.Service, &ms.Invited, &ms.Accepted, &ms.Attended); err != nil {
 			return err
 		}
-		r.PerMeeting = append(r.PerMeeting, ms)
+		page = append(page, ms)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var more bool
+	if r.PerMeeting, more = fit(page, limit, MaxPageBytes/2); more {
+		last := r.PerMeeting[len(r.PerMeeting)-1]
+		r.NextCursor = makeCursor("services", last.ConvenedOn, last.MeetingID.String(), last.Service)
+	}
+	return nil
 }

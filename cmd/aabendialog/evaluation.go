@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/aabendialog/aabendialog/domain"
@@ -18,14 +19,20 @@ import (
 // runReplay prints a citizen's or a meeting's history event by event and the meetings as they
 // stood at the end.
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("replay", "replay (--citizen ID | --meeting ID) [--as-of TIME | --at-seq N] [--json] [--server URL] [--token TOKEN]", stderr)
+	fs := newFlagSet("replay", "replay (--citizen ID | --meeting ID) [--as-of TIME | --at-seq N] [--limit N] [--cursor CURSOR | --all] [--json] [--server URL] [--token TOKEN]", stderr)
 	cf := addClientFlags(fs)
 	citizen := fs.String("citizen", "", "the citizen's id (evaluators: the citizen's pseudonym)")
 	meeting := fs.String("meeting", "", "a meeting's id")
 	asOf := fs.String("as-of", "", "replay up to this time, RFC 3339 (2026-12-01T10:00:00+01:00)")
 	atSeq := fs.Uint64("at-seq", 0, "replay up to this sequence")
+	limit := fs.Uint64("limit", 0, fmt.Sprintf("entries per page (default %d, at most %d)", evaluation.ReplayLimits.Default, evaluation.ReplayLimits.Max))
+	cursor := fs.String("cursor", "", "the page after the one that printed this cursor")
+	all := fs.Bool("all", false, "fetch every page, with progress on stderr; the meetings as they stood at the end")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *all && *cursor != "" {
+		return usageError("--cursor and --all exclude each other: --all starts at the first page")
 	}
 	if (*citizen == "") == (*meeting == "") {
 		return usageError("give one of --citizen and --meeting")
@@ -33,9 +40,12 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *asOf != "" && *atSeq != 0 {
 		return usageError("give at most one of --as-of and --at-seq")
 	}
-	v := nonEmpty(url.Values{"citizen": {*citizen}, "meeting": {*meeting}, "as_of": {*asOf}})
+	v := nonEmpty(url.Values{"citizen": {*citizen}, "meeting": {*meeting}, "as_of": {*asOf}, "cursor": {*cursor}})
 	if *atSeq > 0 {
 		v.Set("at_seq", fmt.Sprint(*atSeq))
+	}
+	if *limit > 0 {
+		v.Set("limit", fmt.Sprint(*limit))
 	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
@@ -46,6 +56,18 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var r evaluation.Replay
 	if err := c.Get(ctx, "/api/v1/replay", v, &r); err != nil {
 		return flagNamed(err)
+	}
+	for pages := 1; *all && r.NextCursor != ""; pages++ {
+		fmt.Fprintf(stderr, "\rreplay: page %d, %d entries", pages, len(r.Entries))
+		v.Set("cursor", r.NextCursor)
+		var next evaluation.Replay
+		if err := c.Get(ctx, "/api/v1/replay", v, &next); err != nil {
+			return flagNamed(err)
+		}
+		next.Entries = append(r.Entries, next.Entries...)
+		if r = next; r.NextCursor == "" {
+			fmt.Fprintf(stderr, "\rreplay: %d pages, %d entries.\n", pages+1, len(r.Entries))
+		}
 	}
 	if cf.json {
 		enc := json.NewEncoder(stdout)
@@ -89,6 +111,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		for _, f := range m.FollowUps {
 			fmt.Fprintf(stdout, "  follow-up %s: responsible %s, due %s, done %v %s\n", f.ID, f.Responsible, orDash(f.Due), f.Completed, f.What)
 		}
+	}
+	if r.NextCursor != "" {
+		fmt.Fprintf(stderr, "The meetings as they stood at seq %d. More on the next page: %s replay ... --cursor %s (or --all)\n",
+			r.Entries[len(r.Entries)-1].Seq, os.Args[0], r.NextCursor)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -161,6 +162,24 @@ func TestEvaluatorSeesNoPersonalData(t *testing.T) {
 	}
 	var all, early evaluation.Replay
 	json.Unmarshal([]byte(out), &all)
+	// In pages of two: the same entries, and at the end the same meetings; a page's meetings are
+	// as they stood at its last entry.
+	var paged evaluation.Replay
+	out, errs, code = cli(t, "replay", "--server", s.http, "--token", evaluator, "--citizen", pseudonym, "--limit", "2", "--all", "--json")
+	if code != 0 || json.Unmarshal([]byte(out), &paged) != nil || paged.NextCursor != "" {
+		t.Fatalf("replay --limit 2 --all: %d %s", code, errs)
+	}
+	if len(all.Entries) < 3 || len(paged.Entries) != len(all.Entries) || paged.Entries[len(paged.Entries)-1].Seq != all.Entries[len(all.Entries)-1].Seq {
+		t.Fatalf("replay in pages: %d entries, want %d", len(paged.Entries), len(all.Entries))
+	}
+	if a, b := fmt.Sprint(paged.Meetings), fmt.Sprint(all.Meetings); a != b {
+		t.Fatalf("replay in pages ends with other meetings:\n%s\nwant\n%s", a, b)
+	}
+	var first evaluation.Replay
+	out, _, _ = cli(t, "replay", "--server", s.http, "--token", evaluator, "--citizen", pseudonym, "--limit", "1", "--json")
+	if json.Unmarshal([]byte(out), &first) != nil || len(first.Entries) != 1 || first.NextCursor == "" || first.Meetings[0].Status != domain.StatusConvened {
+		t.Fatalf("the first page of one entry: %s", out)
+	}
 	mid := all.Entries[len(all.Entries)/2]
 	out, _, _ = cli(t, "replay", "--server", s.http, "--token", evaluator, "--citizen", pseudonym, "--as-of", mid.At.Format(time.RFC3339Nano), "--json")
 	json.Unmarshal([]byte(out), &early)

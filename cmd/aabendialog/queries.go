@@ -26,6 +26,9 @@ type queryVerb struct {
 	name, usage, summary string
 	params               func(fs flagSet) func() url.Values
 	print                func(w io.Writer, raw json.RawMessage) error
+	// lists are the fields of the answer that page (with --limit, --cursor and --all); nil for
+	// an answer that does not page.
+	lists []string
 }
 
 type flagSet interface {
@@ -41,14 +44,14 @@ func queryVerbs() []queryVerb {
 			params: func(fs flagSet) func() url.Values {
 				c := fs.String("citizen", "", "the citizen (default: you, or the citizen you act for)")
 				return func() url.Values { return nonEmpty(url.Values{"citizen": {*c}}) }
-			}, print: printHistory},
+			}, print: printHistory, lists: []string{"items"}},
 		{name: "services", usage: "services [--period 2026|2026-Q1|2026-03] [--service NAME] [--after SEQ]",
 			summary: "which services took part and which meet the same citizens (groups of fewer than k citizens suppressed); a professional also sees the meetings they are part of",
 			params: func(fs flagSet) func() url.Values {
 				period := fs.String("period", "", "a year (2026), a quarter (2026-Q1) or a month (2026-03), by the day meetings were convened (default: all time)")
 				svc := fs.String("service", "", "only this service")
 				return func() url.Values { return nonEmpty(url.Values{"period": {*period}, "service": {*svc}}) }
-			}, print: printServices},
+			}, print: printServices, lists: []string{"per_meeting"}},
 		{name: "directory", usage: "directory [--service NAME]",
 			summary: "the staff directory: professionals who have signed in through the staff provider, with the id to invite them by",
 			params: func(fs flagSet) func() url.Values {
@@ -58,7 +61,7 @@ func queryVerbs() []queryVerb {
 		{name: "inbox", usage: "inbox [--after SEQ]",
 			summary: "your invitations to answer, coming meetings, and the follow-ups you own",
 			params:  func(fs flagSet) func() url.Values { return func() url.Values { return url.Values{} } },
-			print:   printInbox},
+			print:   printInbox, lists: []string{"invitations", "coming", "follow_ups"}},
 		{name: "follow-ups", usage: "follow-ups [--owner ID] [--service NAME] [--overdue] [--after SEQ]",
 			summary: "follow-ups of the meetings you may see",
 			params: func(fs flagSet) func() url.Values {
@@ -72,7 +75,7 @@ func queryVerbs() []queryVerb {
 					}
 					return v
 				}
-			}, print: printFollowUps},
+			}, print: printFollowUps, lists: []string{"items"}},
 	}
 }
 
@@ -86,9 +89,21 @@ func nonEmpty(v url.Values) url.Values {
 }
 
 func (q queryVerb) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet(q.name, q.usage+" [--json] [--server URL] [--token TOKEN]", stderr)
+	usage := q.usage + " [--json] [--server URL] [--token TOKEN]"
+	if q.lists != nil {
+		usage = q.usage + " [--limit N] [--cursor CURSOR | --all] [--json] [--server URL] [--token TOKEN]"
+	}
+	fs := newFlagSet(q.name, usage, stderr)
 	cf := addClientFlags(fs)
 	after := fs.Uint64("after", 0, "wait until the read model has reached this sequence (the one a command printed)")
+	var limit *uint64
+	var cursor *string
+	var all *bool
+	if q.lists != nil {
+		limit = fs.Uint64("limit", 0, "the page size (default and largest: see docs/interfaces.md)")
+		cursor = fs.String("cursor", "", "the page after the one that printed this cursor")
+		all = fs.Bool("all", false, "fetch every page, with a progress bar on stderr")
+	}
 	build := q.params(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,19 +115,42 @@ func (q queryVerb) run(ctx context.Context, args []string, stdout, stderr io.Wri
 	if *after > 0 {
 		params.Set("after", fmt.Sprint(*after))
 	}
+	if q.lists != nil {
+		if *limit > 0 {
+			params.Set("limit", fmt.Sprint(*limit))
+		}
+		if *cursor != "" {
+			if *all {
+				return usageError("--cursor and --all exclude each other: --all starts at the first page")
+			}
+			params.Set("cursor", *cursor)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	c, err := cf.client(tokenHint)
 	if err != nil {
 		return err
 	}
-	var raw json.RawMessage
-	if err := c.Get(ctx, "/api/v1/"+q.name, params, &raw); err != nil {
-		var ae *httpapi.APIError
-		if errors.As(err, &ae) && ae.Field != "" {
-			ae.Field = "--" + ae.Field
+	get := func(params url.Values) (json.RawMessage, error) {
+		var raw json.RawMessage
+		if err := c.Get(ctx, "/api/v1/"+q.name, params, &raw); err != nil {
+			var ae *httpapi.APIError
+			if errors.As(err, &ae) && ae.Field != "" {
+				ae.Field = "--" + ae.Field
+			}
+			return nil, err
 		}
+		return raw, nil
+	}
+	raw, err := get(params)
+	if err != nil {
 		return err
+	}
+	if all != nil && *all {
+		if raw, err = q.rest(raw, params, get, stderr); err != nil {
+			return err
+		}
 	}
 	if cf.json {
 		var v any
@@ -123,7 +161,95 @@ func (q queryVerb) run(ctx context.Context, args []string, stdout, stderr io.Wri
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	}
-	return q.print(stdout, raw)
+	if err := q.print(stdout, raw); err != nil {
+		return err
+	}
+	if q.lists != nil {
+		var pg struct {
+			Next string `json:"next_cursor"`
+		}
+		if json.Unmarshal(raw, &pg) == nil && pg.Next != "" {
+			fmt.Fprintf(stderr, "More on the next page: %s %s --cursor %s (or --all for every page)\n", os.Args[0], q.name, pg.Next)
+		}
+	}
+	return nil
+}
+
+// rest fetches the pages after first and joins their lists to it, as one answer without a
+// next_cursor, counting the pages on stderr.
+func (q queryVerb) rest(first json.RawMessage, params url.Values, get func(url.Values) (json.RawMessage, error), stderr io.Writer) (json.RawMessage, error) {
+	var acc map[string]json.RawMessage
+	if err := json.Unmarshal(first, &acc); err != nil {
+		return nil, err
+	}
+	lists := map[string][]json.RawMessage{}
+	add := func(page map[string]json.RawMessage) error {
+		for _, k := range q.lists {
+			var items []json.RawMessage
+			if len(page[k]) > 0 {
+				if err := json.Unmarshal(page[k], &items); err != nil && string(page[k]) != "null" {
+					return fmt.Errorf("page field %s: %w", k, err)
+				}
+			}
+			lists[k] = append(lists[k], items...)
+		}
+		return nil
+	}
+	if err := add(acc); err != nil {
+		return nil, err
+	}
+	start, pages := time.Now(), 1
+	for {
+		var next string
+		if n := acc["next_cursor"]; len(n) > 0 {
+			_ = json.Unmarshal(n, &next)
+		}
+		if next == "" {
+			break
+		}
+		// The total is not known before the last page, so progress is pages and items so far.
+		n := 0
+		for _, l := range lists {
+			n += len(l)
+		}
+		fmt.Fprintf(stderr, "\r%s: page %d, %d items", q.name, pages, n)
+		p := url.Values{}
+		for k, v := range params {
+			p[k] = v
+		}
+		p.Set("cursor", next)
+		raw, err := get(p)
+		if err != nil {
+			return nil, err
+		}
+		acc = map[string]json.RawMessage{}
+		if err := json.Unmarshal(raw, &acc); err != nil {
+			return nil, err
+		}
+		if err := add(acc); err != nil {
+			return nil, err
+		}
+		pages++
+	}
+	if pages > 1 {
+		fmt.Fprintf(stderr, "\r%s: %d pages in %s.\n", q.name, pages, time.Since(start).Round(time.Millisecond))
+	}
+	var out map[string]json.RawMessage
+	if err := json.Unmarshal(first, &out); err != nil {
+		return nil, err
+	}
+	delete(out, "next_cursor")
+	for k, l := range lists {
+		if l == nil {
+			l = []json.RawMessage{}
+		}
+		b, err := json.Marshal(l)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = b
+	}
+	return json.Marshal(out)
 }
 
 func day(t *time.Time) string {
@@ -134,10 +260,11 @@ func day(t *time.Time) string {
 }
 
 func printHistory(w io.Writer, raw json.RawMessage) error {
-	var h []projections.MeetingView
-	if err := json.Unmarshal(raw, &h); err != nil {
+	var pg projections.Paged[projections.MeetingView]
+	if err := json.Unmarshal(raw, &pg); err != nil {
 		return err
 	}
+	h := pg.Items
 	if len(h) == 0 {
 		fmt.Fprintln(w, "No meetings.")
 	}
@@ -220,10 +347,11 @@ func printInbox(w io.Writer, raw json.RawMessage) error {
 }
 
 func printFollowUps(w io.Writer, raw json.RawMessage) error {
-	var fs []projections.FollowUpView
-	if err := json.Unmarshal(raw, &fs); err != nil {
+	var pg projections.Paged[projections.FollowUpView]
+	if err := json.Unmarshal(raw, &pg); err != nil {
 		return err
 	}
+	fs := pg.Items
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATE\tDUE\tWHAT\tRESPONSIBLE\tSERVICE\tMEETING")
 	for _, f := range fs {

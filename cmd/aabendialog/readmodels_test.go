@@ -290,10 +290,31 @@ func TestQueriesEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("history: %d %s", code, errs)
 	}
-	var h []map[string]any
-	json.Unmarshal([]byte(out), &h)
-	if len(h) != 1 || h[0]["status"] != "scheduled" || h[0]["agenda"].([]any)[0] != "Min bolig" {
+	var hp struct {
+		Items []map[string]any `json:"items"`
+		Next  string           `json:"next_cursor"`
+	}
+	json.Unmarshal([]byte(out), &hp)
+	h := hp.Items
+	if len(h) != 1 || h[0]["status"] != "scheduled" || h[0]["agenda"].([]any)[0] != "Min bolig" || hp.Next != "" {
 		t.Fatalf("history: %s", out)
+	}
+	// Pages: a second meeting, one per page, by cursor and all at once.
+	m2 := uuid.New()
+	last2 := send(ct, "convene-meeting", map[string]any{"meeting_id": m2, "citizen_id": citizen.ID, "title": "Mit andet møde"})
+	out, errs, code = cli(t, "history", "--server", s.http, "--token", ct, "--after", fmt.Sprint(last2.Sequence), "--limit", "1")
+	if code != 0 || !strings.Contains(out, "Mit møde") || strings.Contains(out, "Mit andet møde") || !strings.Contains(errs, "--cursor ") {
+		t.Fatalf("history --limit 1: %d %s %s", code, out, errs)
+	}
+	cursor := strings.Fields(errs[strings.Index(errs, "--cursor ")+len("--cursor "):])[0]
+	if out, errs, code := cli(t, "history", "--server", s.http, "--token", ct, "--limit", "1", "--cursor", cursor); code != 0 || !strings.Contains(out, "Mit andet møde") || strings.Contains(errs, "--cursor") {
+		t.Fatalf("history --cursor: %d %s %s", code, out, errs)
+	}
+	if out, errs, code := cli(t, "history", "--server", s.http, "--token", ct, "--limit", "1", "--all", "--json"); code != 0 || json.Unmarshal([]byte(out), &hp) != nil || len(hp.Items) != 2 || hp.Next != "" || !strings.Contains(errs, "2 pages") {
+		t.Fatalf("history --all: %d %s %s", code, out, errs)
+	}
+	if _, errs, code := cli(t, "history", "--server", s.http, "--token", ct, "--limit", "1000"); code != 1 || !strings.Contains(errs, "--limit") {
+		t.Fatalf("history --limit 1000: %d %s", code, errs)
 	}
 	if out, _, code := cli(t, "history", "--server", s.http, "--token", ct); code != 0 || !strings.Contains(out, "Karin (Jobcenter): pending") {
 		t.Fatalf("history for a person: %d %s", code, out)

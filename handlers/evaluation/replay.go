@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,14 +21,20 @@ import (
 
 // Replay is a history event by event, and the meetings as they stood at its end.
 type Replay struct {
-	Citizen     string         `json:"citizen,omitempty"`
-	Meeting     uuid.UUID      `json:"meeting,omitzero"`
-	AsOf        *time.Time     `json:"as_of,omitempty"`
-	AtSeq       uint64         `json:"at_seq,omitempty"`
-	Pseudonymed bool           `json:"pseudonymised"`
-	Entries     []ReplayEntry  `json:"entries"`
-	Meetings    []MeetingState `json:"meetings"`
+	Citizen     string        `json:"citizen,omitempty"`
+	Meeting     uuid.UUID     `json:"meeting,omitzero"`
+	AsOf        *time.Time    `json:"as_of,omitempty"`
+	AtSeq       uint64        `json:"at_seq,omitempty"`
+	Pseudonymed bool          `json:"pseudonymised"`
+	Entries     []ReplayEntry `json:"entries"`
+	// Meetings are the meetings as they stood at the last entry of this page.
+	Meetings []MeetingState `json:"meetings"`
+	// NextCursor continues Entries on the next page, "" on the last.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
+
+// ReplayLimits are the page sizes of a replay's entries.
+var ReplayLimits = projections.Limits{Default: 500, Max: 2000}
 
 // ReplayEntry is one commit: when, who (in which role, on whose behalf), what.
 type ReplayEntry struct {
@@ -77,15 +84,20 @@ type FollowUpState struct {
 	Completed   bool      `json:"completed"`
 }
 
-// ParseReplayQuery reads citizen, meeting, as_of (RFC 3339) and at_seq.
+// ParseReplayQuery reads citizen, meeting, as_of (RFC 3339), at_seq, limit and cursor.
 func ParseReplayQuery(v url.Values) (ReplayQuery, error) {
 	for k := range v {
-		if k != "citizen" && k != "meeting" && k != "as_of" && k != "at_seq" {
-			return ReplayQuery{}, domain.FieldErrorf(k, "is not a parameter of replay; it takes citizen, meeting, as_of and at_seq")
+		if !slices.Contains([]string{"citizen", "meeting", "as_of", "at_seq", "limit", "cursor"}, k) {
+			return ReplayQuery{}, domain.FieldErrorf(k, "is not a parameter of replay; it takes citizen, meeting, as_of, at_seq, limit and cursor")
 		}
 	}
-	q := ReplayQuery{Citizen: v.Get("citizen")}
+	q := ReplayQuery{Citizen: v.Get("citizen"), Page: projections.Page{Cursor: v.Get("cursor")}}
 	var err error
+	if s := v.Get("limit"); s != "" {
+		if q.Page.Limit, err = strconv.Atoi(s); err != nil || q.Page.Limit < 1 {
+			return q, domain.FieldErrorf("limit", "%q is not a page size (a whole number from 1)", s)
+		}
+	}
 	if s := v.Get("meeting"); s != "" {
 		if q.Meeting, err = uuid.Parse(s); err != nil {
 			return q, domain.FieldErrorf("meeting", "%q is not a UUID", s)
@@ -122,6 +134,8 @@ type ReplayQuery struct {
 	Meeting uuid.UUID
 	AsOf    time.Time
 	AtSeq   uint64
+	// Page pages the entries, by ReplayLimits.
+	Page projections.Page
 }
 
 // Replay replays a citizen's or a meeting's history as it stood. Evaluators see pseudonyms and
@@ -138,6 +152,18 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 		return Replay{}, domain.FieldErrorf("citizen", "give either a citizen or a meeting")
 	}
 	evaluator := a.Role == domain.RoleEvaluator
+	limit, err := q.Page.Size(ReplayLimits)
+	if err != nil {
+		return Replay{}, err
+	}
+	var fromSeq uint64
+	if key, err := projections.ReadCursor("replay", q.Page.Cursor, 1); err != nil {
+		return Replay{}, err
+	} else if key != nil {
+		if fromSeq, err = strconv.ParseUint(key[0], 10, 64); err != nil {
+			return Replay{}, domain.FieldErrorf("cursor", "is not a cursor of replay; give the next_cursor of the page before")
+		}
+	}
 	// As of a time means as of when commands were given (the commit's time), which for imported
 	// or seeded histories differs from when the log stored them.
 	opts := eventstore.ReadOptions{UntilSeq: q.AtSeq}
@@ -163,20 +189,17 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 		}
 		opts.Filter = l.Subject
 	}
-	meetings := map[uuid.UUID]*domain.Meeting{}
 	var order []uuid.UUID
+	seen := map[uuid.UUID]bool{}
 	var commits []eventstore.Recorded
 	if err := rp.Store.Read(ctx, opts, func(r eventstore.Recorded) error {
 		if !q.AsOf.IsZero() && r.Commit.At.After(q.AsOf) {
 			return nil
 		}
-		m := meetings[r.Commit.MeetingID]
-		if m == nil {
-			m = &domain.Meeting{}
-			meetings[r.Commit.MeetingID] = m
+		if !seen[r.Commit.MeetingID] {
+			seen[r.Commit.MeetingID] = true
 			order = append(order, r.Commit.MeetingID)
 		}
-		m.Apply(r.Commit)
 		commits = append(commits, r)
 		return nil
 	}); err != nil {
@@ -230,23 +253,46 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 		}
 		return id.String()
 	}
+	// The page: the visible commits after the cursor, as many as fit (limit, and 3/4 of the
+	// page's bytes; the meetings' states take the rest); the meetings as they stood at its last
+	// entry.
 	for _, r := range commits {
-		c := r.Commit
-		if !visible[c.MeetingID] {
+		if !visible[r.Commit.MeetingID] || r.Seq <= fromSeq {
 			continue
 		}
+		c := r.Commit
 		e := ReplayEntry{Seq: r.Seq, At: c.At, MeetingID: c.MeetingID, Command: c.Command, Actor: person(c.Actor.ID), Role: c.Actor.Role,
 			Service: service(c.Actor.Service), OnBehalfOf: person(c.Actor.OnBehalfOf)}
 		for _, ev := range c.Events {
 			e.Events = append(e.Events, redactEvent(ev, evaluator, person, service))
 		}
-		out.Entries = append(out.Entries, e)
+		if out.Entries = append(out.Entries, e); len(out.Entries) > limit {
+			break
+		}
+	}
+	endSeq := uint64(0)
+	var more bool
+	if out.Entries, more = projections.Fit(out.Entries, limit, projections.MaxPageBytes*3/4); more {
+		endSeq = out.Entries[len(out.Entries)-1].Seq
+		out.NextCursor = projections.Cursor("replay", strconv.FormatUint(endSeq, 10))
+	}
+	meetings := map[uuid.UUID]*domain.Meeting{}
+	for _, r := range commits {
+		if endSeq != 0 && r.Seq > endSeq {
+			break
+		}
+		m := meetings[r.Commit.MeetingID]
+		if m == nil {
+			m = &domain.Meeting{}
+			meetings[r.Commit.MeetingID] = m
+		}
+		m.Apply(r.Commit)
 	}
 	for _, id := range order {
-		if !visible[id] {
+		m := meetings[id]
+		if !visible[id] || m == nil {
 			continue
 		}
-		m := meetings[id]
 		st := MeetingState{MeetingID: id, Citizen: person(m.CitizenID()), Status: m.Status(), AgendaItems: len(m.Agenda()),
 			Participants: []ParticipantState{}, FollowUps: []FollowUpState{}}
 		if !evaluator {

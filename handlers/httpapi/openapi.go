@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/handlers/query"
+	"github.com/aabendialog/aabendialog/projections"
 )
 
 // enums lists the values of the domain's closed sets, for the API document.
@@ -160,11 +162,26 @@ func OpenAPIDocument(routes []Route) []byte {
 			name := strings.TrimPrefix(r.Path, "/api/v1/")
 			var params []object
 			for _, p := range query.Params(name) {
-				params = append(params, object{"name": p, "in": "query", "required": false, "schema": queryParamSchema[p], "description": queryParamDoc[p]})
+				schema, doc := queryParamSchema[p], queryParamDoc[p]
+				if p == "limit" {
+					l := pageLimits[name]
+					schema = object{"type": "integer", "minimum": 1, "maximum": l.Max, "default": l.Default}
+					doc = fmt.Sprintf("The page size: %d by default, at most %d. %s", l.Default, l.Max, doc)
+				}
+				params = append(params, object{"name": p, "in": "query", "required": false, "schema": schema, "description": doc})
 			}
-			answer := object{"oneOf": []object{{"type": "object"}, {"type": "array", "items": object{"type": "object"}}}}
-			if name == "services" {
+			answer := object{"type": "object", "required": []string{"items"}, "properties": object{
+				"items":       object{"type": "array", "items": object{"type": "object"}},
+				"next_cursor": nextCursorSchema}}
+			switch name {
+			case "services":
 				answer = object{"$ref": "#/components/schemas/ServicesReport"}
+			case "inbox":
+				answer = object{"type": "object", "required": []string{"invitations", "coming", "follow_ups"}, "properties": object{
+					"invitations": object{"type": "array", "items": object{"type": "object"}, "description": "Invitations to answer."},
+					"coming":      object{"type": "array", "items": object{"type": "object"}, "description": "Accepted meetings still to come."},
+					"follow_ups":  object{"type": "array", "items": object{"type": "object"}, "description": "Follow-ups the person asking owns and has not done."},
+					"next_cursor": nextCursorSchema}}
 			}
 			add(r.Path, r.Method, object{"operationId": name, "summary": querySummary[name], "tags": []string{"queries"},
 				"security": []object{{"bearer": []string{}}}, "parameters": params,
@@ -239,9 +256,20 @@ var queryParamSchema = map[string]object{
 	"after": {"type": "integer", "minimum": 0}, "overdue": {"type": "boolean"},
 	"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "service": {"type": "string"},
 	"period": {"type": "string", "pattern": `^\d{4}(-([Qq][1-4]|0[1-9]|1[0-2]))?$`},
+	"cursor": {"type": "string"},
 }
 
+// pageLimits are the page sizes of the queries that page.
+var pageLimits = map[string]projections.Limits{
+	"history": projections.HistoryLimits, "follow-ups": projections.FollowUpLimits,
+	"inbox": projections.InboxLimits, "services": projections.PerMeetingLimits,
+}
+
+var nextCursorSchema = object{"type": "string", "description": "Present when there is a next page: give it as cursor (with the same other parameters) to get it. Opaque. A page also ends before its JSON passes 1 MiB."}
+
 var queryParamDoc = map[string]string{
+	"limit":   "Each list of the answer pages on its own (the inbox's three lists; the services report's per_meeting rows).",
+	"cursor":  "The next_cursor of the page before; none for the first page.",
 	"citizen": "The citizen (default: the citizen asking, or the one a support person acts for).",
 	"after":   "Wait (up to 5 s) until the read model has reached this sequence: the one a command returned.",
 	"owner":   "Only follow-ups this person is responsible for.",
@@ -270,7 +298,8 @@ var servicesReportSchema = func() object {
 				"items": object{"type": "object", "additionalProperties": false, "required": []string{"a", "b", "suppressed"},
 					"properties": object{"a": object{"type": "string"}, "b": object{"type": "string"}, "suppressed": object{"type": "boolean"},
 						"shared_citizens": count, "meetings_together": count}}},
-			"per_meeting": object{"type": "array", "description": "Professionals only: the meetings they are part of (invited and not withdrawn, or present).",
+			"next_cursor": nextCursorSchema,
+			"per_meeting": object{"type": "array", "description": "Professionals only: the meetings they are part of (invited and not withdrawn, or present), a page of them; the aggregates come whole with every page.",
 				"items": object{"type": "object", "additionalProperties": false, "required": []string{"meeting_id", "convened_on", "status", "service", "invited", "accepted", "attended"},
 					"properties": object{"meeting_id": object{"type": "string", "format": "uuid"}, "convened_on": object{"type": "string", "format": "date"},
 						"status": object{"type": "string"}, "service": object{"type": "string"}, "invited": count, "accepted": count, "attended": count}}},

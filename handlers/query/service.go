@@ -24,10 +24,10 @@ type Service struct {
 
 // queryParams are the parameters each query takes, for checking and for the API document.
 var queryParams = map[string][]string{
-	"history":    {"citizen", "after"},
-	"inbox":      {"after"},
-	"follow-ups": {"owner", "service", "overdue", "after"},
-	"services":   {"period", "service", "after"},
+	"history":    {"citizen", "limit", "cursor", "after"},
+	"inbox":      {"limit", "cursor", "after"},
+	"follow-ups": {"owner", "service", "overdue", "limit", "cursor", "after"},
+	"services":   {"period", "service", "limit", "cursor", "after"},
 }
 
 // Names lists the queries.
@@ -61,6 +61,10 @@ func (s *Service) Do(ctx context.Context, a domain.Actor, name string, p url.Val
 	if err != nil {
 		return nil, err
 	}
+	pg, err := PageParams(p)
+	if err != nil {
+		return nil, err
+	}
 	switch name {
 	case "history":
 		c, err := uuidParam(p, "citizen")
@@ -74,13 +78,9 @@ func (s *Service) Do(ctx context.Context, a domain.Actor, name string, p url.Val
 		case a.Role == domain.RoleSupport:
 			c = a.OnBehalfOf
 		}
-		h, err := s.Queries.History(ctx, a, c, after)
-		if h == nil && err == nil {
-			h = []projections.MeetingView{}
-		}
-		return h, err
+		return s.Queries.History(ctx, a, c, pg, after)
 	case "inbox":
-		return s.Queries.Inbox(ctx, a, after)
+		return s.Queries.Inbox(ctx, a, pg, after)
 	case "follow-ups":
 		owner, err := uuidParam(p, "owner")
 		if err != nil {
@@ -92,9 +92,9 @@ func (s *Service) Do(ctx context.Context, a domain.Actor, name string, p url.Val
 				return nil, domain.FieldErrorf("overdue", "%q is not true or false", v)
 			}
 		}
-		return s.Queries.FollowUps(ctx, a, projections.FollowUpFilter{Owner: owner, Service: p.Get("service"), Overdue: overdue}, after)
+		return s.Queries.FollowUps(ctx, a, projections.FollowUpFilter{Owner: owner, Service: p.Get("service"), Overdue: overdue}, pg, after)
 	default: // services
-		return s.Queries.Services(ctx, a, projections.ServicesReportFilter{Period: p.Get("period"), Service: p.Get("service")}, after)
+		return s.Queries.Services(ctx, a, projections.ServicesReportFilter{Period: p.Get("period"), Service: p.Get("service"), Page: pg}, after)
 	}
 }
 
@@ -108,6 +108,20 @@ func uuidParam(p url.Values, k string) (uuid.UUID, error) {
 		return uuid.Nil, domain.FieldErrorf(k, "%q is not a UUID", v)
 	}
 	return id, nil
+}
+
+// PageParams reads the page asked for: limit (a page size) and cursor (the next_cursor of the
+// page before).
+func PageParams(p url.Values) (projections.Page, error) {
+	pg := projections.Page{Cursor: p.Get("cursor")}
+	if v := p.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return pg, domain.FieldErrorf("limit", "%q is not a page size (a whole number from 1)", v)
+		}
+		pg.Limit = n
+	}
+	return pg, nil
 }
 
 // SeqParam reads the sequence number parameter k, 0 when absent.

@@ -49,7 +49,7 @@ func (p *Pages) earlier(ctx context.Context, s *session, m *meetingPage) []proje
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	h, err := p.Queries.History(ctx, s.Actor, m.CitizenID, 0)
+	h, err := p.history(ctx, s.Actor, m.CitizenID, 0)
 	if err != nil {
 		return nil // an offer, not the page: the form works without it
 	}

@@ -158,7 +158,7 @@ func (p *Pages) myMeetings(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := p.queryContext(r)
 	defer cancel()
-	h, err := p.Queries.History(ctx, s.Actor, s.Citizen(), after(r))
+	h, err := p.history(ctx, s.Actor, s.Citizen(), after(r))
 	if err != nil {
 		p.failure(w, r, s, err)
 		return
@@ -168,7 +168,7 @@ func (p *Pages) myMeetings(w http.ResponseWriter, r *http.Request) {
 		// FollowUps are those the citizen is responsible for and has not done.
 		FollowUps []projections.FollowUpView
 	}
-	fus, err := p.Queries.FollowUps(ctx, s.Actor, projections.FollowUpFilter{Owner: s.Citizen()}, 0)
+	fus, err := p.followUps(ctx, s.Actor, projections.FollowUpFilter{Owner: s.Citizen()})
 	if err != nil {
 		p.failure(w, r, s, err)
 		return
@@ -196,7 +196,7 @@ func (p *Pages) inbox(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := p.queryContext(r)
 	defer cancel()
-	in, err := p.Queries.Inbox(ctx, s.Actor, after(r))
+	in, err := p.readInbox(ctx, s.Actor, after(r))
 	if err != nil {
 		p.failure(w, r, s, err)
 		return

@@ -48,9 +48,9 @@ type Commander interface {
 // Reader reads what the pages show from the read models, as much as the actor may see.
 type Reader interface {
 	Meeting(ctx context.Context, a domain.Actor, meeting uuid.UUID, after uint64) (projections.MeetingView, error)
-	History(ctx context.Context, a domain.Actor, citizen uuid.UUID, after uint64) ([]projections.MeetingView, error)
-	Inbox(ctx context.Context, a domain.Actor, after uint64) (projections.Inbox, error)
-	FollowUps(ctx context.Context, a domain.Actor, f projections.FollowUpFilter, after uint64) ([]projections.FollowUpView, error)
+	History(ctx context.Context, a domain.Actor, citizen uuid.UUID, pg projections.Page, after uint64) (projections.Paged[projections.MeetingView], error)
+	Inbox(ctx context.Context, a domain.Actor, pg projections.Page, after uint64) (projections.Inbox, error)
+	FollowUps(ctx context.Context, a domain.Actor, f projections.FollowUpFilter, pg projections.Page, after uint64) (projections.Paged[projections.FollowUpView], error)
 }
 
 // Verifier says who a session's token belongs to, and signs it out.
