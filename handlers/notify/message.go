@@ -161,7 +161,7 @@ func (n Notice) content(link, settings string) (subject, body string) {
 		lines = append(lines, "Se opfølgningen: "+link)
 	case n.Kind == KindFollowUpOverdue:
 		subject = "En opfølgning i Åben Dialog har overskredet fristen"
-		lines = append(lines, "En opfølgning, som du er ansvarlig for, havde frist "+danishDate(n.Due)+" og er ikke markeret som udført.")
+		lines = append(lines, "En opfølgning, som du er ansvarlig for, har overskredet fristen "+danishDate(n.Due)+" og er ikke markeret som udført.")
 		lines = append(lines, "Se opfølgningen: "+link)
 	case n.Kind.IsReminder():
 		subject = "Påmindelse: møde i Åben Dialog"
