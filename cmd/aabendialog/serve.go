@@ -93,7 +93,7 @@ type Main struct {
 	Verifier *auth.Verifier
 	// People is the directory of persons: who signed in through an identity provider, and the
 	// addresses invitations and notices use.
-	People   *auth.People
+	People *auth.People
 	// Notices is the reaction that tells people by e-mail, or on their inbox page.
 	Notices  *notify.Reactor
 	mail     *notify.SMTP
