@@ -295,6 +295,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if len(providers) > 0 {
 		pagesCfg.People, pagesCfg.Sessions = m.People, m.signer
 	}
+	pagesCfg.Notices, pagesCfg.NoticeSettings = m.Notices, m.People
 	pages, err := pagesCfg.Handler()
 	if err != nil {
 		return err

@@ -149,8 +149,13 @@ func (r *Reactor) deliver(ctx context.Context, n Notice) error {
 		ON CONFLICT DO UPDATE SET failures = failures + 1`, n.Recipient.String()); err != nil {
 		return err
 	}
+	// A refused address (a permanent failure) is marked at once.
+	after := r.cfg.FailingAfter
+	if errors.Is(sendErr, ErrPermanent) {
+		after = 1
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE failing SET marked_at = ? WHERE person = ? AND marked_at = 0 AND failures >= ?`,
-		now.UnixMilli(), n.Recipient.String(), r.cfg.FailingAfter); err != nil {
+		now.UnixMilli(), n.Recipient.String(), after); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -29,6 +29,8 @@ type meetingPage struct {
 	Target uuid.UUID
 	// Now is when the page is shown.
 	Now time.Time
+	// Failing are the invitees whose e-mail address keeps failing (shown to the citizen).
+	Failing map[uuid.UUID]bool
 }
 
 // TargetName names the participant a page is about.
@@ -201,7 +203,7 @@ func (p *Pages) inbox(w http.ResponseWriter, r *http.Request) {
 		p.failure(w, r, s, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, "inbox", page{Title: "Indbakke", Session: s, Data: in})
+	p.render(w, r, http.StatusOK, "inbox", page{Title: "Indbakke", Session: s, Data: inboxPage{in, p.inboxNotices(ctx, s.Actor.ID)}})
 }
 
 func (p *Pages) meeting(w http.ResponseWriter, r *http.Request) {
@@ -213,6 +215,7 @@ func (p *Pages) meeting(w http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		return
 	}
+	p.failingAddresses(r.Context(), m)
 	p.render(w, r, http.StatusOK, "meeting", page{Title: meetingTitle(m.Title), Session: s, Data: m})
 }
 

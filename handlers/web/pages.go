@@ -88,6 +88,10 @@ type Pages struct {
 	People    Directory
 	Sessions  SessionIssuer
 	PublicURL string
+	// Notices are the person's notices and the failing addresses (notices.go); NoticeSettings is
+	// where their notices go, changed on /varsler. Either may be nil.
+	Notices        NoticeBox
+	NoticeSettings NoticeSettings
 
 	templates map[string]*template.Template
 	mux       *http.ServeMux
@@ -154,6 +158,9 @@ func (p *Pages) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /moeder", p.myMeetings)
 	mux.HandleFunc("GET /indbakke", p.inbox)
 	mux.HandleFunc("GET /moeder/{id}", p.meeting)
+	mux.HandleFunc("GET /moeder/{id}/kalender.ics", p.calendar)
+	mux.HandleFunc("GET /varsler", p.noticeSettings)
+	mux.HandleFunc("POST /varsler", p.noticeSettings)
 	for route, a := range p.actions() {
 		mux.HandleFunc("GET "+route, p.formPage(a))
 		mux.HandleFunc("POST "+route, p.formPage(a))
