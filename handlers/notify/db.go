@@ -18,9 +18,11 @@ var schema string
 
 // openDB opens (or creates) the notices' SQLite file: the checkpoint, the reactions' own view of
 // the meetings, the outbox and the schedule of reminders, all in one file so that reading a
-// commit and writing what it causes is one transaction. Unlike the read models, it cannot be
-// rebuilt from the log without sending again what was sent, so it is synced fully: a sent notice
-// recorded stays recorded through a power failure.
+// commit and writing what it causes is one transaction. WAL with synchronous=NORMAL: a
+// committed transaction survives the process being killed (the SIGKILL test); a power failure
+// may lose the last transactions, which lose the checkpoint with the outbox rows (the commits
+// are read again: nothing is lost) or a "sent" mark (that notice is sent again, with the same
+// Message-ID). FULL halved how fast the reactor catches up (docs/benchmarks.md).
 func openDB(ctx context.Context, file string) (write, read *sql.DB, err error) {
 	if err := createPrivate(file); err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", file, err)
@@ -28,7 +30,7 @@ func openDB(ctx context.Context, file string) (write, read *sql.DB, err error) {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "10000")
-	q.Set("_synchronous", "FULL")
+	q.Set("_synchronous", "NORMAL")
 	w := url.Values{}
 	for k, v := range q {
 		w[k] = v
