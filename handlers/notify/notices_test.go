@@ -2,6 +2,8 @@ package notify_test
 
 import (
 	"bytes"
+	"errors"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -333,3 +335,55 @@ func recipients(ms []received) []string {
 
 var _ = bytes.Contains
 var _ = strconv.Itoa
+
+// TestANewFileOnAnOldLog: a notices file started on a log with history sends none of it again,
+// but knows its meetings: a later move reaches the invitees invited before.
+func TestANewFileOnAnOldLog(t *testing.T) {
+	e := newEnv(t)
+	e.stop()
+	e.reactor = nil
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(e.file + suffix)
+	}
+	citizen, meeting := uuid.New(), uuid.New()
+	cit := citizenActor(citizen)
+	e.do(cit, &domain.ConveneMeeting{Meeting: meeting, Citizen: citizen})
+	at := e.clock.Now().Add(100 * time.Hour).Truncate(time.Hour)
+	e.do(cit, &domain.ScheduleMeeting{Meeting: meeting, At: at, Place: domain.PlaceOnline})
+	e.do(cit, &domain.InviteParticipant{Meeting: meeting, Email: "jens@example.dk", Name: "x", Kind: domain.KindNetwork})
+	jens, _ := e.people.Reserve(e.ctx, "jens@example.dk")
+	e.start()
+	e.settle()
+	if got := e.mail.messages(); len(got) != 0 {
+		t.Fatalf("the history was sent again: %v", recipients(got))
+	}
+	e.do(cit, &domain.ScheduleMeeting{Meeting: meeting, At: at.Add(time.Hour), Place: domain.PlaceOnline})
+	got := e.waitMail(1)
+	if got[0].to != "jens@example.dk" {
+		t.Fatalf("the move went to %s", got[0].to)
+	}
+	checkCalendar(t, parse(t, got[0].raw), calCheck{"REQUEST", 1, at.Add(time.Hour), meeting, jens, domain.PlaceOnline})
+}
+
+// TestAnAddressThatIsNoAddress: an address with header text in it (as an identity provider's
+// claim could carry) is refused for good, and no message is sent to it.
+func TestAnAddressThatIsNoAddress(t *testing.T) {
+	e := newEnv(t)
+	citizen, meeting := uuid.New(), uuid.New()
+	cit := citizenActor(citizen)
+	e.do(cit, &domain.ConveneMeeting{Meeting: meeting, Citizen: citizen})
+	kim, _ := e.people.Reserve(e.ctx, "kim@example.dk")
+	if err := e.people.ChangeNotices(e.ctx, kim, "kim@example.dk\r\nBcc: alle@example.dk", false); err == nil {
+		t.Fatalf("an address with a header in it was accepted")
+	}
+	ch, _ := notify.NewSMTP(notify.SMTPConfig{Addr: e.mail.addr, From: "aabendialog@kommune.example.dk"})
+	defer ch.Close()
+	err := ch.Send(e.ctx, notify.Notice{Kind: notify.KindInvitation, Meeting: meeting, Recipient: kim, CalSeq: -1},
+		notify.Address{Email: "kim@example.dk\r\nBcc: alle@example.dk"}, publicURL)
+	if !errors.Is(err, notify.ErrPermanent) {
+		t.Fatalf("got %v, want a permanent failure", err)
+	}
+	if got := e.mail.messages(); len(got) != 0 {
+		t.Fatalf("a message was sent: %v", recipients(got))
+	}
+}

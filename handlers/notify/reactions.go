@@ -13,12 +13,13 @@ import (
 
 // react turns one commit into notices and reminders, inside tx, which also moves the checkpoint:
 // a commit is either wholly turned into outbox rows or not at all. Nobody is told of what they
-// did themselves.
+// did themselves, and nothing is sent for a commit up to the horizon (history from before the
+// notices' file).
 func (r *Reactor) react(ctx context.Context, tx *sql.Tx, seq uint64, stored time.Time, c domain.Commit) error {
 	meeting := c.MeetingID.String()
 	created := stored.UnixMilli()
 	notice := func(to uuid.UUID, kind Kind, at int64, place string, calSeq int, due string) error {
-		if to == c.Actor.ID || to == uuid.Nil {
+		if to == c.Actor.ID || to == uuid.Nil || seq <= r.horizon {
 			return nil
 		}
 		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO outbox (seq, recipient, kind, meeting, at, place, cal_seq, due, created)

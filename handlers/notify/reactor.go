@@ -11,6 +11,7 @@ package notify
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -62,8 +63,30 @@ type Reactor struct {
 	router  *message.Router
 	sub     *logSubscriber
 
-	mu  sync.Mutex
-	seq uint64 // the checkpoint
+	mu      sync.Mutex
+	seq     uint64 // the checkpoint
+	horizon uint64 // commits up to here send nothing: they were in the log before this file
+}
+
+// openCheckpoint reads the checkpoint, or for a new file sets the horizon at the log's end.
+func (r *Reactor) openCheckpoint(ctx context.Context, store *eventstore.Store) error {
+	err := r.write.QueryRowContext(ctx, `SELECT seq, horizon FROM checkpoint WHERE id = 1`).Scan(&r.seq, &r.horizon)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read the notices' checkpoint: %w", err)
+	}
+	if r.horizon, err = store.LastSeq(ctx); err != nil {
+		return fmt.Errorf("notices: %w", err)
+	}
+	if _, err := r.write.ExecContext(ctx, `INSERT INTO checkpoint (id, seq, horizon) VALUES (1, 0, ?)`, r.horizon); err != nil {
+		return fmt.Errorf("write the notices' checkpoint: %w", err)
+	}
+	if r.horizon > 0 {
+		r.log.Info("notices start on a log with history: what is in it up to the horizon is read but not sent again", "horizon", r.horizon)
+	}
+	return nil
 }
 
 // Open opens the notices' file (creating it) and sets up the router on the log. Run starts it.
@@ -90,9 +113,9 @@ func Open(ctx context.Context, file string, store *eventstore.Store, ch Channel,
 	}
 	r := &Reactor{cfg: cfg, ch: ch, addrs: addrs, now: now, log: log.With("component", "notices"), write: w, read: rd,
 		wake: make(chan struct{}, 1)}
-	if err := w.QueryRowContext(ctx, `SELECT coalesce((SELECT seq FROM checkpoint WHERE id = 1), 0)`).Scan(&r.seq); err != nil {
+	if err := r.openCheckpoint(ctx, store); err != nil {
 		r.Close()
-		return nil, fmt.Errorf("read the notices' checkpoint: %w", err)
+		return nil, err
 	}
 	r.metrics = newReactorMetrics(r)
 	if reg != nil {
@@ -154,7 +177,7 @@ func (r *Reactor) handle(msg *message.Message) error {
 	} else {
 		r.log.Warn("notices pass over an unreadable commit, as serve --skip-unreadable says", "seq", seq)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoint (id, seq) VALUES (1, ?) ON CONFLICT DO UPDATE SET seq = excluded.seq`, seq); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE checkpoint SET seq = ? WHERE id = 1`, seq); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -2,10 +2,13 @@
 -- (outbox rows, reminders, the reactions' view of the meeting, the checkpoint) are written in one
 -- transaction. Times are Unix milliseconds (UTC).
 
--- The last log sequence whose commit has been turned into notices.
+-- The last log sequence whose commit has been turned into notices, and the horizon: the log's
+-- last sequence when this file was created. Commits up to the horizon build the reactions' view
+-- and reminders but send nothing, so a new file on an old log does not send its history again.
 CREATE TABLE IF NOT EXISTS checkpoint (
-	id  INTEGER PRIMARY KEY CHECK (id = 1),
-	seq INTEGER NOT NULL
+	id      INTEGER PRIMARY KEY CHECK (id = 1),
+	seq     INTEGER NOT NULL,
+	horizon INTEGER NOT NULL DEFAULT 0
 );
 
 -- What the reactions need to know of a meeting: its citizen, status and time. No title, no

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/smtp"
 	"net/textproto"
 	"strings"
@@ -34,6 +35,7 @@ type SMTP struct {
 
 	mu     sync.Mutex
 	client *smtp.Client
+	conn   net.Conn
 }
 
 // NewSMTP returns the e-mail channel for cfg.
@@ -59,14 +61,14 @@ func (s *SMTP) Send(ctx context.Context, n Notice, to Address, base string) erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client == nil {
-		c, err := s.dial(ctx)
+		c, conn, err := s.dial(ctx)
 		if err != nil {
 			return err
 		}
-		s.client = c
+		s.client, s.conn = c, conn
 	}
 	err := s.send(n, to, base)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrPermanent) {
 		_ = s.client.Close()
 		s.client = nil
 	}
@@ -74,6 +76,14 @@ func (s *SMTP) Send(ctx context.Context, n Notice, to Address, base string) erro
 }
 
 func (s *SMTP) send(n Notice, to Address, base string) error {
+	// An address from an identity provider's claims is not checked there: one that is not a
+	// plain address would put its text into the message's header.
+	if a, err := mail.ParseAddress(to.Email); err != nil || a.Address != to.Email || a.Name != "" {
+		return fmt.Errorf("%w: %q is not an e-mail address", ErrPermanent, to.Email)
+	}
+	// A server that stops answering must not hold the sender for good.
+	_ = s.conn.SetDeadline(time.Now().Add(time.Minute))
+	defer s.conn.SetDeadline(time.Time{})
 	c := s.client
 	if err := c.Reset(); err != nil {
 		return fmt.Errorf("smtp reset: %w", err)
@@ -106,20 +116,20 @@ func classify(err error) error {
 	return err
 }
 
-func (s *SMTP) dial(ctx context.Context) (*smtp.Client, error) {
+func (s *SMTP) dial(ctx context.Context) (*smtp.Client, net.Conn, error) {
 	host, _, _ := net.SplitHostPort(s.cfg.Addr)
 	d := net.Dialer{Timeout: 10 * time.Second}
 	conn, err := d.DialContext(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("smtp dial %s: %w", s.cfg.Addr, err)
+		return nil, nil, fmt.Errorf("smtp dial %s: %w", s.cfg.Addr, err)
 	}
 	_ = conn.SetDeadline(time.Now().Add(time.Minute))
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("smtp %s: %w", s.cfg.Addr, err)
+		return nil, nil, fmt.Errorf("smtp %s: %w", s.cfg.Addr, err)
 	}
-	fail := func(err error) (*smtp.Client, error) { c.Close(); return nil, err }
+	fail := func(err error) (*smtp.Client, net.Conn, error) { c.Close(); return nil, nil, err }
 	if err := c.Hello(helloName(s.cfg.From)); err != nil {
 		return fail(fmt.Errorf("smtp EHLO: %w", err))
 	}
@@ -137,7 +147,7 @@ func (s *SMTP) dial(ctx context.Context) (*smtp.Client, error) {
 		}
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return c, nil
+	return c, conn, nil
 }
 
 func isLoopback(a net.Addr) bool {
