@@ -49,7 +49,9 @@ func FuzzWrite(f *testing.F) {
 	})
 }
 
-func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\x00") == s && !strings.ContainsRune(s, 0) }
+func utf8Valid(s string) bool {
+	return strings.ToValidUTF8(s, "\x00") == s && !strings.ContainsRune(s, 0)
+}
 
 func TestUIDIsStableAndNamesNeither(t *testing.T) {
 	m, p := uuid.New(), uuid.New()
