@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/mail"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -180,4 +182,38 @@ func TestSIGKILLNoticesExactlyOnce(t *testing.T) {
 		seen[to] = true
 	}
 	t.Logf("%d delivered before the kill, all %d after the restart, %d sent twice (same Message-ID)", atKill, invitations, total-distinct)
+}
+
+// TestNoticeFlagsAreValidated: serve refuses notice settings given by halves or malformed,
+// from the flag or the environment, naming the flag, before it starts anything.
+func TestNoticeFlagsAreValidated(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--smtp", "127.0.0.1:25"}, nil, "--mail-from"},
+		{[]string{"--smtp", "127.0.0.1:25", "--mail-from", "a@b.dk"}, nil, "--public-url"},
+		{[]string{"--mail-from", "a@b.dk"}, nil, "need --smtp"},
+		{[]string{"--smtp", "127.0.0.1:25", "--mail-from", "a@b.dk", "--public-url", "https://x.dk", "--smtp-user", "u"}, nil, "--smtp-password-file"},
+		{[]string{"--remind-before", "48h,to timer"}, nil, `--remind-before "48h,to timer"`},
+		{nil, map[string]string{"AABENDIALOG_REMIND_BEFORE": "-2h"}, "--remind-before"},
+		{[]string{"--remind-before", "2h,120m"}, nil, "named twice"},
+	} {
+		for k, v := range c.env {
+			t.Setenv(k, v)
+		}
+		args := append([]string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, c.args...)
+		var out, errb bytes.Buffer
+		err := runServe(context.Background(), args, &out, &errb)
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("%v %v: got %v, want a usage error naming %s", c.args, c.env, err, c.want)
+		}
+		if out.Len() > 0 {
+			t.Fatalf("serve started: %s", out.String())
+		}
+		for k := range c.env {
+			t.Setenv(k, "")
+		}
+	}
 }
