@@ -142,6 +142,17 @@ func TestNoticePages(t *testing.T) {
 	if st, _ := cv.see(path); st != http.StatusOK || !strings.Contains(cv.last, "Vi kan ikke nå Ulla Ukendt på e-mail") {
 		t.Fatalf("the citizen's meeting page: %d, want the failing address marked\n%s", st, cv.last)
 	}
+	// The professional suggests someone: the citizen's notice is on their own page.
+	if _, err := n.service.Handle(context.Background(), pro, uuid.New(), &domain.SuggestParticipant{Meeting: meeting, Suggestion: uuid.New(), Name: "Sofie", Kind: domain.KindNetwork}); err != nil {
+		t.Fatal(err)
+	}
+	n.settled(citizen.ID)
+	if st, _ := cv.see("/moeder"); st != http.StatusOK || !strings.Contains(cv.last, "En deltager har foreslået en mere til dit møde") {
+		t.Fatalf("the citizen's page: %d, want the suggestion's notice\n%s", st, cv.last)
+	}
+	if _, _ = pv.see("/indbakke"); strings.Contains(pv.last, "foreslået en mere") {
+		t.Fatalf("the professional sees the citizen's notice")
+	}
 	if _, _ = pv.see(path); strings.Contains(pv.last, "Vi kan ikke nå") {
 		t.Fatalf("a participant sees whose address fails")
 	}
@@ -202,5 +213,28 @@ func TestNoticePages(t *testing.T) {
 	}
 	if got := n.people.Notices(pro.ID); got.Email != "" || got.OptOut {
 		t.Fatalf("after removing: %+v", got)
+	}
+}
+
+// TestInvitePageTakesAnAddress: without an identity provider, the invitation page takes a
+// network member's e-mail address, and the invitation's notice goes to that address's person.
+func TestInvitePageTakesAnAddress(t *testing.T) {
+	n := newNoticeEnv(t)
+	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
+	cv := n.visitor(citizen)
+	loc := cv.submit("/moeder/nyt", "title", "Mit møde")
+	path := strings.TrimSuffix(loc[:strings.Index(loc, "?")], "/dagsorden")
+	if st, _ := cv.post(path+"/inviter", cv.form(path+"/inviter", "name", "Lise", "kind", "network", "email", "ikke-en-adresse")); st != http.StatusBadRequest {
+		t.Fatalf("a bad address: %d, want 400\n%s", st, cv.last)
+	}
+	cv.submit(path+"/inviter", "name", "Lise", "kind", "network", "email", "lise@example.dk")
+	lise, _ := n.people.Reserve(context.Background(), "lise@example.dk")
+	n.settled(lise)
+	ns, err := n.reactor.Inbox(context.Background(), lise, 10)
+	if err != nil || len(ns) != 1 || ns[0].Kind != notify.KindInvitation {
+		t.Fatalf("the notices of the address's person: %+v (%v), want the invitation", ns, err)
+	}
+	if ns[0].State != "failed" { // this test's mail server refuses everyone: it was tried
+		t.Fatalf("state %q, want failed (sent to the address and refused)", ns[0].State)
 	}
 }

@@ -31,6 +31,8 @@ type mailbox struct {
 	ids  map[string]int // Message-ID -> times received
 	n    int
 	to   map[string]string // Message-ID -> recipient
+	// personal counts messages holding an invitee's name.
+	personal int
 }
 
 func startMailbox(t *testing.T, delay time.Duration) *mailbox {
@@ -70,6 +72,9 @@ func (s *mailboxSession) Data(r io.Reader) error {
 	time.Sleep(s.delay) // widens the window between taking a message and the sender's record of it
 	id := m.Header.Get("Message-ID")
 	s.mb.mu.Lock()
+	if bytes.Contains(b, []byte("Person ")) { // the invitees' names in the log
+		s.mb.personal++
+	}
 	s.mb.ids[id]++
 	s.mb.n++
 	s.mb.to[id] = s.to
@@ -173,6 +178,9 @@ func TestSIGKILLNoticesExactlyOnce(t *testing.T) {
 	}
 	if total-distinct > 1 {
 		t.Fatalf("%d notices were sent twice; at most the one in flight at the kill may be", total-distinct)
+	}
+	if mb.personal > 0 {
+		t.Fatalf("%d messages hold an invitee's name", mb.personal)
 	}
 	seen := map[string]bool{}
 	for _, to := range mb.to {

@@ -169,7 +169,10 @@ func (p *Pages) myMeetings(w http.ResponseWriter, r *http.Request) {
 		Coming, Past []projections.MeetingView
 		// FollowUps are those the citizen is responsible for and has not done.
 		FollowUps []projections.FollowUpView
+		// Notices are the citizen's notices (notices.go).
+		Notices []noticeLine
 	}
+	data.Notices = p.inboxNotices(ctx, s.Citizen())
 	fus, err := p.Queries.FollowUps(ctx, s.Actor, projections.FollowUpFilter{Owner: s.Citizen()}, 0)
 	if err != nil {
 		p.failure(w, r, s, err)
