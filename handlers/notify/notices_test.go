@@ -387,3 +387,42 @@ func TestAnAddressThatIsNoAddress(t *testing.T) {
 		t.Fatalf("a message was sent: %v", recipients(got))
 	}
 }
+
+// TestInvitedAgainAfterAWithdrawal: the SEQUENCE of an invitee's UID never goes down, also when
+// the invitation is withdrawn and given again; the .ics download's (Sequence) matches.
+func TestInvitedAgainAfterAWithdrawal(t *testing.T) {
+	e := newEnv(t)
+	citizen, meeting := uuid.New(), uuid.New()
+	cit := citizenActor(citizen)
+	e.do(cit, &domain.ConveneMeeting{Meeting: meeting, Citizen: citizen})
+	at := e.clock.Now().Add(100 * time.Hour).Truncate(time.Hour)
+	e.do(cit, &domain.ScheduleMeeting{Meeting: meeting, At: at, Place: domain.PlaceOffice})
+	e.do(cit, &domain.InviteParticipant{Meeting: meeting, Email: "lone@example.dk", Name: "x", Kind: domain.KindNetwork})
+	lone, _ := e.people.Reserve(e.ctx, "lone@example.dk")
+	e.do(cit, &domain.WithdrawInvitation{Meeting: meeting, Participant: lone})
+	e.do(cit, &domain.InviteParticipant{Meeting: meeting, Participant: lone, Name: "x", Kind: domain.KindNetwork})
+	e.do(cit, &domain.ScheduleMeeting{Meeting: meeting, At: at.Add(time.Hour), Place: domain.PlaceOffice})
+	got := e.waitMail(4)
+	want := []struct {
+		method string
+		seq    int
+	}{{"REQUEST", 0}, {"CANCEL", 1}, {"REQUEST", 2}, {"REQUEST", 3}}
+	for i, w := range want {
+		start := at
+		if i == 3 {
+			start = at.Add(time.Hour)
+		}
+		checkCalendar(t, parse(t, got[i].raw), calCheck{w.method, w.seq, start, meeting, lone, domain.PlaceOffice})
+	}
+	e.settle()
+	if seq, cancel, ok, err := e.reactor.Sequence(e.ctx, meeting, lone); err != nil || !ok || cancel || seq != 3 {
+		t.Fatalf("Sequence: %d %v %v %v, want 3, a request", seq, cancel, ok, err)
+	}
+	e.do(cit, &domain.CancelMeeting{Meeting: meeting})
+	got = e.waitMail(5)
+	checkCalendar(t, parse(t, got[4].raw), calCheck{"CANCEL", 4, at.Add(time.Hour), meeting, lone, domain.PlaceOffice})
+	e.settle()
+	if seq, cancel, ok, _ := e.reactor.Sequence(e.ctx, meeting, lone); !ok || !cancel || seq != 4 {
+		t.Fatalf("Sequence after cancelling: %d %v %v, want 4, a cancellation", seq, cancel, ok)
+	}
+}

@@ -206,3 +206,27 @@ func (r *Reactor) Failing(ctx context.Context, people []uuid.UUID) (map[uuid.UUI
 	}
 	return out, nil
 }
+
+// Sequence is the calendar SEQUENCE the notices give a meeting for a person now, for the .ics
+// download: ok is false when the reaction knows no time for it.
+func (r *Reactor) Sequence(ctx context.Context, meeting, person uuid.UUID) (seq int, cancel, ok bool, err error) {
+	var m meetingRow
+	var status string
+	err = r.read.QueryRowContext(ctx, `SELECT at, place, schedules, status FROM meetings WHERE meeting = ?`, meeting.String()).Scan(&m.at, &m.place, &m.schedules, &status)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && m.at == 0) {
+		return 0, false, false, nil
+	}
+	if err != nil {
+		return 0, false, false, err
+	}
+	var w, withdrawn int
+	err = r.read.QueryRowContext(ctx, `SELECT withdrawals, withdrawn FROM invitees WHERE meeting = ? AND person = ?`, meeting.String(), person.String()).Scan(&w, &withdrawn)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, false, err
+	}
+	cancel = status == string(domain.StatusCancelled) || withdrawn == 1
+	if withdrawn == 1 {
+		w-- // the withdrawal's CANCEL was counted before the count rose
+	}
+	return m.sequence(w, cancel), cancel, true, nil
+}

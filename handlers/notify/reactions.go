@@ -27,13 +27,13 @@ func (r *Reactor) react(ctx context.Context, tx *sql.Tx, seq uint64, stored time
 		return err
 	}
 	// toInvitees tells every invitee who has not declined nor been withdrawn.
-	toInvitees := func(kind Kind, at int64, place string, calSeq int) error {
+	toInvitees := func(kind Kind, m meetingRow, cancel bool) error {
 		people, err := invitees(ctx, tx, meeting)
 		if err != nil {
 			return err
 		}
 		for _, p := range people {
-			if err := notice(p, kind, at, place, calSeq, ""); err != nil {
+			if err := notice(p.id, kind, m.at, m.place, m.sequence(p.withdrawals, cancel), ""); err != nil {
 				return err
 			}
 		}
@@ -55,17 +55,26 @@ func (r *Reactor) react(ctx context.Context, tx *sql.Tx, seq uint64, stored time
 				break
 			}
 			var m meetingRow
-			if m, err = readMeeting(ctx, tx, meeting); err == nil {
-				err = notice(d.ParticipantID, KindInvitation, m.at, m.place, m.calSeq(), "")
-			}
-		case domain.InvitationWithdrawn:
-			if _, err = tx.ExecContext(ctx, `UPDATE invitees SET withdrawn = 1 WHERE meeting = ? AND person = ?`, meeting, d.ParticipantID.String()); err != nil {
+			var w int
+			if m, err = readMeeting(ctx, tx, meeting); err != nil {
 				break
 			}
-			var m meetingRow
-			if m, err = readMeeting(ctx, tx, meeting); err == nil {
-				err = notice(d.ParticipantID, KindWithdrawn, m.at, m.place, m.cancelSeq(), "")
+			if w, err = withdrawals(ctx, tx, meeting, d.ParticipantID); err == nil {
+				err = notice(d.ParticipantID, KindInvitation, m.at, m.place, m.sequence(w, false), "")
 			}
+		case domain.InvitationWithdrawn:
+			var m meetingRow
+			var w int
+			if m, err = readMeeting(ctx, tx, meeting); err != nil {
+				break
+			}
+			if w, err = withdrawals(ctx, tx, meeting, d.ParticipantID); err != nil {
+				break
+			}
+			if err = notice(d.ParticipantID, KindWithdrawn, m.at, m.place, m.sequence(w, true), ""); err != nil {
+				break
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE invitees SET withdrawn = 1, withdrawals = withdrawals + 1 WHERE meeting = ? AND person = ?`, meeting, d.ParticipantID.String())
 		case domain.InvitationDeclined:
 			_, err = tx.ExecContext(ctx, `UPDATE invitees SET declined = 1 WHERE meeting = ? AND person = ?`, meeting, d.ParticipantID.String())
 		case domain.InvitationAccepted:
@@ -81,7 +90,7 @@ func (r *Reactor) react(ctx context.Context, tx *sql.Tx, seq uint64, stored time
 			if m, err = readMeeting(ctx, tx, meeting); err != nil {
 				break
 			}
-			if err = toInvitees(KindCancelled, m.at, m.place, m.cancelSeq()); err != nil {
+			if err = toInvitees(KindCancelled, m, true); err != nil {
 				break
 			}
 			if _, err = tx.ExecContext(ctx, `UPDATE meetings SET status = ? WHERE meeting = ?`, string(domain.StatusCancelled), meeting); err != nil {
@@ -109,7 +118,7 @@ func (r *Reactor) react(ctx context.Context, tx *sql.Tx, seq uint64, stored time
 
 // scheduled records the meeting's new time, tells the invitees, and replaces its reminders.
 func (r *Reactor) scheduled(ctx context.Context, tx *sql.Tx, seq uint64, meeting string, at time.Time, place domain.PlaceKind,
-	toInvitees func(Kind, int64, string, int) error) error {
+	toInvitees func(Kind, meetingRow, bool) error) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE meetings SET status = ?, at = ?, place = ?, schedules = schedules + 1, sched_seq = ? WHERE meeting = ?`,
 		string(domain.StatusScheduled), at.UnixMilli(), string(place), seq, meeting); err != nil {
 		return err
@@ -118,7 +127,7 @@ func (r *Reactor) scheduled(ctx context.Context, tx *sql.Tx, seq uint64, meeting
 	if err != nil {
 		return err
 	}
-	if err := toInvitees(KindScheduled, m.at, m.place, m.calSeq()); err != nil {
+	if err := toInvitees(KindScheduled, m, false); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM reminders WHERE meeting = ? AND subject = ''`, meeting); err != nil {
@@ -162,21 +171,31 @@ type meetingRow struct {
 	schedules int
 }
 
-// calSeq is the SEQUENCE of the calendar part of a notice of the meeting's time: the number of
-// times it was moved; -1 when it has no time (no calendar part).
-func (m meetingRow) calSeq() int {
+// sequence is the SEQUENCE of the calendar part of a notice of the meeting's time to an invitee
+// whose invitation was withdrawn w times before: 0 for the first time set, one more each time
+// it moves; a CANCEL one above the last REQUEST; and two more for each earlier withdrawal, so
+// that a new invitation after a withdrawal's CANCEL rises above it. -1 when the meeting has no
+// time (no calendar part). Sequence (outbox.go) gives the same number for the .ics download.
+func (m meetingRow) sequence(w int, cancel bool) int {
 	if m.at == 0 {
 		return -1
 	}
-	return m.schedules - 1
+	seq := m.schedules - 1 + 2*w
+	if cancel {
+		seq++
+	}
+	return seq
 }
 
-// cancelSeq is the SEQUENCE of a cancellation: one more than the last request's.
-func (m meetingRow) cancelSeq() int {
-	if m.at == 0 {
-		return -1
+func withdrawals(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, meeting string, person uuid.UUID) (int, error) {
+	var w int
+	err := q.QueryRowContext(ctx, `SELECT withdrawals FROM invitees WHERE meeting = ? AND person = ?`, meeting, person.String()).Scan(&w)
+	if err == sql.ErrNoRows {
+		return 0, nil
 	}
-	return m.schedules
+	return w, err
 }
 
 func readMeeting(ctx context.Context, tx *sql.Tx, meeting string) (meetingRow, error) {
@@ -188,23 +207,29 @@ func readMeeting(ctx context.Context, tx *sql.Tx, meeting string) (meetingRow, e
 	return m, err
 }
 
-func invitees(ctx context.Context, tx *sql.Tx, meeting string) ([]uuid.UUID, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT person FROM invitees WHERE meeting = ? AND declined = 0 AND withdrawn = 0 ORDER BY person`, meeting)
+type invitee struct {
+	id          uuid.UUID
+	withdrawals int
+}
+
+func invitees(ctx context.Context, tx *sql.Tx, meeting string) ([]invitee, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT person, withdrawals FROM invitees WHERE meeting = ? AND declined = 0 AND withdrawn = 0 ORDER BY person`, meeting)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []uuid.UUID
+	var out []invitee
 	for rows.Next() {
 		var s string
-		if err := rows.Scan(&s); err != nil {
+		var w int
+		if err := rows.Scan(&s, &w); err != nil {
 			return nil, err
 		}
 		id, err := uuid.Parse(s)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, id)
+		out = append(out, invitee{id, w})
 	}
 	return out, rows.Err()
 }

@@ -67,7 +67,7 @@ func (r *Reactor) raiseBatch(ctx context.Context, now time.Time) (int, error) {
 				return 0, err
 			}
 			for _, p := range people {
-				if err := insert(d, p.String(), d.at, d.place, -1); err != nil {
+				if err := insert(d, p.id.String(), d.at, d.place, -1); err != nil {
 					return 0, err
 				}
 			}

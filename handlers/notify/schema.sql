@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS invitees (
 	person    TEXT NOT NULL,
 	declined  INTEGER NOT NULL DEFAULT 0,
 	withdrawn INTEGER NOT NULL DEFAULT 0,
+	-- how often the invitation was withdrawn: each withdrawal's CANCEL raises the SEQUENCE of
+	-- the invitee's UID for good, so a new invitation after it must rise above it
+	withdrawals INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (meeting, person)
 );
 

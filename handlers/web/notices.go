@@ -21,6 +21,9 @@ import (
 type NoticeBox interface {
 	Inbox(ctx context.Context, person uuid.UUID, limit int) ([]notify.Notice, error)
 	Failing(ctx context.Context, people []uuid.UUID) (map[uuid.UUID]bool, error)
+	// Sequence is the calendar SEQUENCE the notices gave the meeting for the person, and
+	// whether it is a cancellation; ok is false when the notices know no time for it.
+	Sequence(ctx context.Context, meeting, person uuid.UUID) (seq int, cancel, ok bool, err error)
 }
 
 // NoticeSettings is where a person's notices go, which they change on /varsler (auth.People).
@@ -159,6 +162,18 @@ func (p *Pages) calendar(w http.ResponseWriter, r *http.Request) {
 		Stamp: m.ConvenedAt}
 	if m.CancelledAt != nil || (m.Me != nil && m.Me.Withdrawn) {
 		e.Method, e.Sequence = ical.Cancel, m.Reschedules+1
+	}
+	// The notices know more (an invitation withdrawn and given again raises the SEQUENCE).
+	if p.Notices != nil {
+		seq, cancel, ok, err := p.Notices.Sequence(r.Context(), m.MeetingID, s.Actor.ID)
+		if err != nil {
+			p.Log.Warn("calendar: the notices' sequence could not be read", "err", err)
+		} else if ok && seq >= e.Sequence {
+			e.Sequence = seq
+			if cancel {
+				e.Method = ical.Cancel
+			}
+		}
 	}
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8; method="+string(e.Method))
 	w.Header().Set("Content-Disposition", `attachment; filename="moede.ics"`)
