@@ -204,6 +204,23 @@ func TestRemindersAndFollowUps(t *testing.T) {
 	}
 	e.clock.Set(at.Add(-2 * time.Hour))
 	e.waitMail(before + 2)
+	// A meeting set 24 hours ahead gets its 2 h reminder, not a 48 h one at once.
+	soon := uuid.New()
+	e.do(cit, &domain.ConveneMeeting{Meeting: soon, Citizen: citizen})
+	e.do(cit, &domain.InviteParticipant{Meeting: soon, Participant: d, Name: "x", Kind: domain.KindNetwork})
+	e.settle()
+	n0 := len(e.mail.messages())
+	e.do(cit, &domain.ScheduleMeeting{Meeting: soon, At: e.clock.Now().Add(24 * time.Hour), Place: domain.PlaceOnline})
+	e.settle()
+	if n, _ := e.reactor.Scheduled(e.ctx); n != 1 {
+		t.Fatalf("reminders for a meeting 24 h ahead: %d, want the 2 h one only", n)
+	}
+	if got := len(e.mail.messages()); got != n0+1 {
+		t.Fatalf("scheduling 24 h ahead sent %d messages, want 1 (the time, no 48 h reminder)", got-n0)
+	}
+	e.do(cit, &domain.CancelMeeting{Meeting: soon})
+	e.settle()
+	before += 3 // the invitation, the time and the cancellation of the second meeting
 	// Held, then a follow-up for Dorte due in three days.
 	e.clock.Set(at)
 	e.do(cit, &domain.RecordAttendance{Meeting: meeting, Present: []uuid.UUID{citizen, d}})

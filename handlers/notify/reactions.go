@@ -82,9 +82,9 @@ func (r *Reactor) react(ctx context.Context, tx *sql.Tx, seq uint64, stored time
 		case domain.ParticipantSuggested:
 			err = notice(c.CitizenID, KindSuggestion, 0, "", -1, "")
 		case domain.MeetingScheduled:
-			err = r.scheduled(ctx, tx, seq, meeting, d.At, d.Place, toInvitees)
+			err = r.scheduled(ctx, tx, seq, c.At, meeting, d.At, d.Place, toInvitees)
 		case domain.MeetingRescheduled:
-			err = r.scheduled(ctx, tx, seq, meeting, d.At, d.Place, toInvitees)
+			err = r.scheduled(ctx, tx, seq, c.At, meeting, d.At, d.Place, toInvitees)
 		case domain.MeetingCancelled:
 			var m meetingRow
 			if m, err = readMeeting(ctx, tx, meeting); err != nil {
@@ -116,8 +116,10 @@ func (r *Reactor) react(ctx context.Context, tx *sql.Tx, seq uint64, stored time
 	return nil
 }
 
-// scheduled records the meeting's new time, tells the invitees, and replaces its reminders.
-func (r *Reactor) scheduled(ctx context.Context, tx *sql.Tx, seq uint64, meeting string, at time.Time, place domain.PlaceKind,
+// scheduled records the meeting's new time, tells the invitees, and replaces its reminders. A
+// reminder that would fall before the time was set is left out: the notice of the time itself
+// has just told them.
+func (r *Reactor) scheduled(ctx context.Context, tx *sql.Tx, seq uint64, decided time.Time, meeting string, at time.Time, place domain.PlaceKind,
 	toInvitees func(Kind, meetingRow, bool) error) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE meetings SET status = ?, at = ?, place = ?, schedules = schedules + 1, sched_seq = ? WHERE meeting = ?`,
 		string(domain.StatusScheduled), at.UnixMilli(), string(place), seq, meeting); err != nil {
@@ -134,6 +136,9 @@ func (r *Reactor) scheduled(ctx context.Context, tx *sql.Tx, seq uint64, meeting
 		return err
 	}
 	for _, before := range r.cfg.RemindBefore {
+		if at.Add(-before).Before(decided) {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO reminders (meeting, kind, subject, seq, due_at, at, place) VALUES (?, ?, '', ?, ?, ?, ?)`,
 			meeting, string(ReminderKind(before)), seq, at.Add(-before).UnixMilli(), m.at, m.place); err != nil {
 			return err
