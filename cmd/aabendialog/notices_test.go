@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/mail"
 	"strings"
 	"sync"
@@ -158,7 +159,7 @@ func TestSIGKILLNoticesExactlyOnce(t *testing.T) {
 	}
 	<-p.done
 	atKill, _ := mb.counts()
-	startProcess(t, "aabendialog serving", args...)
+	p = startProcess(t, "aabendialog serving", args...)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		d, _ := mb.counts()
@@ -188,6 +189,17 @@ func TestSIGKILLNoticesExactlyOnce(t *testing.T) {
 			t.Errorf("%s got two different invitations", to)
 		}
 		seen[to] = true
+	}
+	// The notices show in the metrics.
+	metricsURL := strings.TrimSuffix(p.ready[strings.Index(p.ready, "metrics at ")+len("metrics at "):], ". Stop with Ctrl-C.")
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `aabendialog_notices_total{kind="invitation",outcome="sent"}`) || !strings.Contains(string(body), "aabendialog_notice_lag_seconds_bucket") {
+		t.Fatalf("the metrics at %s do not count the notices:\n%s", metricsURL, body)
 	}
 	t.Logf("%d delivered before the kill, all %d after the restart, %d sent twice (same Message-ID)", atKill, invitations, total-distinct)
 }
