@@ -126,3 +126,43 @@ func TestAnAddressThatIsNoAddress(t *testing.T) {
 		t.Fatalf("a message was sent: %v", recipients(got))
 	}
 }
+
+// TestAnUnreadableCommitStopsTheNotices: a message in the log that is no commit stops the
+// notices there, loudly (the metric names it), never skipped in silence; named in
+// SkipUnreadable it is passed over and what follows is sent.
+func TestAnUnreadableCommitStopsTheNotices(t *testing.T) {
+	e := newEnv(t)
+	citizen, meeting := uuid.New(), uuid.New()
+	ack, err := e.node.Store.JetStream().Publish(e.ctx, "dialog.events."+citizen.String()+"."+meeting.String(), []byte("ikke en commit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cit := citizenActor(citizen)
+	other := uuid.New()
+	e.do(cit, &domain.ConveneMeeting{Meeting: other, Citizen: citizen})
+	e.do(cit, &domain.InviteParticipant{Meeting: other, Email: "mads@example.dk", Name: "x", Kind: domain.KindNetwork})
+	deadline := time.Now().Add(time.Minute)
+	for gaugeValue(t, e.reg, "aabendialog_notices_stopped_at_seq") != float64(ack.Sequence) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the notices do not say they stopped at %d", ack.Sequence)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if cp := e.reactor.Checkpoint(); cp != ack.Sequence-1 {
+		t.Fatalf("checkpoint %d, want %d (stopped before the unreadable commit)", cp, ack.Sequence-1)
+	}
+	if got := e.mail.messages(); len(got) != 0 {
+		t.Fatalf("sent past an unreadable commit: %v", recipients(got))
+	}
+	e.stop()
+	e.reactor = nil
+	e.cfg.SkipUnreadable = []uint64{ack.Sequence}
+	e.start()
+	got := e.waitMail(1)
+	if got[0].to != "mads@example.dk" {
+		t.Fatalf("after passing it over: sent to %s", got[0].to)
+	}
+	if v := gaugeValue(t, e.reg, "aabendialog_notices_stopped_at_seq"); v != 0 {
+		t.Fatalf("still stopped at %v", v)
+	}
+}
