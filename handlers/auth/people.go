@@ -267,8 +267,9 @@ func (p *People) bind(ctx context.Context, email string) (uuid.UUID, error) {
 // Reserve returns the person an e-mail address belongs to, for an invitation by address: the
 // person who signed in with it verified, or else a person id reserved for it (by an event,
 // the first time), which the first identity to sign in with the address verified becomes.
-// The same address gives the same person every time. The address is kept in the people log
-// only as the SHA-256 that names its subject.
+// The same address gives the same person every time. The reservation names the address only by
+// the SHA-256 of its subject; the address itself is kept in the person's notices entry
+// (addresses.go), since their notices are sent to it.
 func (p *People) Reserve(ctx context.Context, email string) (uuid.UUID, error) {
 	if err := domain.EmailAddress("email", email); err != nil {
 		return uuid.Nil, err
