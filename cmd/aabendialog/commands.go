@@ -93,7 +93,7 @@ func verbs() []verb {
 			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
 				pid := fs.String("participant", "", "the invitee's id (from the directory: aabendialog directory)")
-				email := fs.String("email", "", "instead of --participant: the invitee's e-mail address; the invitation binds to whoever first signs in with it verified (needs sign-in through an identity provider)")
+				email := fs.String("email", "", "instead of --participant: the invitee's e-mail address; notices go to it, and the invitation binds to whoever first signs in with it verified")
 				name := fs.String("name", "", "the invitee's name (required)")
 				kind := fs.String("kind", "", "professional, network, region or other (required)")
 				service := fs.String("service", "", "the service or centre a professional comes from")

@@ -28,6 +28,7 @@ import (
 	"github.com/aabendialog/aabendialog/handlers/httpapi"
 	"github.com/aabendialog/aabendialog/handlers/metrics"
 	"github.com/aabendialog/aabendialog/handlers/natsrpc"
+	"github.com/aabendialog/aabendialog/handlers/notify"
 	"github.com/aabendialog/aabendialog/handlers/query"
 	"github.com/aabendialog/aabendialog/handlers/web"
 	"github.com/aabendialog/aabendialog/projections"
@@ -65,6 +66,8 @@ type ServeConfig struct {
 	// PublicURL is the address people reach the service at (https://…); sign-in through an
 	// identity provider returns there.
 	PublicURL string
+	// Notices is where notices and reminders are sent (notices.go).
+	Notices NoticesConfig
 	// CitizenOIDC and StaffOIDC are the OpenID Connect providers of citizens (MitID through a
 	// broker) and of staff; an empty Issuer leaves that provider out.
 	CitizenOIDC, StaffOIDC OIDCConfig
@@ -88,9 +91,12 @@ type Main struct {
 	Service  *command.Service
 	Metrics  *metrics.Metrics
 	Verifier *auth.Verifier
-	// People is the directory of persons who signed in through an identity provider; nil
-	// without one.
-	People   *auth.People
+	// People is the directory of persons: who signed in through an identity provider, and the
+	// addresses invitations and notices use.
+	People *auth.People
+	// Notices is the reaction that tells people by e-mail, or on their inbox page.
+	Notices  *notify.Reactor
+	mail     *notify.SMTP
 	signer   *auth.Signer
 	router   *natsrpc.CommandRouter
 	routerWG sync.WaitGroup
@@ -243,6 +249,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.People != nil {
 		m.Service.Addresses = m.People
 	}
+	if err := m.openNotices(bg); err != nil {
+		return err
+	}
 	m.router, err = natsrpc.NewCommandRouter(m.nc, m.Service, m.Verifier, newCommandID, log, natsrpc.RouterConfig{})
 	if err != nil {
 		return err
@@ -286,6 +295,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if len(providers) > 0 {
 		pagesCfg.People, pagesCfg.Sessions = m.People, m.signer
 	}
+	pagesCfg.Notices, pagesCfg.NoticeSettings = m.Notices, m.People
 	pages, err := pagesCfg.Handler()
 	if err != nil {
 		return err
@@ -384,15 +394,17 @@ func (m *Main) openVerifier() error {
 // access tokens on the API and NATS. Sessions are signed with the embedded key.
 func (m *Main) openProviders(ctx context.Context, services *domain.Catalogue) (map[auth.ProviderKind]web.SignInProvider, error) {
 	cfg := m.Config
+	// The people log is opened always: invitations by e-mail address, and where notices go,
+	// need it without a provider too.
+	var err error
+	if m.People, err = auth.OpenPeople(ctx, m.Store.JetStream(), cfg.Replicas, time.Now, m.Logger); err != nil {
+		return nil, err
+	}
 	if cfg.CitizenOIDC.Issuer == "" && cfg.StaffOIDC.Issuer == "" {
 		return nil, nil
 	}
 	if m.signer == nil {
 		return nil, usageError("--token-public-key cannot be combined with sign-in through an identity provider: the sessions after such a sign-in are signed with the embedded key; give staff API clients the staff provider's tokens instead")
-	}
-	var err error
-	if m.People, err = auth.OpenPeople(ctx, m.Store.JetStream(), cfg.Replicas, time.Now, m.Logger); err != nil {
-		return nil, err
 	}
 	out := map[auth.ProviderKind]web.SignInProvider{}
 	for _, pc := range []struct {
@@ -485,6 +497,7 @@ func (m *Main) Close() error {
 		m.bgCancel()
 		m.bgWG.Wait()
 	}
+	keep(m.closeNotices())
 	for _, p := range m.ReadModels {
 		keep(p.Close())
 	}
@@ -554,7 +567,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fs.StringVar(&cfg.StaffOIDC.RoleClaim, "staff-role-claim", envOr("AABENDIALOG_STAFF_ROLE_CLAIM", "groups"), "the staff provider's claim that holds a person's role: professional, evaluator or admin (a string or a list) (env AABENDIALOG_STAFF_ROLE_CLAIM)")
 	fs.StringVar(&cfg.StaffOIDC.ServiceClaim, "staff-service-claim", envOr("AABENDIALOG_STAFF_SERVICE_CLAIM", "department"), "the staff provider's claim that holds a professional's service, matched against the service catalogue (env AABENDIALOG_STAFF_SERVICE_CLAIM)")
+	noticeFlags := addNoticeFlags(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := noticeFlags(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

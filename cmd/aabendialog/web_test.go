@@ -337,6 +337,10 @@ func TestPagesInABrowser(t *testing.T) {
 		t.Error("the inbox does not show the citizen's agenda")
 	}
 	b.check("08-indbakke")
+	b.open("/varsler")
+	b.wantH1("Beskeder til dig")
+	b.check("08-varsler")
+	b.open("/indbakke")
 	b.click(`a[href$="/svar"]`)
 	b.wantH1("Svar på invitationen")
 	b.check("09-svar")

@@ -64,6 +64,8 @@ type personEvent struct {
 	Subject string    `json:"subject,omitempty"`
 	At      time.Time `json:"at"`
 	Profile
+	// OptOut is set on a "notices-changed" entry by a person who wants no e-mail.
+	OptOut bool `json:"opt_out,omitempty"`
 }
 
 const (
@@ -71,6 +73,9 @@ const (
 	evChanged  = "profile-changed"
 	evReserved = "email-reserved"
 	evBound    = "email-bound"
+	// evNotices, on a person's notices subject (noticesSubject), is where their notices go: the
+	// address they were invited by, or the one they set, removed or opted out of (addresses.go).
+	evNotices = "notices-changed"
 )
 
 func emailSubject(email string) string {
@@ -100,6 +105,7 @@ type People struct {
 	profiles     map[uuid.UUID]Profile
 	reservations map[string]reservation // by the address's subject
 	verified     map[string]uuid.UUID   // normalised verified address -> the person who has it
+	notices      map[uuid.UUID]noticeEntry
 }
 
 type identityEntry struct {
@@ -122,7 +128,7 @@ func OpenPeople(ctx context.Context, js jetstream.JetStream, replicas int, now f
 		return nil, fmt.Errorf("open the people log: %w", err)
 	}
 	p := &People{js: js, stream: stream, now: now, log: log, byIdentity: map[string]identityEntry{}, profiles: map[uuid.UUID]Profile{},
-		reservations: map[string]reservation{}, verified: map[string]uuid.UUID{}}
+		reservations: map[string]reservation{}, verified: map[string]uuid.UUID{}, notices: map[uuid.UUID]noticeEntry{}}
 	info, err := stream.Info(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open the people log: %w", err)
@@ -167,6 +173,12 @@ func (p *People) apply(subject string, seq uint64, data []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch e.Type {
+	case evNotices:
+		if cur, ok := p.notices[e.Person]; ok && cur.seq >= seq {
+			return
+		}
+		p.notices[e.Person] = noticeEntry{email: e.Email, optOut: e.OptOut, seq: seq}
+		return
 	case evReserved, evBound:
 		if cur, ok := p.reservations[subject]; ok && cur.seq >= seq {
 			return
@@ -268,8 +280,9 @@ func (p *People) bind(ctx context.Context, email string) (uuid.UUID, error) {
 // Reserve returns the person an e-mail address belongs to, for an invitation by address: the
 // person who signed in with it verified, or else a person id reserved for it (by an event,
 // the first time), which the first identity to sign in with the address verified becomes.
-// The same address gives the same person every time. The address is kept in the people log
-// only as the SHA-256 that names its subject.
+// The same address gives the same person every time. The reservation names the address only by
+// the SHA-256 of its subject; the address itself is kept in the person's notices entry
+// (addresses.go), since their notices are sent to it.
 func (p *People) Reserve(ctx context.Context, email string) (uuid.UUID, error) {
 	if err := domain.EmailAddress("email", email); err != nil {
 		return uuid.Nil, err
@@ -284,7 +297,9 @@ func (p *People) Reserve(ctx context.Context, email string) (uuid.UUID, error) {
 		case has:
 			return person, nil
 		case reserved:
-			return r.person, nil
+			// Notices to the person go to the address they were invited by, until they say
+			// otherwise.
+			return r.person, p.keepInvitedAddress(ctx, r.person, email)
 		}
 		data, _ := json.Marshal(personEvent{Type: evReserved, V: 1, At: p.now().UTC(), Profile: Profile{Person: uuid.New()}})
 		if _, err := p.write(ctx, subject, 0, data); err != nil {

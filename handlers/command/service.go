@@ -111,7 +111,7 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 			return Reply{}, domain.FieldErrorf("email", "give participant_id or email, not both")
 		}
 		if s.Addresses == nil {
-			return Reply{}, domain.FieldErrorf("email", "invitations by e-mail address need sign-in through an identity provider, which verifies addresses; this service has none, so give participant_id")
+			return Reply{}, domain.FieldErrorf("email", "invitations by e-mail address need the people directory, which this service was started without; give participant_id")
 		}
 		// The same address is the same person every time, so a retried command finds the
 		// person its first attempt reserved.

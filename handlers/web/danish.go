@@ -30,6 +30,7 @@ var notices = map[string]string{
 	"udfoert":      "Opfølgningen er markeret som udført.",
 	"afsluttet":    "Mødet er afsluttet.",
 	"logget-ind":   "Du er logget ind.",
+	"varsler":      "Det er gemt, hvordan du får beskeder.",
 }
 
 // danishError says in Danish what went wrong, naming the form field where there is one.

@@ -93,7 +93,7 @@ func (p *Pages) invitationActions() map[string]action {
 				id, err := uuid.Parse(strings.TrimSpace(v.Get("participant")))
 				email := strings.TrimSpace(v.Get("email"))
 				switch {
-				case email != "" && p.People != nil && strings.TrimSpace(v.Get("participant")) == "":
+				case email != "" && (p.People != nil || (p.NoticeSettings != nil && !needsID)) && strings.TrimSpace(v.Get("participant")) == "":
 					errs = check(errs, domain.EmailAddress("email", email) == nil, "email", "E-mailen ser ikke rigtig ud. Skriv den som navn@kommune.dk.")
 					return &domain.InviteParticipant{Meeting: m.MeetingID, Name: name, Kind: kind, Service: service, Email: email}, errs
 				case strings.TrimSpace(v.Get("participant")) == "" && !needsID:

@@ -29,6 +29,8 @@ type meetingPage struct {
 	Target uuid.UUID
 	// Now is when the page is shown.
 	Now time.Time
+	// Failing are the invitees whose e-mail address keeps failing (shown to the citizen).
+	Failing map[uuid.UUID]bool
 }
 
 // TargetName names the participant a page is about.
@@ -167,7 +169,10 @@ func (p *Pages) myMeetings(w http.ResponseWriter, r *http.Request) {
 		Coming, Past []projections.MeetingView
 		// FollowUps are those the citizen is responsible for and has not done.
 		FollowUps []projections.FollowUpView
+		// Notices are the citizen's notices (notices.go).
+		Notices []noticeLine
 	}
+	data.Notices = p.inboxNotices(ctx, s.Citizen())
 	fus, err := p.followUps(ctx, s.Actor, projections.FollowUpFilter{Owner: s.Citizen()})
 	if err != nil {
 		p.failure(w, r, s, err)
@@ -201,7 +206,7 @@ func (p *Pages) inbox(w http.ResponseWriter, r *http.Request) {
 		p.failure(w, r, s, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, "inbox", page{Title: "Indbakke", Session: s, Data: in})
+	p.render(w, r, http.StatusOK, "inbox", page{Title: "Indbakke", Session: s, Data: inboxPage{in, p.inboxNotices(ctx, s.Actor.ID)}})
 }
 
 func (p *Pages) meeting(w http.ResponseWriter, r *http.Request) {
@@ -213,6 +218,7 @@ func (p *Pages) meeting(w http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		return
 	}
+	p.failingAddresses(r.Context(), m)
 	p.render(w, r, http.StatusOK, "meeting", page{Title: meetingTitle(m.Title), Session: s, Data: m})
 }
 

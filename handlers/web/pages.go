@@ -88,6 +88,10 @@ type Pages struct {
 	People    Directory
 	Sessions  SessionIssuer
 	PublicURL string
+	// Notices are the person's notices and the failing addresses (notices.go); NoticeSettings is
+	// where their notices go, changed on /varsler. Either may be nil.
+	Notices        NoticeBox
+	NoticeSettings NoticeSettings
 
 	templates map[string]*template.Template
 	mux       *http.ServeMux
@@ -113,7 +117,7 @@ func (p *Pages) parseTemplates() error {
 		if name == "layout" {
 			continue
 		}
-		t, err := template.New(name).Funcs(templateFuncs).Funcs(template.FuncMap{"services": p.services().Names, "providers": p.providerLinks, "directory": p.directory, "byEmail": func() bool { return p.People != nil }}).ParseFS(webFiles, "templates/layout.html", n)
+		t, err := template.New(name).Funcs(templateFuncs).Funcs(template.FuncMap{"services": p.services().Names, "providers": p.providerLinks, "directory": p.directory, "byEmail": func() bool { return p.People != nil }, "noticesByEmail": func() bool { return p.NoticeSettings != nil }}).ParseFS(webFiles, "templates/layout.html", n)
 		if err != nil {
 			return fmt.Errorf("page %s: %w", name, err)
 		}
@@ -154,6 +158,9 @@ func (p *Pages) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /moeder", p.myMeetings)
 	mux.HandleFunc("GET /indbakke", p.inbox)
 	mux.HandleFunc("GET /moeder/{id}", p.meeting)
+	mux.HandleFunc("GET /moeder/{id}/kalender.ics", p.calendar)
+	mux.HandleFunc("GET /varsler", p.noticeSettings)
+	mux.HandleFunc("POST /varsler", p.noticeSettings)
 	for route, a := range p.actions() {
 		mux.HandleFunc("GET "+route, p.formPage(a))
 		mux.HandleFunc("POST "+route, p.formPage(a))
