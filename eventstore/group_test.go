@@ -16,10 +16,11 @@ import (
 // behind it, and then let them go: the queue is written as one group, as it would be if they had
 // arrived during a slow fsync, without depending on timing.
 
-// holdWriter marks a write as under way; release ends it, so the commits queued meanwhile go.
+// holdWriter marks every write the writer allows as under way; release ends one, so the commits
+// queued meanwhile go, in one group.
 func holdWriter(w *groupWriter) (release func()) {
 	w.mu.Lock()
-	w.busy = true
+	w.busy = w.inflight
 	w.mu.Unlock()
 	return w.handOff
 }
