@@ -470,8 +470,8 @@ var servicesTables = []table{
 // million commits were a quarter of a gigabyte of the process's steady memory
 // (docs/benchmarks.md, "Memory").
 const (
-	bulkCacheSize   = `PRAGMA cache_size = -65536`  // 64 MiB
-	followCacheSize = `PRAGMA cache_size = -16384`  // 16 MiB
+	bulkCacheSize   = `PRAGMA cache_size = -65536` // 64 MiB
+	followCacheSize = `PRAGMA cache_size = -16384` // 16 MiB
 )
 
 // bulkGCPercent is the garbage collector's GOGC while a bulk load runs.
