@@ -1,10 +1,11 @@
 package eventstore
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // Group commit's thresholds (Config.GroupCommit): the fewest waiting commits that go out as one
@@ -47,24 +48,22 @@ func (n *Node) StageBatchesInMemory(stream string) (int, error) {
 		return MinBatchStagedOnDisk, nil
 	}
 	link := filepath.Join(dir, "batches")
-	// A stage of an earlier process (killed, so it did not remove it) was used by the server's
-	// start, which finished any batch cut short from it; it is not needed any more.
-	if old, err := os.Readlink(link); err == nil && strings.HasPrefix(filepath.Base(old), stagingPrefix) {
-		_ = os.RemoveAll(old)
-	}
 	if err := os.RemoveAll(link); err != nil {
 		return 0, fmt.Errorf("stage batches of %s in memory: %w", stream, err)
 	}
-	staging, err := os.MkdirTemp(memoryDir, stagingPrefix) // 0700: staged commits are the log's
-	if err != nil {
+	// One name per data directory, so that the stage of an earlier process (killed, so it did
+	// not remove it) is found: the server's start has finished any batch cut short from it
+	// through the link, and removed the link. Mkdir makes the directory afresh, ours and 0700
+	// (staged commits are the log's); if anything else holds the name, batches stay on disk.
+	sum := sha256.Sum256([]byte(link))
+	staging := filepath.Join(memoryDir, stagingPrefix+hex.EncodeToString(sum[:8]))
+	_ = os.RemoveAll(staging)
+	if err := os.Mkdir(staging, 0o700); err != nil {
 		return MinBatchStagedOnDisk, nil
 	}
 	if err := os.Symlink(staging, link); err != nil {
 		_ = os.RemoveAll(staging)
 		return 0, fmt.Errorf("stage batches of %s in memory: %w", stream, err)
-	}
-	if n.staging != "" {
-		_ = os.RemoveAll(n.staging)
 	}
 	n.staging = staging
 	return MinBatchStagedInMemory, nil
