@@ -560,6 +560,7 @@ func LoadEmpty(ctx context.Context, ps []*Projector) error {
 	// over the following minutes, so the steady state does not keep the load's peak.
 	ms = nil
 	debug.FreeOSMemory()
+	releaseCMemory()
 	return err
 }
 
