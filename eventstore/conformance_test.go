@@ -23,7 +23,12 @@ func TestConformance(t *testing.T) {
 				t.Skip("cluster in -short mode")
 			}
 			c := b.start(t)
-			s := c.open(t, b.replicas)
+			var s *Store
+			if b.group {
+				s = c.openGroup(t)
+			} else {
+				s = c.open(t, b.replicas)
+			}
 			t.Run("AppendAndLoad", func(t *testing.T) { testAppendAndLoad(t, s) })
 			t.Run("ConcurrentAppendsOneWinnerPerRound", func(t *testing.T) { testRace(t, s) })
 			t.Run("RetriedCommandWritesOnce", func(t *testing.T) { testRetry(t, s) })

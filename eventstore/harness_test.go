@@ -19,10 +19,13 @@ type backend struct {
 	name     string
 	replicas int
 	start    func(t testing.TB) *cluster
+	// group turns group commit on, as serve does on its embedded node.
+	group bool
 }
 
 var backends = []backend{
 	{name: "single", replicas: 1, start: func(t testing.TB) *cluster { return startCluster(t, 1) }},
+	{name: "single-group-commit", replicas: 1, group: true, start: func(t testing.TB) *cluster { return startCluster(t, 1) }},
 	{name: "cluster3", replicas: 3, start: func(t testing.TB) *cluster { return startCluster(t, 3) }},
 }
 
@@ -130,6 +133,19 @@ func (c *cluster) open(t testing.TB, replicas int) *Store {
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
+	return s
+}
+
+// openGroup opens the log on a single node with group commit on, its batches staged in memory,
+// as serve opens it.
+func (c *cluster) openGroup(t testing.TB) *Store {
+	t.Helper()
+	s := c.open(t, 1)
+	minBatch, err := c.nodes[0].StageBatchesInMemory(StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.EnableGroupCommit(minBatch)
 	return s
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,6 +113,9 @@ type ClusterConfig struct {
 type Node struct {
 	srv            *server.Server
 	user, password string
+	dataDir        string
+	// staging is the memory directory atomic batches are staged in, "" if none.
+	staging string
 }
 
 // StartNode starts an embedded node and waits until it accepts connections.
@@ -183,7 +187,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("start node: not ready for connections after 30s")
 	}
-	return &Node{srv: srv, user: cfg.User, password: cfg.Password}, nil
+	return &Node{srv: srv, user: cfg.User, password: cfg.Password, dataDir: cfg.DataDir}, nil
 }
 
 // users are the node's users: the service's own with every right (nil permissions), and the
@@ -297,6 +301,9 @@ func (n *Node) WaitJetStream(ctx context.Context) error {
 func (n *Node) Shutdown() {
 	n.srv.Shutdown()
 	n.srv.WaitForShutdown()
+	if n.staging != "" {
+		_ = os.RemoveAll(n.staging)
+	}
 }
 
 // serverLog carries the server's log lines into slog.

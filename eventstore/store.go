@@ -110,6 +110,8 @@ type Store struct {
 	cache  *meetingCache
 	// readStream is the stream on Config.Reader's connection (or stream itself).
 	readStream jetstream.Stream
+	// group is the group commit writer, nil unless EnableGroupCommit was called.
+	group *groupWriter
 }
 
 // Open ensures the stream exists with the configuration this code needs and returns the store.
@@ -231,7 +233,12 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 		jetstream.MsgIDHeader:               {MsgID(c.Actor.ID, c.CommandID)},
 		jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(expected, 10)},
 	}}
-	ack, err := s.publish(ctx, msg)
+	var ack pubAck
+	if s.group != nil {
+		ack, err = s.group.write(ctx, msg)
+	} else {
+		ack, err = s.publish(ctx, msg)
+	}
 	if err != nil {
 		if isWrongLastSequence(err) {
 			return s.refused(ctx, c, expected, err)
@@ -249,6 +256,7 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 type pubAck struct {
 	seq       uint64
 	duplicate bool
+	count     int // the messages of the atomic batch this answer commits; 0 for a single write
 }
 
 // publish sends msg to the log and waits for JetStream's answer, at most AppendTimeout (and no
@@ -299,6 +307,7 @@ func readPubAck(b []byte) (pubAck, error) {
 		Stream    string              `json:"stream"`
 		Seq       uint64              `json:"seq"`
 		Duplicate bool                `json:"duplicate"`
+		Count     int                 `json:"count"`
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
 		return pubAck{}, jetstream.ErrInvalidJSAck
@@ -309,15 +318,16 @@ func readPubAck(b []byte) (pubAck, error) {
 	if r.Stream == "" || r.Seq == 0 { // nothing is stored at sequence 0
 		return pubAck{}, jetstream.ErrInvalidJSAck
 	}
-	return pubAck{seq: r.Seq, duplicate: r.Duplicate}, nil
+	return pubAck{seq: r.Seq, duplicate: r.Duplicate, count: r.Count}, nil
 }
 
 // ackKeys are the keys of the success answer.
-var ackKeys = []string{"stream", "domain", "seq", "duplicate"}
+var ackKeys = []string{"stream", "domain", "seq", "duplicate", "batch", "count"}
 
 // scanPubAck reads the success answer with internal/wire: an object whose keys are stream, domain
 // (plain strings), seq (a number above 0) and duplicate (a boolean), each at most once, stream
-// and seq required. It reports false for anything else.
+// and seq required, and for an atomic batch's answer batch (a string) and count (a number). It
+// reports false for anything else.
 func scanPubAck(b []byte) (ack pubAck, ok bool) {
 	r := wire.NewReader(b)
 	var stream, seq bool
@@ -331,6 +341,10 @@ func scanPubAck(b []byte) (ack pubAck, ok bool) {
 			ack.seq, seq = r.Uint(), true
 		case 3:
 			ack.duplicate = r.Bool()
+		case 4:
+			r.Span()
+		case 5:
+			ack.count = int(r.Uint())
 		}
 	})
 	if !r.End() || !stream || !seq || ack.seq == 0 {

@@ -35,16 +35,19 @@ type benchServer struct {
 	node   *eventstore.Node
 	store  *eventstore.Store
 	signer *auth.Signer
+	svc    *command.Service
+	verify *auth.Verifier
 }
 
-func newBenchServer(b *testing.B, fs eventstore.Fsync) *benchServer {
+func newBenchServer(b *testing.B, fs eventstore.Fsync, opts ...testnode.Option) *benchServer {
 	b.Helper()
-	tn := testnode.Start(b, testnode.Fsync(fs))
+	tn := testnode.Start(b, append([]testnode.Option{testnode.Fsync(fs)}, opts...)...)
 	nd, nc, store := tn.Node, tn.Conn, tn.Store
 	_, key, _ := ed25519.GenerateKey(nil)
 	svc := command.New(store, time.Now, metrics.New())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r, err := natsrpc.NewCommandRouter(nc, svc, auth.NewVerifier(key.Public(), auth.TokenIssuer, auth.TokenAudience, time.Now),
+	verify := auth.NewVerifier(key.Public(), auth.TokenIssuer, auth.TokenAudience, time.Now)
+	r, err := natsrpc.NewCommandRouter(nc, svc, verify,
 		func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, log, natsrpc.RouterConfig{})
 	if err != nil {
 		b.Fatal(err)
@@ -53,7 +56,7 @@ func newBenchServer(b *testing.B, fs eventstore.Fsync) *benchServer {
 	go func() { defer close(done); _ = r.Run(context.Background()) }()
 	<-r.Running()
 	b.Cleanup(func() { _ = r.Close(); <-done })
-	return &benchServer{node: nd, store: store, signer: auth.NewSigner(key, time.Now)}
+	return &benchServer{node: nd, store: store, signer: auth.NewSigner(key, time.Now), svc: svc, verify: verify}
 }
 
 // benchClient is one client: its own connection and citizen, moving to a new meeting every 20

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -463,6 +464,19 @@ var servicesTables = []table{
 		}},
 }
 
+// The SQLite page cache of a read model's writer: large while a bulk load inserts index rows of
+// random ids, small while it follows the log (each commit touches a few pages, which the
+// operating system's cache holds anyway). Both read models' caches filled by a load of a
+// million commits were a quarter of a gigabyte of the process's steady memory
+// (docs/benchmarks.md, "Memory").
+const (
+	bulkCacheSize   = `PRAGMA cache_size = -65536` // 64 MiB
+	followCacheSize = `PRAGMA cache_size = -16384` // 16 MiB
+)
+
+// bulkGCPercent is the garbage collector's GOGC while a bulk load runs.
+const bulkGCPercent = 40
+
 // bulkLoad folds the log up to until and writes it into the empty db in one transaction with
 // the checkpoint. It returns errUnusual when the log needs the commit-by-commit path.
 func (p *Projector) bulkLoad(ctx context.Context, db *DB, bl BulkLoader, until uint64, progress func(done, total uint64)) (uint64, error) {
@@ -483,8 +497,13 @@ func (p *Projector) bulkWrite(ctx context.Context, db *DB, bl BulkLoader, ms []F
 	if _, err := db.conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
 		return 0, err
 	}
+	if _, err := db.conn.ExecContext(ctx, bulkCacheSize); err != nil {
+		return 0, err
+	}
 	err := p.bulkTx(ctx, db, bl, ms, last, lastAt)
-	if _, ferr := db.conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err == nil {
+	// Back to the follow path's cache, and its memory given back: a cache filled by the load
+	// would otherwise stay as large for as long as the process runs.
+	if _, ferr := db.conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON; `+followCacheSize+`; PRAGMA shrink_memory`); err == nil {
 		err = ferr
 	}
 	if err != nil {
@@ -526,6 +545,9 @@ func LoadEmpty(ctx context.Context, ps []*Projector) error {
 	if err != nil || last < BulkThreshold {
 		return err
 	}
+	// The fold's garbage is collected sooner than the default pace allows: at GOGC=100 the heap
+	// grew to twice the live meetings before each collection.
+	defer debug.SetGCPercent(debug.SetGCPercent(bulkGCPercent))
 	ms, seq, at, err := fold(ctx, todo[0].store, last, nil)
 	if errors.Is(err, errUnusual) {
 		return nil
@@ -533,7 +555,13 @@ func LoadEmpty(ctx context.Context, ps []*Projector) error {
 	if err != nil {
 		return err
 	}
-	return loadFolded(ctx, todo, ms, seq, at)
+	err = loadFolded(ctx, todo, ms, seq, at)
+	// The folded log is garbage now: give its memory back to the system at once rather than
+	// over the following minutes, so the steady state does not keep the load's peak.
+	ms = nil
+	debug.FreeOSMemory()
+	releaseCMemory()
+	return err
 }
 
 // loadFolded writes the folded log into the empty read models of ps, all at once (SQLite works

@@ -69,8 +69,8 @@ func OpenDB(ctx context.Context, file string, fsys fs.FS, dir string) (*DB, erro
 		write.Close()
 		return nil, err
 	}
-	// Give the writer 128 MB of page cache: index inserts of random ids need it.
-	if _, err := conn.ExecContext(ctx, `PRAGMA cache_size = -131072`); err != nil {
+	// The writer's page cache while it follows the log; a bulk load gives it more while it runs.
+	if _, err := conn.ExecContext(ctx, followCacheSize); err != nil {
 		conn.Close()
 		write.Close()
 		return nil, err

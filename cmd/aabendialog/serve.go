@@ -195,6 +195,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if m.node != nil && cfg.Fsync.Interval == 0 { // every write fsynced: group commit
+		minBatch, err := m.node.StageBatchesInMemory(eventstore.StreamName)
+		if err != nil {
+			return err
+		}
+		m.Store.EnableGroupCommit(minBatch)
+	}
 	last, err := m.Store.LastSeq(ctx)
 	if err != nil {
 		return err

@@ -29,9 +29,10 @@ type Env struct {
 type Option func(*settings)
 
 type settings struct {
-	node   eventstore.NodeConfig
-	tcp    bool
-	reader bool
+	node    eventstore.NodeConfig
+	tcp     bool
+	reader  bool
+	noGroup bool
 }
 
 // Fsync sets the node's durability; without it the node syncs every write (eventstore's
@@ -50,6 +51,12 @@ func Password(user, password string) Option {
 // subjects and receive on its own inbox prefix, as serve's client users.
 func Client(c eventstore.ClientUser) Option {
 	return func(s *settings) { s.node.Clients = append(s.node.Clients, c) }
+}
+
+// NoGroupCommit writes every commit alone, as the store does unless group commit is enabled,
+// for the benchmarks that compare the two.
+func NoGroupCommit() Option {
+	return func(s *settings) { s.noGroup = true }
 }
 
 // TCP connects the store over the node's TCP port instead of in process, for tests that need
@@ -111,6 +118,15 @@ func StartIn(dir string, opts ...Option) (*Env, error) {
 	if e.Store, err = eventstore.Open(ctx, e.Conn, cfg); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("open the log in %s: %w", dir, err)
+	}
+	// As serve does: group commit where every write is fsynced.
+	if s.node.Fsync.Interval == 0 && !s.noGroup {
+		minBatch, err := nd.StageBatchesInMemory(eventstore.StreamName)
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.Store.EnableGroupCommit(minBatch)
 	}
 	return e, nil
 }
