@@ -315,7 +315,7 @@ func (m *Main) Run(ctx context.Context) error {
 		readModels[i] = p
 	}
 	api := &httpapi.API{Service: m.Service, Verifier: m.Verifier, Metrics: m.Metrics, Log: log, NewID: newCommandID,
-		Queries: qs, Evaluator: m.Queries, ReadModels: readModels, Replayer: replayer,
+		Queries: qs, Evaluator: m.Queries, ReadModels: readModels, Replayer: replayer, Access: m.Reads,
 		Ready: func(ctx context.Context) error {
 			if _, err := m.Store.LastSeq(ctx); err != nil {
 				return err
