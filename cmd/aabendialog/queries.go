@@ -73,6 +73,7 @@ func queryVerbs() []queryVerb {
 					return v
 				}
 			}, print: printFollowUps},
+		accessLogVerb,
 	}
 }
 

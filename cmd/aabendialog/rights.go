@@ -2,15 +2,64 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/url"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/handlers/accesslog"
 	"github.com/aabendialog/aabendialog/handlers/query"
 )
+
+// accessLogVerb is "aabendialog access-log": who has read the citizen's data, newest first.
+var accessLogVerb = queryVerb{name: "access-log", usage: "access-log [--citizen ID] [--actor ID]",
+	summary: "who has read your data (or, with a mandate, the citizen's you act for), when and why, newest first; administrators by citizen or by reader",
+	params: func(fs flagSet) func() url.Values {
+		c := fs.String("citizen", "", "the citizen (default: you, or the citizen you act for)")
+		a := fs.String("actor", "", "administrators: only what this reader read (a misuse investigation; itself logged)")
+		return func() url.Values { return nonEmpty(url.Values{"citizen": {*c}, "actor": {*a}}) }
+	}, print: printAccessLog}
+
+var purposeWords = map[accesslog.Purpose]string{
+	accesslog.PurposeMeeting: "taking part in a meeting", accesslog.PurposeSupport: "support on your behalf",
+	accesslog.PurposeEvaluation: "evaluation (pseudonymised)", accesslog.PurposeAdministration: "administration",
+}
+
+func printAccessLog(w io.Writer, raw json.RawMessage) error {
+	var entries []query.AccessView
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(w, "Nobody but you has read your data in the period the access log keeps.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHEN\tROLE\tSERVICE\tNAME\tWHAT\tWHY")
+	for _, e := range entries {
+		what := e.What
+		if e.MeetingID != uuid.Nil {
+			what += " " + e.MeetingID.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04"), e.Role, dash(e.Service), dash(e.Name), what, purposeWords[e.Purpose])
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
 
 // openRights opens what guards the citizen's rights: the citizens' mandates (DIALOG_CITIZENS)
 // and the access log (DIALOG_ACCESS, MaxAge = --access-log-retention), and the read side that
