@@ -43,7 +43,8 @@ func newWebEnv(t *testing.T) *webEnv {
 	models := e.readModels(log)
 	q := &projections.Queries{MeetingsModel: models[0], ServicesModel: models[1], Now: e.clock.Now}
 	h, err := (&web.Pages{Service: e.service, Queries: e.reads(q), Verifier: e.verify, Log: log,
-		NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, Now: e.clock.Now, CSRFKey: make([]byte, 32)}).Handler()
+		NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, Now: e.clock.Now, CSRFKey: make([]byte, 32),
+		Access: e.reads(q), Mandates: e.service, AccessLogDays: 180}).Handler()
 	if err != nil {
 		t.Fatal(err)
 	}

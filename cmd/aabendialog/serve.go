@@ -302,7 +302,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	pagesCfg := &web.Pages{Service: m.Service, Queries: m.Reads, Verifier: m.Verifier, Log: log,
 		NewID: newCommandID, Now: time.Now, CSRFKey: csrfKey, Contact: cfg.Contact, Services: services,
-		Providers: providers, PublicURL: cfg.PublicURL}
+		Providers: providers, PublicURL: cfg.PublicURL,
+		Access: m.Reads, Mandates: m.Service, AccessLogDays: int(m.AccessLog.Retention() / (24 * time.Hour))}
 	if len(providers) > 0 {
 		pagesCfg.People, pagesCfg.Sessions = m.People, m.signer
 	}

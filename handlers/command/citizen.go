@@ -75,3 +75,19 @@ func citizenReply(c domain.CitizenCommit, seq uint64, duplicate bool) (Reply, er
 	r.CitizenID = c.CitizenID
 	return r, err
 }
+
+// Mandates returns the mandates the citizen has given and not revoked, expired ones included:
+// only the citizen themself asks.
+func (s *Service) Mandates(ctx context.Context, a domain.Actor) ([]domain.Mandate, error) {
+	if a.Role != domain.RoleCitizen {
+		return nil, domain.Errorf(domain.Forbidden, "only the citizen sees the mandates they have given")
+	}
+	if s.Citizens == nil {
+		return nil, nil
+	}
+	l, err := s.Citizens.Load(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	return l.Citizen.Mandates(), nil
+}

@@ -17,19 +17,21 @@ import (
 // notices are the confirmations shown after a redirect, by key, so that no text travels in the
 // address.
 var notices = map[string]string{
-	"indkaldt":     "Mødet er oprettet. Skriv nu, hvad du vil tale om.",
-	"dagsorden":    "Dagsordenen er gemt.",
-	"inviteret":    "Invitationen er sendt.",
-	"tilbagekaldt": "Invitationen er trukket tilbage.",
-	"tid":          "Tid og sted er gemt.",
-	"aflyst":       "Mødet er aflyst.",
-	"svar":         "Dit svar er gemt.",
-	"forslag":      "Dit forslag er sendt til borgeren.",
-	"fremmoede":    "Det er gemt, hvem der var med.",
-	"opfoelgning":  "Opfølgningen er gemt.",
-	"udfoert":      "Opfølgningen er markeret som udført.",
-	"afsluttet":    "Mødet er afsluttet.",
-	"logget-ind":   "Du er logget ind.",
+	"indkaldt":       "Mødet er oprettet. Skriv nu, hvad du vil tale om.",
+	"dagsorden":      "Dagsordenen er gemt.",
+	"fuldmagt-givet": "Fuldmagten er givet.",
+	"fuldmagt-taget": "Fuldmagten er taget tilbage.",
+	"inviteret":      "Invitationen er sendt.",
+	"tilbagekaldt":   "Invitationen er trukket tilbage.",
+	"tid":            "Tid og sted er gemt.",
+	"aflyst":         "Mødet er aflyst.",
+	"svar":           "Dit svar er gemt.",
+	"forslag":        "Dit forslag er sendt til borgeren.",
+	"fremmoede":      "Det er gemt, hvem der var med.",
+	"opfoelgning":    "Opfølgningen er gemt.",
+	"udfoert":        "Opfølgningen er markeret som udført.",
+	"afsluttet":      "Mødet er afsluttet.",
+	"logget-ind":     "Du er logget ind.",
 }
 
 // danishError says in Danish what went wrong, naming the form field where there is one.
@@ -143,21 +145,26 @@ func danishDate(s string) string {
 }
 
 var words = map[string]map[string]string{
-	"status": {"convened": "Mangler tid og sted", "scheduled": "Planlagt", "held": "Holdt", "closed": "Afsluttet", "cancelled": "Aflyst"},
-	"answer": {"pending": "Har ikke svaret endnu", "accepted": "Kommer", "declined": "Kommer ikke"},
-	"kind":   {"professional": "Fagperson fra kommunen", "region": "Fra regionen", "network": "Fra borgerens netværk", "other": "Andet"},
-	"place":  {"home": "Hjemme hos borgeren", "chosen": "Et sted, borgeren har valgt", "office": "På kommunens kontor", "online": "Online (video)"},
-	"state":  {"open": "Ikke gjort endnu", "due": "Skal gøres i dag", "overdue": "Forsinket", "done": "Udført", "done_late": "Udført, men for sent"},
+	"status":  {"convened": "Mangler tid og sted", "scheduled": "Planlagt", "held": "Holdt", "closed": "Afsluttet", "cancelled": "Aflyst"},
+	"answer":  {"pending": "Har ikke svaret endnu", "accepted": "Kommer", "declined": "Kommer ikke"},
+	"kind":    {"professional": "Fagperson fra kommunen", "region": "Fra regionen", "network": "Fra borgerens netværk", "other": "Andet"},
+	"place":   {"home": "Hjemme hos borgeren", "chosen": "Et sted, borgeren har valgt", "office": "På kommunens kontor", "online": "Online (video)"},
+	"reader":  {"professional": "En fagperson", "support": "Din bisidder eller partsrepræsentant", "network": "En fra dit netværk", "evaluator": "En evaluator", "admin": "En administrator", "citizen": "En borger"},
+	"read":    {"meeting": "Et møde", "history": "Oversigten over dine møder", "inbox": "Et møde i personens indbakke", "follow-ups": "Opfølgninger fra dine møder", "replay": "Historikken for dine møder", "evaluation-replay": "Historikken uden navne, til evalueringen", "services": "En opgørelse over centre", "access-log": "Denne liste"},
+	"purpose": {"meeting_participation": "Er med i dit møde", "support": "Hjælper dig med din fuldmagt", "evaluation": "Evaluering af forsøget, uden navne", "administration": "Drift og kontrol af systemet"},
+	"mandate": {"support": "Bisidder", "representative": "Partsrepræsentant"},
+	"state":   {"open": "Ikke gjort endnu", "due": "Skal gøres i dag", "overdue": "Forsinket", "done": "Udført", "done_late": "Udført, men for sent"},
 }
 
 var templateFuncs = template.FuncMap{
 	"time": danishTime,
 	"date": danishDate,
-	"word": func(kind, code string) string {
-		if w, ok := words[kind][code]; ok {
+	"word": func(kind string, code any) string {
+		c := fmt.Sprint(code) // a code may be a named string type (domain.Role, …)
+		if w, ok := words[kind][c]; ok {
 			return w
 		}
-		return code
+		return c
 	},
 	"anchor": anchor,
 	// newid gives each of several forms on one page its own command id.

@@ -88,6 +88,12 @@ type Pages struct {
 	People    Directory
 	Sessions  SessionIssuer
 	PublicURL string
+	// Access answers "Hvem har set mine oplysninger" (/moeder/adgang), and Mandates lists the
+	// citizen's mandates (/moeder/fuldmagter); nil leaves the page out. AccessLogDays is how
+	// long the access log keeps entries, told on the page.
+	Access        AccessLog
+	Mandates      MandateList
+	AccessLogDays int
 
 	templates map[string]*template.Template
 	mux       *http.ServeMux
@@ -113,7 +119,7 @@ func (p *Pages) parseTemplates() error {
 		if name == "layout" {
 			continue
 		}
-		t, err := template.New(name).Funcs(templateFuncs).Funcs(template.FuncMap{"services": p.services().Names, "providers": p.providerLinks, "directory": p.directory, "byEmail": func() bool { return p.People != nil }}).ParseFS(webFiles, "templates/layout.html", n)
+		t, err := template.New(name).Funcs(templateFuncs).Funcs(template.FuncMap{"services": p.services().Names, "providers": p.providerLinks, "directory": p.directory, "byEmail": func() bool { return p.People != nil }, "rights": func() bool { return p.Access != nil }}).ParseFS(webFiles, "templates/layout.html", n)
 		if err != nil {
 			return fmt.Errorf("page %s: %w", name, err)
 		}
@@ -154,6 +160,12 @@ func (p *Pages) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /moeder", p.myMeetings)
 	mux.HandleFunc("GET /indbakke", p.inbox)
 	mux.HandleFunc("GET /moeder/{id}", p.meeting)
+	if p.Access != nil {
+		mux.HandleFunc("GET /moeder/adgang", p.accessLog)
+	}
+	if p.Mandates != nil {
+		mux.HandleFunc("GET /moeder/fuldmagter", p.mandates)
+	}
 	for route, a := range p.actions() {
 		mux.HandleFunc("GET "+route, p.formPage(a))
 		mux.HandleFunc("POST "+route, p.formPage(a))
