@@ -70,7 +70,7 @@ func TestPagesForTheCitizensRights(t *testing.T) {
 			t.Errorf("%s gave a mandate on the pages", v.a.Role)
 		}
 	}
-	citizen.submit("/moeder/fuldmagter/"+p.support.ID.String()+"/tilbagekald")
+	citizen.submit("/moeder/fuldmagter/" + p.support.ID.String() + "/tilbagekald")
 	if st, _ := sup.see("/moeder"); st != http.StatusForbidden {
 		t.Fatalf("the support person after revocation: %d", st)
 	}
