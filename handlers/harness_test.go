@@ -46,7 +46,7 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 // the metrics on another (as serve has them on an address of their own) and the NATS command
 // router.
 type env struct {
-	t           *testing.T
+	t           testing.TB
 	node        *eventstore.Node
 	nc          *nats.Conn
 	store       *eventstore.Store
@@ -69,7 +69,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvWith is newEnv on a node started with opts besides, such as users and passwords.
-func newEnvWith(t *testing.T, opts ...testnode.Option) *env {
+func newEnvWith(t testing.TB, opts ...testnode.Option) *env {
 	t.Helper()
 	tn := testnode.Start(t, append([]testnode.Option{testnode.Fsync(eventstore.FsyncAlways), testnode.TCP()}, opts...)...)
 	nd, nc, store := tn.Node, tn.Conn, tn.Store

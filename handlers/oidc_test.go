@@ -165,7 +165,7 @@ func newOIDCEnv(t *testing.T, kinds ...auth.ProviderKind) *oidcEnv {
 // redirects, so each step can be looked at (and replayed).
 func (o *oidcEnv) browser() *visitor {
 	jar, _ := cookiejar.New(nil)
-	return &visitor{t: o.t, w: o.webEnv, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &visitor{t: o.t.(*testing.T), w: o.webEnv, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // toProvider starts a sign-in and follows the provider's redirect back: it returns the callback

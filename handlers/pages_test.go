@@ -85,7 +85,7 @@ type visitor struct {
 func (w *webEnv) visitor(a domain.Actor) *visitor {
 	w.t.Helper()
 	jar, _ := cookiejar.New(nil)
-	v := &visitor{t: w.t, a: a, w: w, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	v := &visitor{t: w.t.(*testing.T), a: a, w: w, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if a.ID != uuid.Nil {
 		v.signIn()
 	}

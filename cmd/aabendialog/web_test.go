@@ -412,7 +412,7 @@ func TestPagesInABrowser(t *testing.T) {
 	// service, no names.
 	b.click(`a[href="/moeder/adgang"]`)
 	b.wantH1("Hvem har set mine oplysninger")
-	if got := b.text("main table"); !strings.Contains(got, "Jobcenter") || !strings.Contains(got, "Er med i dit møde") || strings.Contains(got, "Karin Holm") {
+	if got := b.text("main .access"); !strings.Contains(got, "Jobcenter") || !strings.Contains(got, "Er med i dit møde") || strings.Contains(got, "Karin Holm") {
 		t.Errorf("the access log page shows %q", got)
 	}
 	b.check("19-hvem-har-set")
