@@ -20,7 +20,8 @@ import (
 // BenchmarkReadLoggedAt1000PerSecond measures what the access log adds to a read: a
 // professional's read of a meeting page (one of a citizen's five, the professional invited),
 // sent open-loop at 1,000 reads/s, through query.Reads without the access log and with it
-// (every read waits for JetStream's ack of its entry, with fsync always, as serve runs). The
+// (every read waits for JetStream's ack of its entry, with fsync always: --access-log-wait ack)
+// and in buffered mode (serve's default: the entry sent, its ack watched). The
 // same node, read models and data serve both; the figure that matters is the ratio of the
 // p99s (docs/benchmarks.md, "The access log").
 func BenchmarkReadLoggedAt1000PerSecond(b *testing.B) {
@@ -48,6 +49,13 @@ func BenchmarkReadLoggedAt1000PerSecond(b *testing.B) {
 	if _, err := q.History(ctx, p.job, p.citizen.ID, last); err != nil {
 		b.Fatal(err)
 	}
+	buffered, err := accesslog.Open(ctx, e.nc, 1, accesslog.DefaultRetention, e.clock.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	buffered.Buffered(bctx, log)
 	for _, tc := range []struct {
 		name  string
 		reads *query.Reads
@@ -55,8 +63,10 @@ func BenchmarkReadLoggedAt1000PerSecond(b *testing.B) {
 	}{
 		{"unlogged", &query.Reads{Queries: q, Mandates: e.service}, time.Millisecond},
 		{"logged", &query.Reads{Queries: q, Mandates: e.service, Access: e.access}, time.Millisecond},
+		{"logged-buffered", &query.Reads{Queries: q, Mandates: e.service, Access: buffered}, time.Millisecond},
 		{"unlogged-at-250", &query.Reads{Queries: q, Mandates: e.service}, 4 * time.Millisecond},
 		{"logged-at-250", &query.Reads{Queries: q, Mandates: e.service, Access: e.access}, 4 * time.Millisecond},
+		{"logged-buffered-at-250", &query.Reads{Queries: q, Mandates: e.service, Access: buffered}, 4 * time.Millisecond},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			n := max(b.N, 2000)

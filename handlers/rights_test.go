@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -256,5 +259,63 @@ func TestStaffReadFailsClosed(t *testing.T) {
 	}
 	if st, raw := w.getAPI(p.citizen, "/api/v1/history"); st != 200 || !strings.Contains(string(raw), m.String()) {
 		t.Fatalf("the citizen's own read: %d %s", st, raw)
+	}
+}
+
+// TestBufferedAccessLogFailsClosed: in buffered mode (serve's default) a read is answered once
+// its entry is sent; when the log stops storing entries, logged reads are refused from the
+// first failed ack on, the citizen's own reads still answered, and once the log is back the
+// unstored entry is stored (once) and reads are answered again.
+func TestBufferedAccessLogFailsClosed(t *testing.T) {
+	w := newQueryEnv(t, 5)
+	p := newCast()
+	cit := w.token(p.citizen)
+	m := uuid.New()
+	w.ok(cit, "convene-meeting", map[string]any{"meeting_id": m, "citizen_id": p.citizen.ID})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	buf, err := accesslog.Open(ctx, w.nc, 1, accesslog.DefaultRetention, w.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Buffered(ctx, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	reads := &query.Reads{Queries: w.queries, Mandates: w.service, Access: buf}
+	read := func() error { _, err := reads.History(ctx, p.job, p.citizen.ID, 0); return err }
+	if err := read(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.JetStream().DeleteStream(ctx, accesslog.StreamName); err != nil {
+		t.Fatal(err)
+	}
+	// Sent before the failure is seen; every read after it is refused.
+	refused := 0
+	for i := 0; refused == 0; i++ {
+		if err := read(); err != nil {
+			if !errors.Is(err, accesslog.ErrUnavailable) {
+				t.Fatalf("refused with %v, want the access log unavailable", err)
+			}
+			refused++
+		}
+		if i > 0 {
+			time.Sleep(10 * time.Millisecond) // the ack's failure arrives in the background
+		}
+	}
+	for range 3 {
+		if err := read(); !errors.Is(err, accesslog.ErrUnavailable) {
+			t.Fatalf("a logged read after the failure: %v, want refused", err)
+		}
+	}
+	if _, err := reads.History(ctx, p.citizen, p.citizen.ID, 0); err != nil {
+		t.Fatalf("the citizen's own read: %v", err)
+	}
+	if _, err := accesslog.Open(ctx, w.nc, 1, accesslog.DefaultRetention, w.clock.Now); err != nil {
+		t.Fatal(err)
+	}
+	for read() != nil {
+		time.Sleep(10 * time.Millisecond) // the unstored entries are sent again
+	}
+	got, err := buf.Entries(ctx, accesslog.Filter{Citizen: p.citizen.ID})
+	if err != nil || len(got) < 2 {
+		t.Fatalf("after the log is back: %d entries, %v; want the unstored ones and the new read", len(got), err)
 	}
 }

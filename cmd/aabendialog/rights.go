@@ -76,7 +76,13 @@ func (m *Main) openRights(ctx context.Context) error {
 	if m.AccessLog, err = accesslog.Open(ctx, m.nc, m.Config.Replicas, retention, time.Now); err != nil {
 		return err
 	}
-	m.Logger.Info("access log ready", "stream", accesslog.StreamName, "retention", retention, "names_shown", m.Config.AccessLogNames)
+	if m.Config.AccessLogWait != accesslog.WaitAck {
+		// Watches the acks until Close cancels the background work.
+		bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		m.accessCancel = cancel
+		m.AccessLog.Buffered(bg, m.Logger)
+	}
+	m.Logger.Info("access log ready", "stream", accesslog.StreamName, "retention", retention, "names_shown", m.Config.AccessLogNames, "wait", m.Config.AccessLogWait)
 	m.Reads = &query.Reads{Access: m.AccessLog, AccessEntries: m.AccessLog}
 	return nil
 }

@@ -74,6 +74,8 @@ type ServeConfig struct {
 	// AccessLogNames shows readers' names to the citizen in the access log (the municipality's
 	// choice); without it the citizen sees role and service.
 	AccessLogNames bool
+	// AccessLogWait is when a logged read may be answered: accesslog.WaitAck or WaitBuffered.
+	AccessLogWait accesslog.Wait
 }
 
 // OIDCConfig is one OpenID Connect provider as serve's flags give it.
@@ -105,15 +107,16 @@ type Main struct {
 	Queries    *projections.Queries
 	// Citizens holds the citizens' mandates; AccessLog who read whose data; Reads is the one
 	// way into the read models (mandates checked, reads logged).
-	Citizens   *eventstore.Citizens
-	AccessLog  *accesslog.Log
-	Reads      *query.Reads
-	bgCancel   context.CancelFunc
-	bgWG       sync.WaitGroup
-	http       *http.Server
-	httpLn     net.Listener
-	metricsSrv *http.Server
-	metricsLn  net.Listener
+	Citizens     *eventstore.Citizens
+	AccessLog    *accesslog.Log
+	Reads        *query.Reads
+	accessCancel context.CancelFunc
+	bgCancel     context.CancelFunc
+	bgWG         sync.WaitGroup
+	http         *http.Server
+	httpLn       net.Listener
+	metricsSrv   *http.Server
+	metricsLn    net.Listener
 }
 
 // Run starts the log (embedded node or cluster connection) and opens the stream.
@@ -493,6 +496,9 @@ func (m *Main) Close() error {
 		keep(m.router.Close())
 		m.routerWG.Wait()
 	}
+	if m.accessCancel != nil {
+		m.accessCancel()
+	}
 	if m.bgCancel != nil {
 		m.bgCancel()
 		m.bgWG.Wait()
@@ -555,6 +561,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.TokenAudience, "token-audience", envOr("AABENDIALOG_TOKEN_AUDIENCE", auth.TokenAudience), "the audience (aud) tokens must name (env AABENDIALOG_TOKEN_AUDIENCE)")
 	minGroup := fs.String("min-group", envOr("AABENDIALOG_MIN_GROUP", strconv.Itoa(projections.DefaultMinGroup)), "k: the services report shows a figure per service or pair of services only for a group of at least k citizens (env AABENDIALOG_MIN_GROUP)")
 	retention := fs.String("access-log-retention", envOr("AABENDIALOG_ACCESS_LOG_RETENTION", "180d"), "how long the access log keeps who read a citizen's data, in days (180d) or as a duration (4320h); JetStream deletes older entries (env AABENDIALOG_ACCESS_LOG_RETENTION)")
+	wait := fs.String("access-log-wait", envOr("AABENDIALOG_ACCESS_LOG_WAIT", string(accesslog.WaitBuffered)), "when a logged read is answered: \"buffered\" (once its entry is sent; a failed or overdue ack refuses every logged read until the log stores again: fast, and only entries of the last second can be lost if the process dies) or \"ack\" (once the entry is stored: nothing answered unlogged, but each read waits for the log's fsync) (env AABENDIALOG_ACCESS_LOG_WAIT)")
 	fs.BoolVar(&cfg.AccessLogNames, "access-log-names", envOr("AABENDIALOG_ACCESS_LOG_NAMES", "") == "true", "show citizens the names of those who read their data (from the staff provider's sign-in); without it they see role and service only (env AABENDIALOG_ACCESS_LOG_NAMES=true)")
 	fs.StringVar(&cfg.PublicURL, "public-url", envOr("AABENDIALOG_PUBLIC_URL", ""), "the address people reach the pages at, e.g. https://aabendialog.kommune.dk; identity providers send people back to it (env AABENDIALOG_PUBLIC_URL)")
 	for _, o := range []struct {
@@ -580,6 +587,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var err error
 	if cfg.MinGroup, err = strconv.Atoi(strings.TrimSpace(*minGroup)); err != nil || cfg.MinGroup < 1 {
 		return usageError("--min-group %q: give k, the fewest citizens a figure of the services report is shown for, as a whole number of 1 or more (default %d)", *minGroup, projections.DefaultMinGroup)
+	}
+	if cfg.AccessLogWait = accesslog.Wait(*wait); cfg.AccessLogWait != accesslog.WaitAck && cfg.AccessLogWait != accesslog.WaitBuffered {
+		return usageError("--access-log-wait %q: use buffered or ack", *wait)
 	}
 	if cfg.AccessLogRetention, err = parseRetention(*retention); err != nil {
 		return usageError("--access-log-retention %q: %v", *retention, err)

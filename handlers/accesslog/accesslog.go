@@ -83,6 +83,7 @@ type Log struct {
 	stream  jetstream.Stream
 	now     func() time.Time
 	timeout time.Duration
+	buf     *buffer // set in buffered mode
 }
 
 // Open ensures the stream exists with the given retention (MaxAge: older entries are deleted by
@@ -121,8 +122,9 @@ func Open(ctx context.Context, nc *nats.Conn, replicas int, retention time.Durat
 func (l *Log) Retention() time.Duration { return l.stream.CachedInfo().Config.MaxAge }
 
 // Record writes the entries and returns once JetStream has stored every one (all are sent
-// before any answer is awaited). A read whose entries could not be written must not be
-// answered: the error wraps ErrUnavailable.
+// before any answer is awaited), or in buffered mode once they are sent (see WaitBuffered). A
+// read whose entries could not be written must not be answered: the error wraps
+// ErrUnavailable.
 func (l *Log) Record(ctx context.Context, entries ...Entry) error {
 	if len(entries) == 0 {
 		return nil
@@ -138,7 +140,14 @@ func (l *Log) Record(ctx context.Context, entries ...Entry) error {
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
-		f, err := l.js.PublishMsgAsync(&nats.Msg{Subject: subject(e.Citizen, e.Reader.ID), Data: data})
+		msg := &nats.Msg{Subject: subject(e.Citizen, e.Reader.ID), Data: data, Header: nats.Header{jetstream.MsgIDHeader: {newMsgID()}}}
+		if l.buf != nil {
+			if err := l.buf.send(msg); err != nil {
+				return err
+			}
+			continue
+		}
+		f, err := l.js.PublishMsgAsync(msg)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
