@@ -62,12 +62,16 @@ const (
 	CmdCompleteFollowUp    = "complete-follow-up"
 	CmdCloseMeeting        = "close-meeting"
 	CmdCancelMeeting       = "cancel-meeting"
+	// The citizen's own aggregate: who may act for them.
+	CmdGrantMandate  = "grant-mandate"
+	CmdRevokeMandate = "revoke-mandate"
 )
 
 var commandOrder = []string{
 	CmdConveneMeeting, CmdCitizenSetsAgenda, CmdInviteParticipant, CmdWithdrawInvitation,
 	CmdSuggestParticipant, CmdRespondToInvitation, CmdScheduleMeeting, CmdRecordAttendance,
 	CmdRecordFollowUp, CmdCompleteFollowUp, CmdCloseMeeting, CmdCancelMeeting,
+	CmdGrantMandate, CmdRevokeMandate,
 }
 
 // commandInfo describes one command for the registry, the CLI help and the API document.
@@ -89,6 +93,8 @@ var commands = map[string]commandInfo{
 	CmdCompleteFollowUp:    {"mark a follow-up as done (the person responsible or the citizen)", func() Command { return &CompleteFollowUp{} }},
 	CmdCloseMeeting:        {"close a held meeting, noting whether a next one was agreed", func() Command { return &CloseMeeting{} }},
 	CmdCancelMeeting:       {"call a meeting off before it is held (citizen or support person)", func() Command { return &CancelMeeting{} }},
+	CmdGrantMandate:        {"give a support person or representative a mandate to act for the citizen (the citizen, or a caseworker on a written power of attorney)", func() Command { return &GrantMandate{} }},
+	CmdRevokeMandate:       {"take a mandate back (the citizen, a caseworker on a written revocation, or its holder)", func() Command { return &RevokeMandate{} }},
 }
 
 // CommandNames returns every command name in the order a meeting usually meets them.

@@ -10,6 +10,9 @@ func (m *Meeting) Decide(a Actor, cmd Command, now time.Time) ([]Event, error) {
 	if cmd == nil {
 		return nil, FieldErrorf("command", "is missing")
 	}
+	if _, ok := cmd.(CitizenCommand); ok {
+		return nil, FieldErrorf("command", "%s is about the citizen's mandates, not a meeting", cmd.CommandName())
+	}
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}

@@ -60,6 +60,12 @@ const (
 	RuleFollowUpDone        Rule = "follow_up_done"
 	RuleCloseNotHeld        Rule = "close_not_held"
 	RuleCancelHeld          Rule = "cancel_held"
+	// The citizen's mandates.
+	RuleMandateNotYours      Rule = "mandate_not_yours"
+	RuleMandateNeedsDocument Rule = "mandate_needs_document"
+	RuleMandateHeld          Rule = "mandate_held"
+	RuleNoMandate            Rule = "no_mandate"
+	RuleMandateExpired       Rule = "mandate_expired"
 )
 
 // Rules lists every Rule.
@@ -67,7 +73,8 @@ func Rules() []Rule {
 	return []Rule{RuleTooManyChanges, RuleClosed, RuleCancelled, RuleHeld, RuleCitizenIsPart, RuleAlreadyInvited,
 		RuleTooManyParticipants, RuleNotInvited, RuleOnlyInvitedAnswer, RuleAlreadyAccepted, RuleAlreadyDeclined,
 		RuleInThePast, RuleSameSchedule, RuleAlreadyAttended, RuleNotScheduled, RuleTooEarly, RuleCitizenPresent,
-		RuleAttendanceFirst, RuleResponsibleAbsent, RuleFollowUpDone, RuleCloseNotHeld, RuleCancelHeld}
+		RuleAttendanceFirst, RuleResponsibleAbsent, RuleFollowUpDone, RuleCloseNotHeld, RuleCancelHeld,
+		RuleMandateNotYours, RuleMandateNeedsDocument, RuleMandateHeld, RuleNoMandate, RuleMandateExpired}
 }
 
 func (e *Error) Error() string {

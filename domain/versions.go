@@ -24,6 +24,10 @@ const (
 	TypeFollowUpCompleted    = "FollowUpCompleted"
 	TypeMeetingClosed        = "MeetingClosed"
 	TypeMeetingCancelled     = "MeetingCancelled"
+
+	// The citizen aggregate's events (citizen.go, mandate.go).
+	TypeMandateGranted = "MandateGranted"
+	TypeMandateRevoked = "MandateRevoked"
 )
 
 // eventCodecs registers every payload type in one place. A change of shape bumps the version
@@ -43,6 +47,23 @@ var eventCodecs = map[string]eventCodec{
 	TypeFollowUpCompleted:    current[FollowUpCompleted](),
 	TypeMeetingClosed:        current[MeetingClosed](),
 	TypeMeetingCancelled:     current[MeetingCancelled](),
+}
+
+// citizenEventCodecs registers the citizen aggregate's payload types, as eventCodecs does the
+// meeting's.
+var citizenEventCodecs = map[string]eventCodec{
+	TypeMandateGranted: current[MandateGranted](),
+	TypeMandateRevoked: current[MandateRevoked](),
+}
+
+// CitizenEventTypes returns the name of every event type a citizen's subject may hold, sorted.
+func CitizenEventTypes() []string {
+	names := make([]string, 0, len(citizenEventCodecs))
+	for n := range citizenEventCodecs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // EventTypes returns the name of every event type the log may hold, sorted.

@@ -44,6 +44,7 @@ func TestMeetingFlowOverHTTP(t *testing.T) {
 	e := newEnv(t)
 	p := newCast()
 	cit, sup := e.token(p.citizen), e.token(p.support)
+	e.grant(p.support)
 	m := uuid.New()
 	r := e.ok(cit, "convene-meeting", map[string]any{"meeting_id": m, "citizen_id": p.citizen.ID, "title": "Mit møde"})
 	if r.MeetingID != m || r.Sequence == 0 || len(r.Events) != 1 || r.Events[0].Type != domain.TypeMeetingConvened {
@@ -90,6 +91,8 @@ func TestRefusals(t *testing.T) {
 	e.ok(cit, "convene-meeting", map[string]any{"meeting_id": m, "citizen_id": p.citizen.ID})
 	e.ok(cit, "invite-participant", map[string]any{"meeting_id": m, "participant_id": p.job.ID, "name": "K", "kind": "professional", "service": "Jobcenter"})
 
+	otherSupport := domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: uuid.New()}
+	e.grant(otherSupport)
 	_, otherKey, _ := ed25519.GenerateKey(nil)
 	forged, _ := auth.NewSigner(otherKey, e.clock.Now).Issue(p.citizen, time.Hour)
 	expired, _ := e.signer.Issue(p.citizen, time.Second)
@@ -109,7 +112,8 @@ func TestRefusals(t *testing.T) {
 		{"professional sets the agenda", e.token(p.job), "citizen-sets-agenda", agenda, 403, "forbidden", "", "the agenda is the citizen's own words", 0},
 		{"stranger's token on the meeting", e.token(p.stranger), "invite-participant", map[string]any{"meeting_id": m, "participant_id": p.sister.ID, "name": "x", "kind": "network"}, 404, "not_found", "", "does not exist", 0},
 		{"evaluator", e.token(p.evaluator), "cancel-meeting", map[string]any{"meeting_id": m}, 403, "forbidden", "", "give no meeting commands", 0},
-		{"support person of another citizen", e.token(domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: uuid.New()}), "cancel-meeting", map[string]any{"meeting_id": m}, 404, "not_found", "", "does not exist", 0},
+		{"support person of another citizen", e.token(otherSupport), "cancel-meeting", map[string]any{"meeting_id": m}, 404, "not_found", "", "does not exist", 0},
+		{"support person without a mandate", e.token(domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: p.citizen.ID}), "cancel-meeting", map[string]any{"meeting_id": m}, 403, "forbidden", "", "have not given you a mandate", 0},
 		{"no such meeting", cit, "cancel-meeting", map[string]any{"meeting_id": uuid.New()}, 404, "not_found", "", "does not exist", 0},
 		{"conflict", cit, "close-meeting", map[string]any{"meeting_id": m}, 409, "conflict", "", "only a held meeting", 0},
 		{"malformed JSON", cit, "cancel-meeting", `{"meeting_id":`, 400, "invalid", "body", "", 0},
@@ -180,6 +184,7 @@ func TestSameCommandIDWritesOnce(t *testing.T) {
 	e := newEnv(t)
 	p := newCast()
 	cit := e.token(p.citizen)
+	e.grant(p.support)
 	m := uuid.New()
 	e.ok(cit, "convene-meeting", map[string]any{"meeting_id": m, "citizen_id": p.citizen.ID})
 	id := uuid.Must(uuid.NewV7())

@@ -22,12 +22,15 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
+	"github.com/aabendialog/aabendialog/handlers/accesslog"
 	"github.com/aabendialog/aabendialog/handlers/auth"
 	"github.com/aabendialog/aabendialog/handlers/command"
 	"github.com/aabendialog/aabendialog/handlers/httpapi"
 	"github.com/aabendialog/aabendialog/handlers/metrics"
 	"github.com/aabendialog/aabendialog/handlers/natsrpc"
+	"github.com/aabendialog/aabendialog/handlers/query"
 	"github.com/aabendialog/aabendialog/internal/testnode"
+	"github.com/aabendialog/aabendialog/projections"
 )
 
 // clock is a settable clock, so tests can schedule a meeting and then hold it.
@@ -43,11 +46,13 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 // the metrics on another (as serve has them on an address of their own) and the NATS command
 // router.
 type env struct {
-	t           *testing.T
+	t           testing.TB
 	node        *eventstore.Node
 	nc          *nats.Conn
 	store       *eventstore.Store
 	service     *command.Service
+	citizens    *eventstore.Citizens
+	access      *accesslog.Log
 	metrics     *metrics.Metrics
 	signer      *auth.Signer
 	verify      *auth.Verifier
@@ -64,7 +69,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvWith is newEnv on a node started with opts besides, such as users and passwords.
-func newEnvWith(t *testing.T, opts ...testnode.Option) *env {
+func newEnvWith(t testing.TB, opts ...testnode.Option) *env {
 	t.Helper()
 	tn := testnode.Start(t, append([]testnode.Option{testnode.Fsync(eventstore.FsyncAlways), testnode.TCP()}, opts...)...)
 	nd, nc, store := tn.Node, tn.Conn, tn.Store
@@ -73,6 +78,13 @@ func newEnvWith(t *testing.T, opts ...testnode.Option) *env {
 	e := &env{t: t, node: nd, nc: nc, store: store, clock: &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}, metrics: metrics.New()}
 	e.signer = auth.NewSigner(key, e.clock.Now)
 	e.service = command.New(store, e.clock.Now, e.metrics)
+	if e.citizens, err = eventstore.OpenCitizens(context.Background(), nc, 1); err != nil {
+		t.Fatal(err)
+	}
+	e.service.Citizens = e.citizens
+	if e.access, err = accesslog.Open(context.Background(), nc, 1, accesslog.DefaultRetention, e.clock.Now); err != nil {
+		t.Fatal(err)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.verify = auth.NewVerifier(key.Public(), auth.TokenIssuer, auth.TokenAudience, e.clock.Now)
 	e.api = &httpapi.API{Service: e.service, Verifier: e.verify,
@@ -111,6 +123,7 @@ func (e *env) startRouter(metrics *metrics.Metrics) {
 	}
 	e.t.Cleanup(nc.Close)
 	svc := command.New(e.store, e.clock.Now, metrics)
+	svc.Citizens = e.citizens
 	r, err := natsrpc.NewCommandRouter(nc, svc, e.verify, func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, e.api.Log, natsrpc.RouterConfig{})
 	if err != nil {
 		e.t.Fatal(err)
@@ -119,6 +132,21 @@ func (e *env) startRouter(metrics *metrics.Metrics) {
 	go func() { defer close(done); _ = r.Run(context.Background()) }()
 	<-r.Running()
 	e.t.Cleanup(func() { _ = r.Close(); <-done })
+}
+
+// reads is the read side as serve wires it: mandates checked by the command service, reads
+// written to the access log.
+func (e *env) reads(q *projections.Queries) *query.Reads {
+	return &query.Reads{Queries: q, Mandates: e.service, Access: e.access, AccessEntries: e.access}
+}
+
+// grant records that the citizen gave the support actor a mandate, as the citizen does.
+func (e *env) grant(support domain.Actor) {
+	e.t.Helper()
+	citizen := domain.Actor{ID: support.OnBehalfOf, Role: domain.RoleCitizen}
+	if _, err := e.service.Handle(context.Background(), citizen, uuid.New(), &domain.GrantMandate{Person: support.ID, Kind: domain.MandateSupport}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func (e *env) token(a domain.Actor) string {

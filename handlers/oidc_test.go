@@ -152,7 +152,7 @@ func newOIDCEnv(t *testing.T, kinds ...auth.ProviderKind) *oidcEnv {
 		}
 	}
 	q := &projections.Queries{MeetingsModel: models[0], ServicesModel: models[1], Now: e.clock.Now}
-	if handler, err = (&web.Pages{Service: e.service, Queries: q, Verifier: e.verify, Log: log,
+	if handler, err = (&web.Pages{Service: e.service, Queries: e.reads(q), Verifier: e.verify, Log: log,
 		NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, Now: e.clock.Now, CSRFKey: make([]byte, 32),
 		Providers: providers, People: o.people, Sessions: e.signer, PublicURL: srv.URL}).Handler(); err != nil {
 		t.Fatal(err)
@@ -165,7 +165,7 @@ func newOIDCEnv(t *testing.T, kinds ...auth.ProviderKind) *oidcEnv {
 // redirects, so each step can be looked at (and replayed).
 func (o *oidcEnv) browser() *visitor {
 	jar, _ := cookiejar.New(nil)
-	return &visitor{t: o.t, w: o.webEnv, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &visitor{t: o.t.(*testing.T), w: o.webEnv, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // toProvider starts a sign-in and follows the provider's redirect back: it returns the callback

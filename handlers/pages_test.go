@@ -42,8 +42,9 @@ func newWebEnv(t *testing.T) *webEnv {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	models := e.readModels(log)
 	q := &projections.Queries{MeetingsModel: models[0], ServicesModel: models[1], Now: e.clock.Now}
-	h, err := (&web.Pages{Service: e.service, Queries: q, Verifier: e.verify, Log: log,
-		NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, Now: e.clock.Now, CSRFKey: make([]byte, 32)}).Handler()
+	h, err := (&web.Pages{Service: e.service, Queries: e.reads(q), Verifier: e.verify, Log: log,
+		NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, Now: e.clock.Now, CSRFKey: make([]byte, 32),
+		Access: e.reads(q), Mandates: e.service, AccessLogDays: 180}).Handler()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ type visitor struct {
 func (w *webEnv) visitor(a domain.Actor) *visitor {
 	w.t.Helper()
 	jar, _ := cookiejar.New(nil)
-	v := &visitor{t: w.t, a: a, w: w, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	v := &visitor{t: w.t.(*testing.T), a: a, w: w, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if a.ID != uuid.Nil {
 		v.signIn()
 	}
@@ -486,7 +487,9 @@ func TestPagesKeepWhatWasTypedWhenTheSessionRunsOut(t *testing.T) {
 func TestPagesForASupportPerson(t *testing.T) {
 	w := newWebEnv(t)
 	citizenID := uuid.New()
-	support := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: citizenID})
+	sa := domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: citizenID}
+	w.grant(sa)
+	support := w.visitor(sa)
 	loc := support.submit("/moeder/nyt", "title", "Møde med min bisidder")
 	path := strings.TrimSuffix(loc[:strings.Index(loc, "?")], "/dagsorden")
 	support.submit(path+"/dagsorden", "items", "Bolig")
@@ -496,7 +499,9 @@ func TestPagesForASupportPerson(t *testing.T) {
 	if !strings.Contains(citizen.last, "Møde med min bisidder") {
 		t.Error("the citizen does not see the meeting their support person convened")
 	}
-	other := w.visitor(domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: uuid.New()})
+	oa := domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: uuid.New()}
+	w.grant(oa)
+	other := w.visitor(oa)
 	if st, _ := other.see(path); st != http.StatusNotFound {
 		t.Errorf("a support person for another citizen: %d, want 404", st)
 	}

@@ -32,6 +32,7 @@ import (
 type queryEnv struct {
 	*env
 	queries *projections.Queries
+	models  []*projections.Projector
 	api     *httptest.Server
 	doc     *openapi3.T
 }
@@ -42,10 +43,10 @@ func newQueryEnv(t *testing.T, minGroup int) *queryEnv {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	models := e.readModels(log)
 	q := &projections.Queries{MeetingsModel: models[0], ServicesModel: models[1], Now: e.clock.Now, MinGroup: minGroup}
-	qs := &query.Service{Queries: q}
+	qs := &query.Service{Reads: e.reads(q)}
 	api := &httpapi.API{Service: e.service, Verifier: e.verify, Metrics: e.metrics, Log: log, Queries: qs,
 		NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
-	w := &queryEnv{env: e, queries: q, api: httptest.NewServer(api.Handler())}
+	w := &queryEnv{env: e, queries: q, models: models, api: httptest.NewServer(api.Handler())}
 	t.Cleanup(w.api.Close)
 	doc, err := openapi3.NewLoader().LoadFromData(httpapi.OpenAPIDocument(api.Routes()))
 	if err != nil {

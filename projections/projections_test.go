@@ -50,6 +50,17 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// mandates opens the citizens' log beside the store, so the seed's support persons get their
+// mandates.
+func (e *env) mandates() *eventstore.Citizens {
+	e.t.Helper()
+	c, err := eventstore.OpenCitizens(context.Background(), e.store.Conn(), 1)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
 func (e *env) start() {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -103,7 +114,7 @@ func (e *env) caughtUp() uint64 {
 
 func (e *env) seed(citizens int) seed.Stats {
 	e.t.Helper()
-	st, err := seed.Write(context.Background(), e.store, seed.Config{Citizens: citizens, Seed: 7, Start: e.now.AddDate(-1, 0, 0)})
+	st, err := seed.Write(context.Background(), e.store, seed.Config{Citizens: citizens, Seed: 7, Start: e.now.AddDate(-1, 0, 0), Mandates: e.mandates()})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -442,7 +453,7 @@ func TestRebuildGivesTheSameAnswers(t *testing.T) {
 		t.Skip("seeds 10,000 meetings")
 	}
 	e := newEnv(t)
-	st, err := seed.Write(context.Background(), e.store, seed.Config{Citizens: 4200, Seed: 11, Start: e.now.AddDate(-1, 0, 0)})
+	st, err := seed.Write(context.Background(), e.store, seed.Config{Citizens: 4200, Seed: 11, Start: e.now.AddDate(-1, 0, 0), Mandates: e.mandates()})
 	if err != nil {
 		t.Fatal(err)
 	}

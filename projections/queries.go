@@ -88,6 +88,8 @@ type FollowUpView struct {
 	RecordedAt  time.Time  `json:"recorded_at"`
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
 	State       string     `json:"state"`
+	// CitizenID is whose meeting it is, for the access log; not shown.
+	CitizenID uuid.UUID `json:"-"`
 }
 
 func (q *Queries) wait(ctx context.Context, p *Projector, after uint64) error {
@@ -275,7 +277,8 @@ func fillMeeting(ctx context.Context, db *sql.DB, v *MeetingView, now time.Time)
 // followUps lists the follow-ups where holds, in the order they were recorded; limit > 0
 // stops after that many.
 func followUps(ctx context.Context, db *sql.DB, where string, args []any, now time.Time, limit int) ([]FollowUpView, error) {
-	q := `SELECT f.follow_up_id, f.meeting_id, f.what, f.responsible, coalesce(p.service, ''), f.due, f.recorded_at, f.completed_at
+	q := `SELECT f.follow_up_id, f.meeting_id, f.what, f.responsible, coalesce(p.service, ''), f.due, f.recorded_at, f.completed_at,
+		coalesce((SELECT mm.citizen_id FROM meetings mm WHERE mm.meeting_id = f.meeting_id), '')
 		FROM follow_ups f LEFT JOIN participants p ON p.meeting_id = f.meeting_id AND p.participant_id = f.responsible
 		WHERE ` + where + ` ORDER BY f.recorded_at, f.follow_up_id`
 	if limit > 0 {
@@ -292,9 +295,11 @@ func followUps(ctx context.Context, db *sql.DB, where string, args []any, now ti
 		var f FollowUpView
 		var recorded string
 		var completed sql.NullString
-		if err := rows.Scan(&f.ID, &f.MeetingID, &f.What, &f.Responsible, &f.Service, &f.Due, &recorded, &completed); err != nil {
+		var citizen string
+		if err := rows.Scan(&f.ID, &f.MeetingID, &f.What, &f.Responsible, &f.Service, &f.Due, &recorded, &completed, &citizen); err != nil {
 			return nil, err
 		}
+		f.CitizenID, _ = uuid.Parse(citizen)
 		f.RecordedAt, f.CompletedAt = parseTS(recorded), nullTime(completed)
 		f.State = followUpState(f.Due, f.CompletedAt, today)
 		out = append(out, f)

@@ -41,7 +41,8 @@ var fieldFlags = map[string]string{
 	"meeting_id": "--meeting", "citizen_id": "--citizen", "participant_id": "--participant", "items": "--item",
 	"present": "--present", "follow_up_id": "--follow-up", "responsible": "--responsible", "what": "--what",
 	"due": "--due", "at": "--at", "place": "--place", "address": "--address", "name": "--name", "kind": "--kind",
-	"service": "--service", "reason": "--reason", "title": "--title",
+	"service": "--service", "reason": "--reason", "title": "--title", "person_id": "--person", "until": "--until",
+	"document": "--document",
 }
 
 // ids reads the id flags of one command. An empty flag is uuid.Nil, which the server names as
@@ -217,6 +218,30 @@ func verbs() []verb {
 					return &domain.CancelMeeting{Meeting: p.id("meeting", *m), Reason: *reason}, uuid.Nil, p.err
 				}
 			}},
+		{name: domain.CmdGrantMandate, usage: "--person ID --kind support|representative [--name TEXT] [--until DATE] [--citizen ID --document REF]", done: "Mandate given.",
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
+				person := fs.String("person", "", "the id of the person given the mandate (required)")
+				kind := fs.String("kind", "", "support (bisidder: with you, as you agreed) or representative (partsrepræsentant: acts in your place) (required)")
+				name := fs.String("name", "", "their name, as you know them")
+				until := fs.String("until", "", "the last day it stands, as YYYY-MM-DD (default: until you take it back)")
+				citizen := fs.String("citizen", "", "a caseworker: the citizen whose written power of attorney this is (a citizen leaves it out)")
+				document := fs.String("document", "", "a caseworker: the reference (journal number) of the citizen's written power of attorney")
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					return &domain.GrantMandate{Citizen: p.id("citizen", *citizen), Person: p.id("person", *person), Kind: domain.MandateKind(*kind),
+						Name: *name, Until: *until, Document: *document}, uuid.Nil, p.err
+				}
+			}},
+		{name: domain.CmdRevokeMandate, usage: "--person ID [--citizen ID --document REF]", done: "Mandate taken back.",
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
+				person := fs.String("person", "", "the id of the person whose mandate ends (required)")
+				citizen := fs.String("citizen", "", "a caseworker, or the holder giving it up: the citizen whose mandate it is")
+				document := fs.String("document", "", "a caseworker: the reference of the citizen's written revocation")
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					return &domain.RevokeMandate{Citizen: p.id("citizen", *citizen), Person: p.id("person", *person), Document: *document}, uuid.Nil, p.err
+				}
+			}},
 	}
 }
 
@@ -303,6 +328,10 @@ func (v verb) run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	note := ""
 	if reply.Duplicate {
 		note = " It had been done before with this command id; nothing new was written."
+	}
+	if reply.CitizenID != uuid.Nil {
+		fmt.Fprintf(stderr, "%s Citizen %s, sequence %d.%s\n", v.done, reply.CitizenID, reply.Sequence, note)
+		return nil
 	}
 	fmt.Fprintf(stderr, "%s Meeting %s, sequence %d.%s\n", v.done, reply.MeetingID, reply.Sequence, note)
 	return nil

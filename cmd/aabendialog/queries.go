@@ -76,6 +76,7 @@ func queryVerbs() []queryVerb {
 					return v
 				}
 			}, print: printFollowUps, lists: []string{"items"}},
+		accessLogVerb,
 	}
 }
 
@@ -513,8 +514,17 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// The support persons of the histories get their mandates, as serve requires.
+	logStream, err := store.JetStream().Stream(ctx, eventstore.StreamName)
+	if err != nil {
+		return err
+	}
+	mandates, err := eventstore.OpenCitizens(ctx, nc, logStream.CachedInfo().Config.Replicas)
+	if err != nil {
+		return err
+	}
 	bar := newProgressBar(stderr, "seeding")
-	st, err := seed.Write(ctx, store, seed.Config{Citizens: *citizens, Seed: *seedN, Workers: *workers,
+	st, err := seed.Write(ctx, store, seed.Config{Citizens: *citizens, Seed: *seedN, Workers: *workers, Mandates: mandates,
 		Start: time.Now().AddDate(-1, 0, 0), Progress: func(done, total int) { bar.Set(uint64(done), uint64(total)) }})
 	if err != nil {
 		fmt.Fprintln(stderr)

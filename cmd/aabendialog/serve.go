@@ -22,6 +22,7 @@ import (
 
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
+	"github.com/aabendialog/aabendialog/handlers/accesslog"
 	"github.com/aabendialog/aabendialog/handlers/auth"
 	"github.com/aabendialog/aabendialog/handlers/command"
 	"github.com/aabendialog/aabendialog/handlers/evaluation"
@@ -71,6 +72,13 @@ type ServeConfig struct {
 	// CitizenOIDC and StaffOIDC are the OpenID Connect providers of citizens (MitID through a
 	// broker) and of staff; an empty Issuer leaves that provider out.
 	CitizenOIDC, StaffOIDC OIDCConfig
+	// AccessLogRetention is how long the access log keeps an entry (0: 180 days).
+	AccessLogRetention time.Duration
+	// AccessLogNames shows readers' names to the citizen in the access log (the municipality's
+	// choice); without it the citizen sees role and service.
+	AccessLogNames bool
+	// AccessLogWait is when a logged read may be answered: accesslog.WaitAck or WaitBuffered.
+	AccessLogWait accesslog.Wait
 }
 
 // OIDCConfig is one OpenID Connect provider as serve's flags give it.
@@ -103,12 +111,18 @@ type Main struct {
 	// ReadModels are the projectors; Queries answers from them.
 	ReadModels []*projections.Projector
 	Queries    *projections.Queries
-	bgCancel   context.CancelFunc
-	bgWG       sync.WaitGroup
-	http       *http.Server
-	httpLn     net.Listener
-	metricsSrv *http.Server
-	metricsLn  net.Listener
+	// Citizens holds the citizens' mandates; AccessLog who read whose data; Reads is the one
+	// way into the read models (mandates checked, reads logged).
+	Citizens     *eventstore.Citizens
+	AccessLog    *accesslog.Log
+	Reads        *query.Reads
+	accessCancel context.CancelFunc
+	bgCancel     context.CancelFunc
+	bgWG         sync.WaitGroup
+	http         *http.Server
+	httpLn       net.Listener
+	metricsSrv   *http.Server
+	metricsLn    net.Listener
 }
 
 // Run starts the log (embedded node or cluster connection) and opens the stream.
@@ -207,6 +221,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	log.Info("log ready", "stream", eventstore.StreamName, "last_seq", last, "replicas", cfg.Replicas)
+	if err := m.openRights(openCtx); err != nil {
+		return err
+	}
 
 	if err := m.openVerifier(); err != nil {
 		return err
@@ -244,7 +261,8 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 	m.Queries = &projections.Queries{MeetingsModel: m.ReadModels[0], ServicesModel: m.ReadModels[1], Now: time.Now, MinGroup: cfg.MinGroup, Catalogue: services}
-	qs := &query.Service{Queries: m.Queries}
+	m.Reads.Queries = m.Queries
+	qs := &query.Service{Reads: m.Reads}
 	m.Metrics = metrics.New()
 	m.Metrics.WatchReadModels(m.ReadModels, func() (uint64, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -253,6 +271,11 @@ func (m *Main) Run(ctx context.Context) error {
 	})
 	m.Service = command.New(m.Store, time.Now, m.Metrics)
 	m.Service.Services = services
+	m.Service.Citizens = m.Citizens
+	m.Reads.Mandates = m.Service
+	if m.People != nil && cfg.AccessLogNames {
+		m.Reads.Names = func(id uuid.UUID) (string, bool) { p, ok := m.People.Profile(id); return p.Name, ok && p.Name != "" }
+	}
 	if m.People != nil {
 		m.Service.Addresses = m.People
 	}
@@ -296,9 +319,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("form key: %w", err)
 	}
-	pagesCfg := &web.Pages{Service: m.Service, Queries: m.Queries, Verifier: m.Verifier, Log: log,
+	pagesCfg := &web.Pages{Service: m.Service, Queries: m.Reads, Verifier: m.Verifier, Log: log,
 		NewID: newCommandID, Now: time.Now, CSRFKey: csrfKey, Contact: cfg.Contact, Services: services,
-		Providers: providers, PublicURL: cfg.PublicURL}
+		Providers: providers, PublicURL: cfg.PublicURL,
+		Access: m.Reads, Mandates: m.Service, AccessLogDays: int(m.AccessLog.Retention() / (24 * time.Hour))}
 	if len(providers) > 0 {
 		pagesCfg.People, pagesCfg.Sessions = m.People, m.signer
 	}
@@ -312,7 +336,7 @@ func (m *Main) Run(ctx context.Context) error {
 		readModels[i] = p
 	}
 	api := &httpapi.API{Service: m.Service, Verifier: m.Verifier, Metrics: m.Metrics, Log: log, NewID: newCommandID,
-		Queries: qs, Evaluator: m.Queries, ReadModels: readModels, Replayer: replayer,
+		Queries: qs, Evaluator: m.Queries, ReadModels: readModels, Replayer: replayer, Access: m.Reads,
 		Ready: func(ctx context.Context) error {
 			if _, err := m.Store.LastSeq(ctx); err != nil {
 				return err
@@ -500,6 +524,9 @@ func (m *Main) Close() error {
 		keep(m.router.Close())
 		m.routerWG.Wait()
 	}
+	if m.accessCancel != nil {
+		m.accessCancel()
+	}
 	if m.bgCancel != nil {
 		m.bgCancel()
 		m.bgWG.Wait()
@@ -562,6 +589,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Contact, "contact", envOr("AABENDIALOG_CONTACT", ""), "how people reach the municipality about the pages' accessibility, shown on /was, e.g. \"Skriv til digital@kommune.dk eller ring 12 34 56 78\" (env AABENDIALOG_CONTACT)")
 	fs.StringVar(&cfg.TokenAudience, "token-audience", envOr("AABENDIALOG_TOKEN_AUDIENCE", auth.TokenAudience), "the audience (aud) tokens must name (env AABENDIALOG_TOKEN_AUDIENCE)")
 	minGroup := fs.String("min-group", envOr("AABENDIALOG_MIN_GROUP", strconv.Itoa(projections.DefaultMinGroup)), "k: the services report shows a figure per service or pair of services only for a group of at least k citizens (env AABENDIALOG_MIN_GROUP)")
+	retention := fs.String("access-log-retention", envOr("AABENDIALOG_ACCESS_LOG_RETENTION", "180d"), "how long the access log keeps who read a citizen's data, in days (180d) or as a duration (4320h); JetStream deletes older entries (env AABENDIALOG_ACCESS_LOG_RETENTION)")
+	wait := fs.String("access-log-wait", envOr("AABENDIALOG_ACCESS_LOG_WAIT", string(accesslog.WaitBuffered)), "when a logged read is answered: \"buffered\" (once its entry is sent; a failed or overdue ack refuses every logged read until the log stores again: fast, and only entries of the last second can be lost if the process dies) or \"ack\" (once the entry is stored: nothing answered unlogged, but each read waits for the log's fsync) (env AABENDIALOG_ACCESS_LOG_WAIT)")
+	fs.BoolVar(&cfg.AccessLogNames, "access-log-names", envOr("AABENDIALOG_ACCESS_LOG_NAMES", "") == "true", "show citizens the names of those who read their data (from the staff provider's sign-in); without it they see role and service only (env AABENDIALOG_ACCESS_LOG_NAMES=true)")
 	fs.StringVar(&cfg.PublicURL, "public-url", envOr("AABENDIALOG_PUBLIC_URL", ""), "the address people reach the pages at, e.g. https://aabendialog.kommune.dk; identity providers send people back to it (env AABENDIALOG_PUBLIC_URL)")
 	for _, o := range []struct {
 		flag, env string
@@ -590,6 +620,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var err error
 	if cfg.MinGroup, err = strconv.Atoi(strings.TrimSpace(*minGroup)); err != nil || cfg.MinGroup < 1 {
 		return usageError("--min-group %q: give k, the fewest citizens a figure of the services report is shown for, as a whole number of 1 or more (default %d)", *minGroup, projections.DefaultMinGroup)
+	}
+	if cfg.AccessLogWait = accesslog.Wait(*wait); cfg.AccessLogWait != accesslog.WaitAck && cfg.AccessLogWait != accesslog.WaitBuffered {
+		return usageError("--access-log-wait %q: use buffered or ack", *wait)
+	}
+	if cfg.AccessLogRetention, err = parseRetention(*retention); err != nil {
+		return usageError("--access-log-retention %q: %v", *retention, err)
 	}
 	if cfg.Fsync, err = eventstore.ParseFsync(*fsync); err != nil {
 		return usageError("--%v", err)

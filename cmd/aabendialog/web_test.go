@@ -412,6 +412,40 @@ func TestPagesInABrowser(t *testing.T) {
 	}
 	b.check("17-mine-moeder-bagefter")
 
+	// Who has read the citizen's data: the professionals who opened the meeting, by role and
+	// service, no names.
+	b.click(`a[href="/moeder/adgang"]`)
+	b.wantH1("Hvem har set mine oplysninger")
+	if got := b.text("main .access"); !strings.Contains(got, "Jobcenter") || !strings.Contains(got, "Er med i dit møde") || strings.Contains(got, "Karin Holm") {
+		t.Errorf("the access log page shows %q", got)
+	}
+	b.check("19-hvem-har-set")
+	// The citizen gives a mandate and takes it back.
+	b.open("/moeder/fuldmagter")
+	b.wantH1("Hvem må hjælpe mig")
+	b.check("20-fuldmagter")
+	b.click(`a[href="/moeder/fuldmagter/ny"]`)
+	b.wantH1("Giv en fuldmagt")
+	b.click(`main button[type=submit]`)
+	b.wantH1("Giv en fuldmagt")
+	b.check("21-fuldmagt-fejl")
+	helper := uuid.New()
+	b.do(chromedp.SendKeys(chromedp.ID("person"), helper.String()), chromedp.SendKeys(chromedp.ID("name"), "Bo Hansen"),
+		chromedp.Click(chromedp.ID("kind-support")), chromedp.SendKeys(chromedp.ID("until"), "31.12.2099"))
+	b.click(`main button[type=submit]`)
+	b.wantH1("Hvem må hjælpe mig")
+	if got := b.text("main .cards"); !strings.Contains(got, "Bo Hansen") || !strings.Contains(got, "Bisidder") {
+		t.Errorf("the mandates page after giving one: %q", got)
+	}
+	b.click(`a[href="/moeder/fuldmagter/` + helper.String() + `/tilbagekald"]`)
+	b.wantH1("Tag fuldmagten tilbage")
+	b.check("22-tag-fuldmagt-tilbage")
+	b.click(`main button[type=submit]`)
+	b.wantH1("Hvem må hjælpe mig")
+	if got := b.text("main"); strings.Contains(got, "Bo Hansen") || !strings.Contains(got, "Fuldmagten er taget tilbage.") {
+		t.Errorf("the mandates page after taking it back: %q", got)
+	}
+
 	// Someone else's meeting: not found, and nothing of it shown.
 	b.signOut()
 	b.signIn(srv.data, domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen})

@@ -39,6 +39,9 @@ type Observer interface {
 // Reply is the answer to a command, the same over NATS, HTTP and the CLI.
 type Reply struct {
 	MeetingID uuid.UUID `json:"meeting_id"`
+	// CitizenID names the citizen of a command to their own aggregate (grant-mandate,
+	// revoke-mandate), whose MeetingID is the nil UUID.
+	CitizenID uuid.UUID `json:"citizen_id,omitzero"`
 	CommandID uuid.UUID `json:"command_id"`
 	Command   string    `json:"command"`
 	// Sequence is the stream sequence the commit was written at; a query can wait for it.
@@ -69,6 +72,17 @@ type Service struct {
 	// Addresses finds or reserves the person an e-mail address belongs to, for invitations by
 	// address; nil refuses them (the embedded default has no sign-in that verifies addresses).
 	Addresses Addresses
+	// Citizens is the log of the citizens' own aggregates: their mandates. A support actor is
+	// honoured only while a mandate recorded there stands; nil refuses every support actor and
+	// every command about mandates.
+	Citizens CitizenLog
+}
+
+// CitizenLog is what the command service needs of the citizens' log (eventstore.Citizens).
+type CitizenLog interface {
+	Load(ctx context.Context, citizen uuid.UUID) (eventstore.LoadedCitizen, error)
+	Append(ctx context.Context, c domain.CitizenCommit, expected uint64) (eventstore.Appended, error)
+	CommitAt(ctx context.Context, seq uint64) (domain.CitizenCommit, error)
 }
 
 // Addresses is the people directory as invitations by e-mail address use it (auth.People).
@@ -105,6 +119,12 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 	}
 	if err := s.Services.Check(cmd); err != nil {
 		return Reply{}, err
+	}
+	if err := s.CheckMandate(ctx, actor); err != nil {
+		return Reply{}, err
+	}
+	if cc, ok := cmd.(domain.CitizenCommand); ok {
+		return s.handleCitizen(ctx, actor, commandID, cc)
 	}
 	if inv, ok := cmd.(*domain.InviteParticipant); ok && inv.Email != "" {
 		if inv.Participant != uuid.Nil {
@@ -205,6 +225,22 @@ func (s *Service) first(ctx context.Context, actor domain.Actor, commandID uuid.
 	return reply(c, seq, true)
 }
 
+// CheckMandate refuses a support actor unless a mandate from the citizen they name stands in the
+// log now: every command checks it, and the read side through this method. Other actors pass.
+func (s *Service) CheckMandate(ctx context.Context, a domain.Actor) error {
+	if a.Role != domain.RoleSupport {
+		return nil
+	}
+	if s.Citizens == nil {
+		return domain.Errorf(domain.Forbidden, "this service keeps no mandates, so it honours no support person's token").Because(domain.RuleNoMandate)
+	}
+	l, err := s.Citizens.Load(ctx, a.OnBehalfOf)
+	if err != nil {
+		return err
+	}
+	return l.Citizen.CheckMandate(a, s.now())
+}
+
 func reply(c domain.Commit, seq uint64, duplicate bool) (Reply, error) {
 	r := Reply{MeetingID: c.MeetingID, CommandID: c.CommandID, Command: c.Command, Sequence: seq, Duplicate: duplicate,
 		Events: make([]ReplyEvent, len(c.Events))}
@@ -225,6 +261,10 @@ func reply(c domain.Commit, seq uint64, duplicate bool) (Reply, error) {
 func AppendReply(b []byte, r Reply) []byte {
 	b = append(b, `{"meeting_id":`...)
 	b = wire.AppendUUID(b, r.MeetingID)
+	if r.CitizenID != uuid.Nil {
+		b = append(b, `,"citizen_id":`...)
+		b = wire.AppendUUID(b, r.CitizenID)
+	}
 	b = append(b, `,"command_id":`...)
 	b = wire.AppendUUID(b, r.CommandID)
 	b = append(b, `,"command":`...)

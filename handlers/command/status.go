@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/handlers/accesslog"
 	"github.com/aabendialog/aabendialog/handlers/auth"
 	"github.com/aabendialog/aabendialog/projections"
 )
@@ -42,6 +43,9 @@ func Status(err error) (int, ErrorBody) {
 	var nc *projections.NotCaughtUpError
 	if errors.As(err, &nc) {
 		return http.StatusServiceUnavailable, ErrorBody{ErrorDetail{Kind: "unavailable", Field: "after", Message: nc.Error() + "; ask again in a moment"}}
+	}
+	if errors.Is(err, accesslog.ErrUnavailable) {
+		return http.StatusServiceUnavailable, ErrorBody{ErrorDetail{Kind: "unavailable", Message: accesslog.ErrUnavailable.Error()}}
 	}
 	if errors.Is(err, auth.ErrUnauthenticated) {
 		return http.StatusUnauthorized, ErrorBody{ErrorDetail{Kind: "unauthenticated", Message: err.Error()}}

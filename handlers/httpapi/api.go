@@ -84,8 +84,16 @@ type API struct {
 	// Directory is the staff directory (professionals who signed in through the staff
 	// provider); nil leaves GET /api/v1/directory out.
 	Directory Directory
+	// Access checks a support actor's mandate and logs reads done outside the queries (replay)
+	// before they are answered (query.Reads); nil logs nothing.
+	Access AccessRecorder
 
 	rebuilds sync.Map // projection name -> *rebuildProgress
+}
+
+// AccessRecorder logs a read of citizens' data by a before it is answered (query.Reads.Record).
+type AccessRecorder interface {
+	Record(ctx context.Context, a domain.Actor, what string, meeting uuid.UUID, criteria map[string]string, citizens ...uuid.UUID) error
 }
 
 // Route is one method and path the API serves.

@@ -4,6 +4,8 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/google/uuid"
+
 	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/handlers/evaluation"
 	"github.com/aabendialog/aabendialog/handlers/query"
@@ -28,6 +30,31 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, forEvaluator bool) 
 	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if a.Access != nil {
+		// A replay is a read of the citizen's data: logged before it is answered, and a support
+		// person's mandate checked.
+		criteria := map[string]string{}
+		for k := range r.URL.Query() {
+			criteria[k] = r.URL.Query().Get(k)
+		}
+		var citizens []uuid.UUID
+		if c, err := uuid.Parse(out.Citizen); err == nil {
+			citizens = append(citizens, c)
+		}
+		for _, m := range out.Meetings {
+			if c, err := uuid.Parse(m.Citizen); err == nil {
+				citizens = append(citizens, c)
+			}
+		}
+		what := "replay"
+		if forEvaluator {
+			what = "evaluation-replay"
+		}
+		if err := a.Access.Record(r.Context(), actor, what, q.Meeting, criteria, citizens...); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

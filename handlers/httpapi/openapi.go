@@ -18,6 +18,7 @@ import (
 var enums = map[reflect.Type][]string{
 	reflect.TypeFor[domain.ParticipantKind](): {string(domain.KindProfessional), string(domain.KindNetwork), string(domain.KindRegion), string(domain.KindOther)},
 	reflect.TypeFor[domain.PlaceKind]():       {string(domain.PlaceHome), string(domain.PlaceChosen), string(domain.PlaceOffice), string(domain.PlaceOnline)},
+	reflect.TypeFor[domain.MandateKind]():     {string(domain.MandateSupport), string(domain.MandateRepresentative)},
 }
 
 type object = map[string]any
@@ -217,13 +218,14 @@ func OpenAPIDocument(routes []Route) []byte {
 			"schemas": object{
 				"Reply": object{"type": "object", "required": []string{"meeting_id", "command_id", "command", "sequence", "duplicate", "events"},
 					"properties": object{
-						"meeting_id": object{"type": "string", "format": "uuid"},
+						"meeting_id": object{"type": "string", "format": "uuid", "description": "The meeting; the nil UUID for a command about the citizen's mandates."},
+						"citizen_id": object{"type": "string", "format": "uuid", "description": "The citizen, for a command about their mandates (grant-mandate, revoke-mandate)."},
 						"command_id": object{"type": "string", "format": "uuid"},
 						"command":    object{"type": "string"},
 						"sequence":   object{"type": "integer", "format": "int64", "minimum": 1, "description": "The stream sequence written; a query can wait until its read model has reached it."},
 						"duplicate":  object{"type": "boolean", "description": "The command id was handled before; this is the first reply and nothing new was written."},
 						"events": object{"type": "array", "items": object{"type": "object", "required": []string{"type", "data"},
-							"properties": object{"type": object{"type": "string", "enum": domain.EventTypes()}, "data": object{"type": "object"}}}},
+							"properties": object{"type": object{"type": "string", "enum": append(domain.EventTypes(), domain.CitizenEventTypes()...)}, "data": object{"type": "object"}}}},
 					}},
 				"Error": object{"type": "object", "required": []string{"error"}, "properties": object{"error": object{
 					"type": "object", "required": []string{"kind", "message"},
@@ -248,11 +250,12 @@ var querySummary = map[string]string{
 	"history":    "A citizen's meetings in time order: status, time and place, agenda, participants and their answers, follow-ups.",
 	"inbox":      "For the person asking: invitations to answer, coming meetings, follow-ups they own.",
 	"follow-ups": "Follow-ups of the meetings the person asking may see.",
+	"access-log": "Who has read the citizen's data, newest first: when, the reader's role and service (the name only where the municipality shows names), what and why. For the citizen, a support person with a standing mandate, and administrators (by citizen or by reader, itself logged); refused to everyone else.",
 	"services":   "Which services took part and which meet the same citizens, per period. Aggregates (per service, per pair of services) of fewer than k citizens (serve --min-group, default 5) are suppressed and say so; pairs with a suppressed service are not listed. Professionals also get per-meeting rows of the meetings they are part of; evaluators and administrators get aggregates only.",
 }
 
 var queryParamSchema = map[string]object{
-	"citizen": {"type": "string", "format": "uuid"}, "owner": {"type": "string", "format": "uuid"},
+	"citizen": {"type": "string", "format": "uuid"}, "owner": {"type": "string", "format": "uuid"}, "actor": {"type": "string", "format": "uuid"},
 	"after": {"type": "integer", "minimum": 0}, "overdue": {"type": "boolean"},
 	"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "service": {"type": "string"},
 	"period": {"type": "string", "pattern": `^\d{4}(-([Qq][1-4]|0[1-9]|1[0-2]))?$`},
@@ -277,6 +280,7 @@ var queryParamDoc = map[string]string{
 	"overdue": "Only follow-ups past their due date and not done.",
 	"from":    "First day (YYYY-MM-DD) a meeting was convened on.",
 	"to":      "Last day (YYYY-MM-DD) a meeting was convened on.",
+	"actor":   "Administrators: only entries by this reader (a misuse investigation).",
 	"period":  "A year (2026), a quarter (2026-Q1) or a month (2026-03), by the day meetings were convened (UTC); all time when left out.",
 }
 

@@ -19,7 +19,7 @@ import (
 // Service answers the read-model queries by name with string parameters, the same over
 // HTTP (GET /api/v1/<name>?…) and NATS (dialog.query.<name>, the parameters as a JSON object).
 type Service struct {
-	Queries *projections.Queries
+	Reads *Reads
 }
 
 // queryParams are the parameters each query takes, for checking and for the API document.
@@ -28,6 +28,7 @@ var queryParams = map[string][]string{
 	"inbox":      {"limit", "cursor", "after"},
 	"follow-ups": {"owner", "service", "overdue", "limit", "cursor", "after"},
 	"services":   {"period", "service", "limit", "cursor", "after"},
+	"access-log": {"citizen", "actor", "limit", "cursor"},
 }
 
 // Names lists the queries.
@@ -78,9 +79,9 @@ func (s *Service) Do(ctx context.Context, a domain.Actor, name string, p url.Val
 		case a.Role == domain.RoleSupport:
 			c = a.OnBehalfOf
 		}
-		return s.Queries.History(ctx, a, c, pg, after)
+		return s.Reads.History(ctx, a, c, pg, after)
 	case "inbox":
-		return s.Queries.Inbox(ctx, a, pg, after)
+		return s.Reads.Inbox(ctx, a, pg, after)
 	case "follow-ups":
 		owner, err := uuidParam(p, "owner")
 		if err != nil {
@@ -92,9 +93,19 @@ func (s *Service) Do(ctx context.Context, a domain.Actor, name string, p url.Val
 				return nil, domain.FieldErrorf("overdue", "%q is not true or false", v)
 			}
 		}
-		return s.Queries.FollowUps(ctx, a, projections.FollowUpFilter{Owner: owner, Service: p.Get("service"), Overdue: overdue}, pg, after)
+		return s.Reads.FollowUps(ctx, a, projections.FollowUpFilter{Owner: owner, Service: p.Get("service"), Overdue: overdue}, pg, after)
+	case "access-log":
+		c, err := uuidParam(p, "citizen")
+		if err != nil {
+			return nil, err
+		}
+		actor, err := uuidParam(p, "actor")
+		if err != nil {
+			return nil, err
+		}
+		return s.Reads.AccessLog(ctx, a, c, actor, pg)
 	default: // services
-		return s.Queries.Services(ctx, a, projections.ServicesReportFilter{Period: p.Get("period"), Service: p.Get("service"), Page: pg}, after)
+		return s.Reads.Services(ctx, a, projections.ServicesReportFilter{Period: p.Get("period"), Service: p.Get("service"), Page: pg}, after)
 	}
 }
 

@@ -17,20 +17,22 @@ import (
 // notices are the confirmations shown after a redirect, by key, so that no text travels in the
 // address.
 var notices = map[string]string{
-	"indkaldt":     "Mødet er oprettet. Skriv nu, hvad du vil tale om.",
-	"dagsorden":    "Dagsordenen er gemt.",
-	"inviteret":    "Invitationen er sendt.",
-	"tilbagekaldt": "Invitationen er trukket tilbage.",
-	"tid":          "Tid og sted er gemt.",
-	"aflyst":       "Mødet er aflyst.",
-	"svar":         "Dit svar er gemt.",
-	"forslag":      "Dit forslag er sendt til borgeren.",
-	"fremmoede":    "Det er gemt, hvem der var med.",
-	"opfoelgning":  "Opfølgningen er gemt.",
-	"udfoert":      "Opfølgningen er markeret som udført.",
-	"afsluttet":    "Mødet er afsluttet.",
-	"logget-ind":   "Du er logget ind.",
-	"varsler":      "Det er gemt, hvordan du får beskeder.",
+	"indkaldt":       "Mødet er oprettet. Skriv nu, hvad du vil tale om.",
+	"dagsorden":      "Dagsordenen er gemt.",
+	"fuldmagt-givet": "Fuldmagten er givet.",
+	"fuldmagt-taget": "Fuldmagten er taget tilbage.",
+	"inviteret":      "Invitationen er sendt.",
+	"tilbagekaldt":   "Invitationen er trukket tilbage.",
+	"tid":            "Tid og sted er gemt.",
+	"aflyst":         "Mødet er aflyst.",
+	"svar":           "Dit svar er gemt.",
+	"forslag":        "Dit forslag er sendt til borgeren.",
+	"fremmoede":      "Det er gemt, hvem der var med.",
+	"opfoelgning":    "Opfølgningen er gemt.",
+	"udfoert":        "Opfølgningen er markeret som udført.",
+	"afsluttet":      "Mødet er afsluttet.",
+	"logget-ind":     "Du er logget ind.",
+	"varsler":        "Det er gemt, hvordan du får beskeder.",
 }
 
 // danishError says in Danish what went wrong, naming the form field where there is one.
@@ -61,28 +63,33 @@ func danishError(err error) (int, fieldError) {
 // ruleMessages put the domain's rules into Danish, by the rule an error names (the domain's
 // messages are English, for the API); a test sees every rule has one.
 var ruleMessages = map[domain.Rule]fieldError{
-	domain.RuleInThePast:           {"date", "Tidspunktet er allerede gået. Vælg et tidspunkt fra nu af."},
-	domain.RuleSameSchedule:        {"date", "Mødet ligger allerede på det tidspunkt og sted."},
-	domain.RuleAlreadyInvited:      {"participant", "Personen er allerede inviteret."},
-	domain.RuleCitizenIsPart:       {"participant", "Borgeren er altid med i sit eget møde og skal ikke inviteres."},
-	domain.RuleTooManyParticipants: {"", "Mødet har allerede så mange invitationer, som der er plads til (50, også dem, der er taget tilbage). Indkald til et nyt møde."},
-	domain.RuleClosed:              {"", "Mødet er afsluttet, så det kan ikke ændres nu."},
-	domain.RuleCancelled:           {"", "Mødet er aflyst, så det kan ikke ændres nu."},
-	domain.RuleHeld:                {"", "Mødet er holdt, så det kan ikke ændres nu."},
-	domain.RuleNotScheduled:        {"", "Mødet har ikke fået tid og sted endnu."},
-	domain.RuleTooEarly:            {"", "Hvem der var med, kan først skrives ned fra en time før mødet."},
-	domain.RuleAlreadyAttended:     {"", "Det er allerede skrevet ned, hvem der var med."},
-	domain.RuleCitizenPresent:      {"present", "Borgeren skal være med. Intet om borgeren uden borgeren."},
-	domain.RuleResponsibleAbsent:   {"responsible", "Den ansvarlige skal have været med til mødet."},
-	domain.RuleAlreadyAccepted:     {"", "Du har allerede sagt ja."},
-	domain.RuleAlreadyDeclined:     {"", "Du har allerede sagt nej."},
-	domain.RuleFollowUpDone:        {"", "Opfølgningen er allerede udført."},
-	domain.RuleAttendanceFirst:     {"", "Skriv først ned, hvem der var med."},
-	domain.RuleCloseNotHeld:        {"", "Kun et møde, der er holdt, kan afsluttes. Skriv først ned, hvem der var med."},
-	domain.RuleCancelHeld:          {"", "Mødet er holdt, så det kan ikke aflyses. Det kan afsluttes."},
-	domain.RuleNotInvited:          {"", "Personen er ikke inviteret til mødet."},
-	domain.RuleOnlyInvitedAnswer:   {"", "Kun de inviterede kan svare på invitationen."},
-	domain.RuleTooManyChanges:      {"", "Mødet er ændret så mange gange, som der er plads til. Indkald til et nyt møde."},
+	domain.RuleInThePast:            {"date", "Tidspunktet er allerede gået. Vælg et tidspunkt fra nu af."},
+	domain.RuleSameSchedule:         {"date", "Mødet ligger allerede på det tidspunkt og sted."},
+	domain.RuleAlreadyInvited:       {"participant", "Personen er allerede inviteret."},
+	domain.RuleCitizenIsPart:        {"participant", "Borgeren er altid med i sit eget møde og skal ikke inviteres."},
+	domain.RuleTooManyParticipants:  {"", "Mødet har allerede så mange invitationer, som der er plads til (50, også dem, der er taget tilbage). Indkald til et nyt møde."},
+	domain.RuleClosed:               {"", "Mødet er afsluttet, så det kan ikke ændres nu."},
+	domain.RuleCancelled:            {"", "Mødet er aflyst, så det kan ikke ændres nu."},
+	domain.RuleHeld:                 {"", "Mødet er holdt, så det kan ikke ændres nu."},
+	domain.RuleNotScheduled:         {"", "Mødet har ikke fået tid og sted endnu."},
+	domain.RuleTooEarly:             {"", "Hvem der var med, kan først skrives ned fra en time før mødet."},
+	domain.RuleAlreadyAttended:      {"", "Det er allerede skrevet ned, hvem der var med."},
+	domain.RuleCitizenPresent:       {"present", "Borgeren skal være med. Intet om borgeren uden borgeren."},
+	domain.RuleResponsibleAbsent:    {"responsible", "Den ansvarlige skal have været med til mødet."},
+	domain.RuleAlreadyAccepted:      {"", "Du har allerede sagt ja."},
+	domain.RuleAlreadyDeclined:      {"", "Du har allerede sagt nej."},
+	domain.RuleFollowUpDone:         {"", "Opfølgningen er allerede udført."},
+	domain.RuleAttendanceFirst:      {"", "Skriv først ned, hvem der var med."},
+	domain.RuleCloseNotHeld:         {"", "Kun et møde, der er holdt, kan afsluttes. Skriv først ned, hvem der var med."},
+	domain.RuleMandateNotYours:      {"", "Kun borgeren selv, eller en sagsbehandler med borgerens skriftlige fuldmagt, kan give eller tage en fuldmagt."},
+	domain.RuleMandateNeedsDocument: {"document", "Skriv journalnummeret på borgerens skriftlige fuldmagt."},
+	domain.RuleMandateHeld:          {"", "Personen har allerede den fuldmagt."},
+	domain.RuleNoMandate:            {"", "Du har ikke en fuldmagt fra borgeren, eller den er taget tilbage. Bed borgeren om at give dig en ny."},
+	domain.RuleMandateExpired:       {"", "Din fuldmagt fra borgeren er udløbet. Bed borgeren om en ny."},
+	domain.RuleCancelHeld:           {"", "Mødet er holdt, så det kan ikke aflyses. Det kan afsluttes."},
+	domain.RuleNotInvited:           {"", "Personen er ikke inviteret til mødet."},
+	domain.RuleOnlyInvitedAnswer:    {"", "Kun de inviterede kan svare på invitationen."},
+	domain.RuleTooManyChanges:       {"", "Mødet er ændret så mange gange, som der er plads til. Indkald til et nyt møde."},
 }
 
 // anchor is the control an error about a field leads to: the first choice of a group.
@@ -139,21 +146,26 @@ func danishDate(s string) string {
 }
 
 var words = map[string]map[string]string{
-	"status": {"convened": "Mangler tid og sted", "scheduled": "Planlagt", "held": "Holdt", "closed": "Afsluttet", "cancelled": "Aflyst"},
-	"answer": {"pending": "Har ikke svaret endnu", "accepted": "Kommer", "declined": "Kommer ikke"},
-	"kind":   {"professional": "Fagperson fra kommunen", "region": "Fra regionen", "network": "Fra borgerens netværk", "other": "Andet"},
-	"place":  {"home": "Hjemme hos borgeren", "chosen": "Et sted, borgeren har valgt", "office": "På kommunens kontor", "online": "Online (video)"},
-	"state":  {"open": "Ikke gjort endnu", "due": "Skal gøres i dag", "overdue": "Forsinket", "done": "Udført", "done_late": "Udført, men for sent"},
+	"status":  {"convened": "Mangler tid og sted", "scheduled": "Planlagt", "held": "Holdt", "closed": "Afsluttet", "cancelled": "Aflyst"},
+	"answer":  {"pending": "Har ikke svaret endnu", "accepted": "Kommer", "declined": "Kommer ikke"},
+	"kind":    {"professional": "Fagperson fra kommunen", "region": "Fra regionen", "network": "Fra borgerens netværk", "other": "Andet"},
+	"place":   {"home": "Hjemme hos borgeren", "chosen": "Et sted, borgeren har valgt", "office": "På kommunens kontor", "online": "Online (video)"},
+	"reader":  {"professional": "En fagperson", "support": "Din bisidder eller partsrepræsentant", "network": "En fra dit netværk", "evaluator": "En evaluator", "admin": "En administrator", "citizen": "En borger"},
+	"read":    {"meeting": "Et møde", "history": "Oversigten over dine møder", "inbox": "Et møde i personens indbakke", "follow-ups": "Opfølgninger fra dine møder", "replay": "Historikken for dine møder", "evaluation-replay": "Historikken uden navne, til evalueringen", "services": "En opgørelse over centre", "access-log": "Denne liste"},
+	"purpose": {"meeting_participation": "Er med i dit møde", "support": "Hjælper dig med din fuldmagt", "evaluation": "Evaluering af forsøget, uden navne", "administration": "Drift og kontrol af systemet"},
+	"mandate": {"support": "Bisidder", "representative": "Partsrepræsentant"},
+	"state":   {"open": "Ikke gjort endnu", "due": "Skal gøres i dag", "overdue": "Forsinket", "done": "Udført", "done_late": "Udført, men for sent"},
 }
 
 var templateFuncs = template.FuncMap{
 	"time": danishTime,
 	"date": danishDate,
-	"word": func(kind, code string) string {
-		if w, ok := words[kind][code]; ok {
+	"word": func(kind string, code any) string {
+		c := fmt.Sprint(code) // a code may be a named string type (domain.Role, …)
+		if w, ok := words[kind][c]; ok {
 			return w
 		}
-		return code
+		return c
 	},
 	"anchor": anchor,
 	// newid gives each of several forms on one page its own command id.

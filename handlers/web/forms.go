@@ -94,7 +94,7 @@ type action struct {
 // actions are the form pages, by route: each family's file adds its own.
 func (p *Pages) actions() map[string]action {
 	all := map[string]action{}
-	for _, family := range []map[string]action{p.meetingActions(), p.invitationActions(), p.scheduleActions(), p.followUpActions()} {
+	for _, family := range []map[string]action{p.meetingActions(), p.invitationActions(), p.scheduleActions(), p.followUpActions(), p.rightsActions()} {
 		maps.Copy(all, family)
 	}
 	return all

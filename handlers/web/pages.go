@@ -92,6 +92,12 @@ type Pages struct {
 	// where their notices go, changed on /varsler. Either may be nil.
 	Notices        NoticeBox
 	NoticeSettings NoticeSettings
+	// Access answers "Hvem har set mine oplysninger" (/moeder/adgang), and Mandates lists the
+	// citizen's mandates (/moeder/fuldmagter); nil leaves the page out. AccessLogDays is how
+	// long the access log keeps entries, told on the page.
+	Access        AccessLog
+	Mandates      MandateList
+	AccessLogDays int
 
 	templates map[string]*template.Template
 	mux       *http.ServeMux
@@ -117,7 +123,7 @@ func (p *Pages) parseTemplates() error {
 		if name == "layout" {
 			continue
 		}
-		t, err := template.New(name).Funcs(templateFuncs).Funcs(template.FuncMap{"services": p.services().Names, "providers": p.providerLinks, "directory": p.directory, "byEmail": func() bool { return p.People != nil }, "noticesByEmail": func() bool { return p.NoticeSettings != nil }}).ParseFS(webFiles, "templates/layout.html", n)
+		t, err := template.New(name).Funcs(templateFuncs).Funcs(template.FuncMap{"services": p.services().Names, "providers": p.providerLinks, "directory": p.directory, "byEmail": func() bool { return p.People != nil }, "noticesByEmail": func() bool { return p.NoticeSettings != nil }, "rights": func() bool { return p.Access != nil }}).ParseFS(webFiles, "templates/layout.html", n)
 		if err != nil {
 			return fmt.Errorf("page %s: %w", name, err)
 		}
@@ -161,6 +167,12 @@ func (p *Pages) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /moeder/{id}/kalender.ics", p.calendar)
 	mux.HandleFunc("GET /varsler", p.noticeSettings)
 	mux.HandleFunc("POST /varsler", p.noticeSettings)
+	if p.Access != nil {
+		mux.HandleFunc("GET /moeder/adgang", p.accessLog)
+	}
+	if p.Mandates != nil {
+		mux.HandleFunc("GET /moeder/fuldmagter", p.mandates)
+	}
 	for route, a := range p.actions() {
 		mux.HandleFunc("GET "+route, p.formPage(a))
 		mux.HandleFunc("POST "+route, p.formPage(a))

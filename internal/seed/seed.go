@@ -28,6 +28,9 @@ type Config struct {
 	Workers int
 	// Progress, if set, is called after each citizen with (citizens done, citizens).
 	Progress func(done, total int)
+	// Mandates is the citizens' log: a citizen with a support person first gives them a
+	// mandate there, as the service requires. Without it no support person acts.
+	Mandates command.CitizenLog
 }
 
 // Stats counts what was written.
@@ -136,6 +139,7 @@ func Write(ctx context.Context, log command.Log, cfg Config) (Stats, error) {
 			defer wg.Done()
 			clock := &simClock{}
 			svc := command.New(log, clock.now, nil)
+			svc.Citizens = cfg.Mandates
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= cfg.Citizens || ctx.Err() != nil {
@@ -170,6 +174,14 @@ func seedCitizen(ctx context.Context, svc *command.Service, clock *simClock, r *
 	var support *domain.Actor
 	if chance(r, 0.3) {
 		support = &domain.Actor{ID: uuid.New(), Role: domain.RoleSupport, OnBehalfOf: citizen.ID}
+	}
+	if support != nil && svc.Citizens == nil {
+		support = nil // no mandates can be given, so the citizen acts alone
+	}
+	if support != nil {
+		if _, err := svc.Handle(ctx, citizen, uuid.Must(uuid.NewV7()), &domain.GrantMandate{Person: support.ID, Kind: domain.MandateSupport}); err != nil {
+			return st, fmt.Errorf("mandate: %w", err)
+		}
 	}
 	// The citizen's own professionals and network, mostly the same from meeting to meeting.
 	var mine []seedPerson

@@ -1,0 +1,214 @@
+package domain_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/aabendialog/aabendialog/domain"
+)
+
+// givenCitizen folds the events into a citizen's aggregate, each as a commit of its own by actor.
+func givenCitizen(by domain.Actor, events ...domain.EventData) *domain.Citizen {
+	c := &domain.Citizen{}
+	for i, d := range events {
+		c.Apply(domain.CitizenCommit{CommandID: uuid.New(), Command: "given", CitizenID: citizenID, Actor: by,
+			At: t0.Add(time.Duration(i) * time.Minute), Events: []domain.Event{domain.NewEvent(d)}})
+	}
+	return c
+}
+
+var (
+	caseworker = domain.Actor{ID: jobID, Role: domain.RoleProfessional, Service: "Jobcenter"}
+	granted    = domain.MandateGranted{Person: supportID, Kind: domain.MandateSupport, Name: "Bo", Evidence: domain.EvidenceSignIn}
+)
+
+func TestCitizenDecides(t *testing.T) {
+	grant := &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateSupport, Name: "Bo"}
+	for _, tc := range []struct {
+		name  string
+		given []domain.EventData
+		actor domain.Actor
+		when  domain.CitizenCommand
+		then  []domain.EventData
+		kind  domain.ErrorKind
+		rule  domain.Rule
+		msg   string
+	}{
+		{name: "the citizen gives a mandate, on their own sign-in", actor: citizen, when: grant,
+			then: []domain.EventData{granted}},
+		{name: "with a last day", actor: citizen,
+			when: &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateRepresentative, Until: "2026-12-31"},
+			then: []domain.EventData{domain.MandateGranted{Person: supportID, Kind: domain.MandateRepresentative, Until: "2026-12-31", Evidence: domain.EvidenceSignIn}}},
+		{name: "a caseworker on a written power of attorney", actor: caseworker,
+			when: &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateSupport, Document: "J.nr. 27.12.00-2026"},
+			then: []domain.EventData{domain.MandateGranted{Person: supportID, Kind: domain.MandateSupport, Evidence: domain.EvidencePowerOfAttorney, Document: "J.nr. 27.12.00-2026"}}},
+		{name: "a caseworker without one is refused", actor: caseworker, when: grant, kind: domain.Forbidden, rule: domain.RuleMandateNeedsDocument, msg: "written power of attorney"},
+		{name: "another citizen is refused", actor: otherCitizen, when: grant, kind: domain.Forbidden, rule: domain.RuleMandateNotYours, msg: "only for themself"},
+		{name: "a support person cannot pass a mandate on", given: []domain.EventData{granted}, actor: support,
+			when: &domain.GrantMandate{Citizen: citizenID, Person: sisterID, Kind: domain.MandateSupport}, kind: domain.Forbidden, rule: domain.RuleMandateNotYours},
+		{name: "a network member is refused", actor: sister, when: grant, kind: domain.Forbidden},
+		{name: "an evaluator is refused", actor: evaluator, when: grant, kind: domain.Forbidden, msg: "evaluators give no commands"},
+		{name: "an admin is refused", actor: admin, when: grant, kind: domain.Forbidden},
+		{name: "not to the citizen themself", actor: citizen, when: &domain.GrantMandate{Citizen: citizenID, Person: citizenID, Kind: domain.MandateSupport}, kind: domain.Invalid, msg: "is the citizen"},
+		{name: "a last day that has passed", actor: citizen, when: &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateSupport, Until: "2026-11-01"}, kind: domain.Invalid, msg: "has passed"},
+		{name: "an unknown kind", actor: citizen, when: &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: "boss"}, kind: domain.Invalid, msg: "not a kind of mandate"},
+		{name: "a malformed day", actor: citizen, when: &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateSupport, Until: "31-12-2026"}, kind: domain.Invalid, msg: "not a date"},
+		{name: "no citizen named", actor: caseworker, when: &domain.GrantMandate{Person: supportID, Kind: domain.MandateSupport, Document: "x"}, kind: domain.Invalid, msg: "citizen_id"},
+		{name: "the same mandate twice", given: []domain.EventData{granted}, actor: citizen, when: grant, kind: domain.Conflict, rule: domain.RuleMandateHeld},
+		{name: "changing its kind is a new grant", given: []domain.EventData{granted}, actor: citizen,
+			when: &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateRepresentative, Name: "Bo"},
+			then: []domain.EventData{domain.MandateGranted{Person: supportID, Kind: domain.MandateRepresentative, Name: "Bo", Evidence: domain.EvidenceSignIn}}},
+		{name: "the citizen takes it back", given: []domain.EventData{granted}, actor: citizen, when: &domain.RevokeMandate{Citizen: citizenID, Person: supportID},
+			then: []domain.EventData{domain.MandateRevoked{Person: supportID, Evidence: domain.EvidenceSignIn}}},
+		{name: "its holder gives it up", given: []domain.EventData{granted}, actor: support, when: &domain.RevokeMandate{Citizen: citizenID, Person: supportID},
+			then: []domain.EventData{domain.MandateRevoked{Person: supportID, Evidence: domain.EvidenceRenounced}}},
+		{name: "a caseworker on a written revocation", given: []domain.EventData{granted}, actor: caseworker, when: &domain.RevokeMandate{Citizen: citizenID, Person: supportID, Document: "brev 3/12"},
+			then: []domain.EventData{domain.MandateRevoked{Person: supportID, Evidence: domain.EvidencePowerOfAttorney, Document: "brev 3/12"}}},
+		{name: "another support person cannot take it back", given: []domain.EventData{granted}, actor: domain.Actor{ID: sisterID, Role: domain.RoleSupport, OnBehalfOf: citizenID},
+			when: &domain.RevokeMandate{Citizen: citizenID, Person: supportID}, kind: domain.Forbidden},
+		{name: "nothing to take back", actor: citizen, when: &domain.RevokeMandate{Citizen: citizenID, Person: supportID}, kind: domain.Conflict, rule: domain.RuleNoMandate},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := givenCitizen(citizen, tc.given...)
+			before := c.History()
+			events, err := c.Decide(tc.actor, tc.when, now)
+			if !reflect.DeepEqual(c.History(), before) {
+				t.Fatalf("Decide changed the aggregate")
+			}
+			if tc.kind != "" {
+				if !domain.IsKind(err, tc.kind) || !strings.Contains(err.Error(), tc.msg) {
+					t.Fatalf("got %v, want a %s error containing %q", err, tc.kind, tc.msg)
+				}
+				if tc.rule != "" {
+					if de := (*domain.Error)(nil); !asError(err, &de) || de.Rule != tc.rule {
+						t.Fatalf("got %v, want rule %s", err, tc.rule)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []domain.EventData
+			for _, e := range events {
+				got = append(got, e.Data)
+			}
+			if !reflect.DeepEqual(got, tc.then) {
+				t.Fatalf("got %+v, want %+v", got, tc.then)
+			}
+		})
+	}
+}
+
+func asError(err error, de **domain.Error) bool {
+	e, ok := err.(*domain.Error)
+	*de = e
+	return ok
+}
+
+func TestMandateStands(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		given []domain.EventData
+		actor domain.Actor
+		at    time.Time
+		rule  domain.Rule
+	}{
+		{name: "a standing mandate", given: []domain.EventData{granted}, actor: support, at: now},
+		{name: "the citizen needs none", actor: citizen, at: now},
+		{name: "a professional needs none", actor: job, at: now},
+		{name: "no mandate", actor: support, at: now, rule: domain.RuleNoMandate},
+		{name: "after revocation", given: []domain.EventData{granted, domain.MandateRevoked{Person: supportID, Evidence: domain.EvidenceSignIn}}, actor: support, at: now, rule: domain.RuleNoMandate},
+		{name: "a mandate for someone else", given: []domain.EventData{domain.MandateGranted{Person: sisterID, Kind: domain.MandateSupport, Evidence: domain.EvidenceSignIn}}, actor: support, at: now, rule: domain.RuleNoMandate},
+		{name: "on its last day, Danish time", given: []domain.EventData{domain.MandateGranted{Person: supportID, Kind: domain.MandateSupport, Until: "2026-12-31", Evidence: domain.EvidenceSignIn}},
+			actor: support, at: time.Date(2026, 12, 31, 22, 59, 0, 0, time.UTC)},
+		{name: "past its last day", given: []domain.EventData{domain.MandateGranted{Person: supportID, Kind: domain.MandateSupport, Until: "2026-12-31", Evidence: domain.EvidenceSignIn}},
+			actor: support, at: time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC), rule: domain.RuleMandateExpired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := givenCitizen(citizen, tc.given...).CheckMandate(tc.actor, tc.at)
+			if tc.rule == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var de *domain.Error
+			if !asError(err, &de) || de.Kind != domain.Forbidden || de.Rule != tc.rule {
+				t.Fatalf("got %v, want forbidden by %s", err, tc.rule)
+			}
+		})
+	}
+}
+
+func TestMeetingRefusesCitizenCommands(t *testing.T) {
+	m := meetingFrom(t, convened)
+	if _, err := m.Decide(citizen, &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateSupport}, now); !domain.IsKind(err, domain.Invalid) {
+		t.Fatalf("got %v, want invalid", err)
+	}
+}
+
+// goldenCitizenEvents holds one sample of every citizen event type, stored like goldenEvents in
+// testdata/golden/<Type>.v<version>.json in the citizen commit envelope.
+var goldenCitizenEvents = map[string]domain.EventData{
+	domain.TypeMandateGranted: domain.MandateGranted{Person: supportID, Kind: domain.MandateRepresentative, Name: "Bo Hansen", Until: "2027-06-30", Evidence: domain.EvidencePowerOfAttorney, Document: "J.nr. 27.12.00-2026"},
+	domain.TypeMandateRevoked: domain.MandateRevoked{Person: supportID, Evidence: domain.EvidenceSignIn},
+}
+
+func TestCitizenGoldenFiles(t *testing.T) {
+	var have []string
+	for k := range goldenCitizenEvents {
+		have = append(have, k)
+	}
+	slices.Sort(have)
+	if want := domain.CitizenEventTypes(); !slices.Equal(have, want) {
+		t.Fatalf("golden samples for %v, citizen event types %v", have, want)
+	}
+	for typ, d := range goldenCitizenEvents {
+		t.Run(typ, func(t *testing.T) {
+			cc := domain.CitizenCommit{CommandID: uuid.MustParse("0193a000-0000-7000-8000-0000000000cc"), Command: "golden",
+				CitizenID: citizenID, Actor: citizen, At: t0, Events: []domain.Event{domain.NewEvent(d)}}
+			got, err := domain.EncodeCitizenCommit(cc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, got, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			pretty.WriteByte('\n')
+			path := filepath.Join("testdata", "golden", typ+".v1.json")
+			if *update {
+				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("read golden file (run go test ./domain -update to write it): %v", err)
+			}
+			if !bytes.Equal(pretty.Bytes(), want) {
+				t.Fatalf("encoded form changed; old events keep their shape forever.\ngot:\n%s\nwant:\n%s", pretty.Bytes(), want)
+			}
+			back, err := domain.DecodeCitizenCommit(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back, cc) {
+				t.Fatalf("decoded golden file:\ngot  %+v\nwant %+v", back, cc)
+			}
+			if _, err := domain.DecodeCitizenCommit(bytes.Replace(want, []byte(`"v": 1,`), []byte(`"v": 9,`), 1)); err == nil {
+				t.Fatal("an unknown envelope version was read")
+			}
+		})
+	}
+}
