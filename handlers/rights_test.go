@@ -204,10 +204,11 @@ func TestAccessLog(t *testing.T) {
 		t.Fatalf("history: %d %s", st, raw)
 	}
 	st, raw := w.getAPI(p.citizen, "/api/v1/access-log")
-	var got []query.AccessView
-	if err := json.Unmarshal(raw, &got); st != 200 || err != nil {
+	var page projections.Paged[query.AccessView]
+	if err := json.Unmarshal(raw, &page); st != 200 || err != nil || page.NextCursor != "" {
 		t.Fatalf("access log: %d %s %v", st, raw, err)
 	}
+	got := page.Items
 	if len(got) != 1 || got[0].Role != domain.RoleProfessional || got[0].Service != "Jobcenter" || got[0].What != "history" ||
 		got[0].Purpose != accesslog.PurposeMeeting || got[0].At.IsZero() || got[0].Name != "" || got[0].ReaderID != uuid.Nil {
 		t.Fatalf("the citizen's access log: %+v", got)

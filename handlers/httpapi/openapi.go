@@ -265,7 +265,7 @@ var queryParamSchema = map[string]object{
 // pageLimits are the page sizes of the queries that page.
 var pageLimits = map[string]projections.Limits{
 	"history": projections.HistoryLimits, "follow-ups": projections.FollowUpLimits,
-	"inbox": projections.InboxLimits, "services": projections.PerMeetingLimits,
+	"inbox": projections.InboxLimits, "services": projections.PerMeetingLimits, "access-log": query.AccessLogLimits,
 }
 
 var nextCursorSchema = object{"type": "string", "description": "Present when there is a next page: give it as cursor (with the same other parameters) to get it. Opaque. A page also ends before its JSON passes 1 MiB."}
