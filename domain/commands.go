@@ -62,6 +62,7 @@ const (
 	CmdCompleteFollowUp    = "complete-follow-up"
 	CmdCloseMeeting        = "close-meeting"
 	CmdCancelMeeting       = "cancel-meeting"
+	CmdWithdrawConsent     = "withdraw-consent"
 	// The citizen's own aggregate: who may act for them.
 	CmdGrantMandate  = "grant-mandate"
 	CmdRevokeMandate = "revoke-mandate"
@@ -70,7 +71,7 @@ const (
 var commandOrder = []string{
 	CmdConveneMeeting, CmdCitizenSetsAgenda, CmdInviteParticipant, CmdWithdrawInvitation,
 	CmdSuggestParticipant, CmdRespondToInvitation, CmdScheduleMeeting, CmdRecordAttendance,
-	CmdRecordFollowUp, CmdCompleteFollowUp, CmdCloseMeeting, CmdCancelMeeting,
+	CmdRecordFollowUp, CmdCompleteFollowUp, CmdCloseMeeting, CmdCancelMeeting, CmdWithdrawConsent,
 	CmdGrantMandate, CmdRevokeMandate,
 }
 
@@ -93,6 +94,7 @@ var commands = map[string]commandInfo{
 	CmdCompleteFollowUp:    {"mark a follow-up as done (the person responsible or the citizen)", func() Command { return &CompleteFollowUp{} }},
 	CmdCloseMeeting:        {"close a held meeting, noting whether a next one was agreed", func() Command { return &CloseMeeting{} }},
 	CmdCancelMeeting:       {"call a meeting off before it is held (citizen or support person)", func() Command { return &CancelMeeting{} }},
+	CmdWithdrawConsent:     {"take back the consent to share the meeting with a participant from outside the municipality (citizen or support person)", func() Command { return &WithdrawConsent{} }},
 	CmdGrantMandate:        {"give a support person or representative a mandate to act for the citizen (the citizen, or a caseworker on a written power of attorney)", func() Command { return &GrantMandate{} }},
 	CmdRevokeMandate:       {"take a mandate back (the citizen, a caseworker on a written revocation, or its holder)", func() Command { return &RevokeMandate{} }},
 }

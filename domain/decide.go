@@ -59,6 +59,8 @@ func (m *Meeting) Decide(a Actor, cmd Command, now time.Time) ([]Event, error) {
 		return m.close(a, c)
 	case *CancelMeeting:
 		return m.cancel(a, c)
+	case *WithdrawConsent:
+		return m.withdrawConsent(a, c)
 	}
 	return nil, FieldErrorf("command", "unknown command %T", cmd)
 }

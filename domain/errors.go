@@ -66,6 +66,10 @@ const (
 	RuleMandateHeld          Rule = "mandate_held"
 	RuleNoMandate            Rule = "no_mandate"
 	RuleMandateExpired       Rule = "mandate_expired"
+	// Consent to share (consent.go).
+	RuleConsentNeeded    Rule = "consent_needed"
+	RuleNoConsent        Rule = "no_consent"
+	RuleConsentWithdrawn Rule = "consent_withdrawn"
 )
 
 // Rules lists every Rule.
@@ -74,7 +78,8 @@ func Rules() []Rule {
 		RuleTooManyParticipants, RuleNotInvited, RuleOnlyInvitedAnswer, RuleAlreadyAccepted, RuleAlreadyDeclined,
 		RuleInThePast, RuleSameSchedule, RuleAlreadyAttended, RuleNotScheduled, RuleTooEarly, RuleCitizenPresent,
 		RuleAttendanceFirst, RuleResponsibleAbsent, RuleFollowUpDone, RuleCloseNotHeld, RuleCancelHeld,
-		RuleMandateNotYours, RuleMandateNeedsDocument, RuleMandateHeld, RuleNoMandate, RuleMandateExpired}
+		RuleMandateNotYours, RuleMandateNeedsDocument, RuleMandateHeld, RuleNoMandate, RuleMandateExpired,
+		RuleConsentNeeded, RuleNoConsent, RuleConsentWithdrawn}
 }
 
 func (e *Error) Error() string {

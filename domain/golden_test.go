@@ -37,6 +37,7 @@ var goldenEvents = map[string]domain.EventData{
 	domain.TypeFollowUpCompleted:    domain.FollowUpCompleted{FollowUpID: followID},
 	domain.TypeMeetingClosed:        domain.MeetingClosed{NextAgreed: true},
 	domain.TypeMeetingCancelled:     domain.MeetingCancelled{Reason: "Syg"},
+	domain.TypeConsentWithdrawn:     domain.ConsentWithdrawn{ParticipantID: psykID},
 }
 
 func goldenCommit(d domain.EventData) domain.Commit {

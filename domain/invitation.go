@@ -20,6 +20,10 @@ type Participant struct {
 	Present    bool            `json:"present"`
 	InvitedAt  time.Time       `json:"invited_at"`
 	AnsweredAt time.Time       `json:"answered_at,omitzero"`
+	// ConsentVersion is the consent text the citizen agreed to for sharing the meeting with this
+	// participant from outside the municipality; ConsentWithdrawn, that they took it back.
+	ConsentVersion   string `json:"consent_version,omitempty"`
+	ConsentWithdrawn bool   `json:"consent_withdrawn,omitempty"`
 }
 
 // Suggestion is someone a participant suggested inviting; the citizen decides.
@@ -46,6 +50,9 @@ type InviteParticipant struct {
 	// binds to whoever first signs in with that address verified. The address is kept with the
 	// person, never in the meeting's log.
 	Email string `json:"email,omitempty"`
+	// ConsentVersion is the version of the consent text (ConsentText) the citizen agreed to,
+	// required when inviting from the region or another authority (NeedsConsent).
+	ConsentVersion string `json:"consent_version,omitempty"`
 }
 
 // CommandName implements Command.
@@ -61,7 +68,8 @@ func (c *InviteParticipant) Validate() error {
 		pid = EmailAddress("email", c.Email)
 	}
 	err := firstError(id("meeting_id", c.Meeting), pid,
-		text("name", c.Name, true, MaxName), participantKind("kind", c.Kind), text("service", c.Service, false, MaxService))
+		text("name", c.Name, true, MaxName), participantKind("kind", c.Kind), text("service", c.Service, false, MaxService),
+		consentVersion(c.Kind, c.ConsentVersion))
 	if err == nil && c.Kind == KindProfessional && strings.TrimSpace(c.Service) == "" {
 		return FieldErrorf("service", "is missing: a professional comes from a service or centre, name it")
 	}
@@ -139,6 +147,10 @@ type ParticipantInvited struct {
 	Name          string          `json:"name"`
 	Kind          ParticipantKind `json:"kind"`
 	Service       string          `json:"service,omitempty"`
+	// ConsentVersion is the consent text the citizen agreed to (from outside the municipality
+	// only). Added later: an invitation written before has none, which reads as invited before
+	// consent was recorded.
+	ConsentVersion string `json:"consent_version,omitempty"`
 }
 
 // EventType implements EventData.
@@ -198,7 +210,7 @@ func (m *Meeting) invite(a Actor, c *InviteParticipant) ([]Event, error) {
 	if m.participantRef(c.Participant) == nil && len(m.participant) >= MaxParticipants {
 		return nil, Errorf(Conflict, "the meeting already has %d invitations (withdrawn ones count), the most allowed; convene another meeting", MaxParticipants).Because(RuleTooManyParticipants)
 	}
-	return one(ParticipantInvited{ParticipantID: c.Participant, Name: c.Name, Kind: c.Kind, Service: c.Service}), nil
+	return one(ParticipantInvited{ParticipantID: c.Participant, Name: c.Name, Kind: c.Kind, Service: c.Service, ConsentVersion: c.ConsentVersion}), nil
 }
 
 func (m *Meeting) withdraw(a Actor, c *WithdrawInvitation) ([]Event, error) {
@@ -267,7 +279,7 @@ func (m *Meeting) respond(a Actor, c *RespondToInvitation) ([]Event, error) {
 }
 
 func (m *Meeting) applyInvited(c Commit, e ParticipantInvited) {
-	p := Participant{ID: e.ParticipantID, Name: e.Name, Kind: e.Kind, Service: e.Service, Answer: AnswerPending, InvitedAt: c.At}
+	p := Participant{ID: e.ParticipantID, Name: e.Name, Kind: e.Kind, Service: e.Service, Answer: AnswerPending, InvitedAt: c.At, ConsentVersion: e.ConsentVersion}
 	if i := m.participantIndex(e.ParticipantID); i >= 0 {
 		m.participant[i] = p // invited again after a withdrawal
 	} else {
@@ -313,7 +325,7 @@ func (m *Meeting) participantRef(id uuid.UUID) *Participant {
 
 // invited returns the participant with this id whose invitation stands (not withdrawn).
 func (m *Meeting) invited(id uuid.UUID) (Participant, bool) {
-	if p := m.participantRef(id); p != nil && !p.Withdrawn {
+	if p := m.participantRef(id); p != nil && !p.Withdrawn && !p.ConsentWithdrawn {
 		return *p, true
 	}
 	return Participant{}, false

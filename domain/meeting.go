@@ -146,6 +146,8 @@ func (m *Meeting) apply(c Commit, d EventData) {
 		m.applyClosed(c, e)
 	case MeetingCancelled:
 		m.applyCancelled(c, e)
+	case ConsentWithdrawn:
+		m.applyConsentWithdrawn(c, e)
 	}
 }
 
@@ -162,5 +164,5 @@ func (m *Meeting) MayView(a Actor) bool {
 		return false
 	}
 	p := m.participantRef(a.ID)
-	return p != nil && (!p.Withdrawn || p.Present)
+	return p != nil && !p.ConsentWithdrawn && (!p.Withdrawn || p.Present)
 }

@@ -209,12 +209,18 @@ func TestInviteParticipant(t *testing.T) {
 			when: &domain.InviteParticipant{Meeting: meetingID, Participant: sisterID, Name: "Mette", Kind: domain.KindNetwork},
 			then: []domain.EventData{invSister}},
 		{name: "region", given: convened, actor: citizen,
-			when: &domain.InviteParticipant{Meeting: meetingID, Participant: strangerID, Name: "Lise", Kind: domain.KindRegion, Service: "Regionspsykiatrien"},
-			then: []domain.EventData{domain.ParticipantInvited{ParticipantID: strangerID, Name: "Lise", Kind: domain.KindRegion, Service: "Regionspsykiatrien"}}},
+			when: &domain.InviteParticipant{Meeting: meetingID, Participant: strangerID, Name: "Lise", Kind: domain.KindRegion, Service: "Regionspsykiatrien", ConsentVersion: domain.ConsentTextVersion},
+			then: []domain.EventData{domain.ParticipantInvited{ParticipantID: strangerID, Name: "Lise", Kind: domain.KindRegion, Service: "Regionspsykiatrien", ConsentVersion: domain.ConsentTextVersion}}},
+		{name: "region without consent", given: convened, actor: citizen,
+			when: &domain.InviteParticipant{Meeting: meetingID, Participant: strangerID, Name: "Lise", Kind: domain.KindRegion}, kind: domain.Invalid, field: "consent_version", msg: "consent"},
+		{name: "another authority with an unknown consent text", given: convened, actor: citizen,
+			when: &domain.InviteParticipant{Meeting: meetingID, Participant: strangerID, Name: "Lise", Kind: domain.KindOther, ConsentVersion: "v0"}, kind: domain.Invalid, field: "consent_version"},
+		{name: "network with a consent", given: convened, actor: citizen,
+			when: &domain.InviteParticipant{Meeting: meetingID, Participant: sisterID, Name: "Mette", Kind: domain.KindNetwork, ConsentVersion: domain.ConsentTextVersion}, kind: domain.Invalid, field: "consent_version"},
 		{name: "again after withdrawal", given: append(clone(invited), domain.InvitationWithdrawn{ParticipantID: jobID}), actor: citizen, when: cmd, then: []domain.EventData{invJob}},
 		{name: "duplicate", given: invited, actor: citizen, when: cmd, kind: domain.Conflict, msg: "already invited"},
 		{name: "the citizen", given: convened, actor: citizen,
-			when: &domain.InviteParticipant{Meeting: meetingID, Participant: citizenID, Name: "Mig", Kind: domain.KindOther}, kind: domain.Invalid, field: "participant_id"},
+			when: &domain.InviteParticipant{Meeting: meetingID, Participant: citizenID, Name: "Mig", Kind: domain.KindOther, ConsentVersion: domain.ConsentTextVersion}, kind: domain.Invalid, field: "participant_id"},
 		{name: "professional without service", given: convened, actor: citizen,
 			when: &domain.InviteParticipant{Meeting: meetingID, Participant: jobID, Name: "Karin", Kind: domain.KindProfessional}, kind: domain.Invalid, field: "service"},
 		{name: "unknown kind", given: convened, actor: citizen,
@@ -559,8 +565,8 @@ func TestMayView(t *testing.T) {
 
 func TestEveryCommandIsRegistered(t *testing.T) {
 	names := domain.CommandNames()
-	if len(names) != 14 {
-		t.Fatalf("got %d commands, want the 12 meeting commands of DESIGN.md and the 2 of the citizen's mandates", len(names))
+	if len(names) != 15 {
+		t.Fatalf("got %d commands, want the 12 meeting commands of DESIGN.md, withdraw-consent and the 2 of the citizen's mandates", len(names))
 	}
 	for _, n := range names {
 		c, ok := domain.NewCommand(n)
@@ -573,5 +579,36 @@ func TestEveryCommandIsRegistered(t *testing.T) {
 	}
 	if _, ok := domain.NewCommand("delete-everything"); ok {
 		t.Errorf("an unknown command was made")
+	}
+}
+
+// TestWithdrawConsent: the citizen takes back the consent to share with someone from the region;
+// from then on that person cannot see the meeting or act in it, also after it is closed.
+func TestWithdrawConsent(t *testing.T) {
+	lise := domain.Actor{ID: strangerID, Role: domain.RoleProfessional, Service: "Regionspsykiatrien"}
+	withConsent := append(clone(convened), domain.ParticipantInvited{ParticipantID: strangerID, Name: "Lise", Kind: domain.KindRegion,
+		Service: "Regionspsykiatrien", ConsentVersion: domain.ConsentTextVersion}, invJob)
+	cmd := &domain.WithdrawConsent{Meeting: meetingID, Participant: strangerID}
+	withdrawn := append(clone(withConsent), domain.ConsentWithdrawn{ParticipantID: strangerID})
+	cases := []decideCase{
+		{name: "by the citizen", given: withConsent, actor: citizen, when: cmd, then: []domain.EventData{domain.ConsentWithdrawn{ParticipantID: strangerID}}},
+		{name: "by the support person", given: withConsent, actor: support, when: cmd, then: []domain.EventData{domain.ConsentWithdrawn{ParticipantID: strangerID}}},
+		{name: "after the meeting is closed", given: append(clone(withConsent), domain.MeetingCancelled{}), actor: citizen, when: cmd, then: []domain.EventData{domain.ConsentWithdrawn{ParticipantID: strangerID}}},
+		{name: "twice", given: withdrawn, actor: citizen, when: cmd, kind: domain.Conflict, msg: "already withdrawn"},
+		{name: "invited without consent", given: withConsent, actor: citizen, when: &domain.WithdrawConsent{Meeting: meetingID, Participant: jobID}, kind: domain.NotFound, msg: "consent"},
+		{name: "by the participant", given: withConsent, actor: lise, when: cmd, kind: domain.Forbidden, msg: "withdraw a consent"},
+		{name: "the participant answers after it", given: withdrawn, actor: lise, when: &domain.RespondToInvitation{Meeting: meetingID, Accept: true}, kind: domain.NotFound},
+	}
+	runDecide(t, cases)
+	m := meetingFrom(t, withdrawn)
+	if m.MayView(lise) {
+		t.Fatal("the participant still sees the meeting after the consent was withdrawn")
+	}
+	if !m.MayView(job) || !m.MayView(citizen) {
+		t.Fatal("withdrawing one consent took others' access")
+	}
+	p := m.Participants()[0]
+	if p.ConsentVersion != domain.ConsentTextVersion || !p.ConsentWithdrawn {
+		t.Fatalf("the participant as the history shows them: %+v", p)
 	}
 }

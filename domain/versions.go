@@ -24,6 +24,7 @@ const (
 	TypeFollowUpCompleted    = "FollowUpCompleted"
 	TypeMeetingClosed        = "MeetingClosed"
 	TypeMeetingCancelled     = "MeetingCancelled"
+	TypeConsentWithdrawn     = "ConsentWithdrawn"
 
 	// The citizen aggregate's events (citizen.go, mandate.go).
 	TypeMandateGranted = "MandateGranted"
@@ -47,6 +48,7 @@ var eventCodecs = map[string]eventCodec{
 	TypeFollowUpCompleted:    current[FollowUpCompleted](),
 	TypeMeetingClosed:        current[MeetingClosed](),
 	TypeMeetingCancelled:     current[MeetingCancelled](),
+	TypeConsentWithdrawn:     current[ConsentWithdrawn](),
 }
 
 // citizenEventCodecs registers the citizen aggregate's payload types, as eventCodecs does the

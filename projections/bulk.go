@@ -334,13 +334,13 @@ var meetingsTables = []table{
 			}
 			return rows
 		}},
-	{"participants", []string{"meeting_id", "participant_id", "name", "kind", "service", "answer", "reason", "withdrawn", "present", "invited_at", "answered_at", "position"},
+	{"participants", []string{"meeting_id", "participant_id", "name", "kind", "service", "answer", "reason", "withdrawn", "present", "invited_at", "answered_at", "position", "consent_version", "consent_withdrawn"},
 		func(rows [][]any, f Folded) [][]any {
 			var id any = f.Meeting.ID().String()
 			first := len(rows)
 			for i, p := range f.Meeting.Participants() {
 				rows = append(rows, []any{id, p.ID.String(), p.Name, string(p.Kind), p.Service, string(p.Answer), p.Reason,
-					p.Withdrawn, p.Present, ts(p.InvitedAt), nullTS(p.AnsweredAt), int64(i)})
+					p.Withdrawn, p.Present, ts(p.InvitedAt), nullTS(p.AnsweredAt), int64(i), p.ConsentVersion, p.ConsentWithdrawn})
 			}
 			byKey(rows[first:], 1) // key (meeting_id, participant_id): same meeting, by id
 			return rows

@@ -36,11 +36,14 @@ func (Meetings) Apply(ctx context.Context, tx *Tx, r eventstore.Recorded) error 
 				}
 			}
 		case domain.ParticipantInvited:
-			_, err = tx.Exec(ctx, `INSERT INTO participants (meeting_id, participant_id, name, kind, service, answer, invited_at, position)
-				VALUES (?, ?, ?, ?, ?, 'pending', ?, (SELECT count(*) FROM participants WHERE meeting_id = ?))
+			_, err = tx.Exec(ctx, `INSERT INTO participants (meeting_id, participant_id, name, kind, service, answer, invited_at, position, consent_version)
+				VALUES (?, ?, ?, ?, ?, 'pending', ?, (SELECT count(*) FROM participants WHERE meeting_id = ?), ?)
 				ON CONFLICT (meeting_id, participant_id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
-					service = excluded.service, answer = 'pending', reason = '', withdrawn = 0, invited_at = excluded.invited_at, answered_at = NULL`,
-				m, d.ParticipantID.String(), d.Name, string(d.Kind), d.Service, at, m)
+					service = excluded.service, answer = 'pending', reason = '', withdrawn = 0, invited_at = excluded.invited_at, answered_at = NULL,
+					consent_version = excluded.consent_version, consent_withdrawn = 0`,
+				m, d.ParticipantID.String(), d.Name, string(d.Kind), d.Service, at, m, d.ConsentVersion)
+		case domain.ConsentWithdrawn:
+			_, err = tx.Exec(ctx, `UPDATE participants SET consent_withdrawn = 1 WHERE meeting_id = ? AND participant_id = ?`, m, d.ParticipantID.String())
 		case domain.InvitationWithdrawn:
 			_, err = tx.Exec(ctx, `UPDATE participants SET withdrawn = 1 WHERE meeting_id = ? AND participant_id = ?`, m, d.ParticipantID.String())
 		case domain.ParticipantSuggested:

@@ -64,6 +64,10 @@ type ParticipantView struct {
 	Present    bool       `json:"present"`
 	InvitedAt  time.Time  `json:"invited_at"`
 	AnsweredAt *time.Time `json:"answered_at,omitempty"`
+	// ConsentVersion is the consent text the citizen agreed to for sharing the meeting with this
+	// participant from outside the municipality; ConsentWithdrawn, that they took it back.
+	ConsentVersion   string `json:"consent_version,omitempty"`
+	ConsentWithdrawn bool   `json:"consent_withdrawn,omitempty"`
 }
 
 // SuggestionView is someone a participant suggested.
@@ -179,7 +183,7 @@ func mayView(a domain.Actor) (string, []any) {
 	case domain.RoleSupport:
 		own = a.OnBehalfOf
 	}
-	return `(m.citizen_id = ? OR m.meeting_id IN (SELECT meeting_id FROM participants WHERE participant_id = ? AND (withdrawn = 0 OR present = 1)))`,
+	return `(m.citizen_id = ? OR m.meeting_id IN (SELECT meeting_id FROM participants WHERE participant_id = ? AND consent_withdrawn = 0 AND (withdrawn = 0 OR present = 1)))`,
 		[]any{own.String(), a.ID.String()}
 }
 
@@ -239,7 +243,8 @@ func fillMeeting(ctx context.Context, db *sql.DB, v *MeetingView, now time.Time)
 		v.Agenda = append(v.Agenda, t)
 	}
 	rows.Close()
-	rows, err = db.QueryContext(ctx, `SELECT participant_id, name, kind, service, answer, reason, withdrawn, present, invited_at, answered_at
+	rows, err = db.QueryContext(ctx, `SELECT participant_id, name, kind, service, answer, reason, withdrawn, present, invited_at, answered_at,
+		consent_version, consent_withdrawn
 		FROM participants WHERE meeting_id = ? ORDER BY position`, m)
 	if err != nil {
 		return err
@@ -248,7 +253,8 @@ func fillMeeting(ctx context.Context, db *sql.DB, v *MeetingView, now time.Time)
 		var p ParticipantView
 		var invited string
 		var answered sql.NullString
-		if err := rows.Scan(&p.ID, &p.Name, &p.Kind, &p.Service, &p.Answer, &p.Reason, &p.Withdrawn, &p.Present, &invited, &answered); err != nil {
+		if err := rows.Scan(&p.ID, &p.Name, &p.Kind, &p.Service, &p.Answer, &p.Reason, &p.Withdrawn, &p.Present, &invited, &answered,
+			&p.ConsentVersion, &p.ConsentWithdrawn); err != nil {
 			rows.Close()
 			return err
 		}
@@ -394,7 +400,8 @@ func (q *Queries) Inbox(ctx context.Context, a domain.Actor, pg Page, after uint
 		if from[4] == inboxDone {
 			return nil
 		}
-		cond, args := `f.responsible = ? AND f.completed_at IS NULL`, []any{me}
+		cond, args := `f.responsible = ? AND f.completed_at IS NULL AND NOT EXISTS (SELECT 1 FROM participants cp
+			WHERE cp.meeting_id = f.meeting_id AND cp.participant_id = f.responsible AND cp.consent_withdrawn = 1)`, []any{me}
 		if from[4] != "" {
 			cond, args = cond+` AND (f.recorded_at, f.follow_up_id) > (?, ?)`, append(args, from[4], from[5])
 		}
@@ -427,7 +434,7 @@ func inboxMeetings(ctx context.Context, db *sql.DB, cond, participant string, fr
 	rows, err := db.QueryContext(ctx, `SELECT m.meeting_id, m.citizen_id, m.title, m.status, m.scheduled_at, coalesce(m.place, ''), coalesce(m.address, ''),
 		coalesce(m.scheduled_at, m.convened_at)
 		FROM participants p JOIN meetings m ON m.meeting_id = p.meeting_id
-		WHERE p.participant_id = ? AND p.withdrawn = 0 AND `+cond+`
+		WHERE p.participant_id = ? AND p.withdrawn = 0 AND p.consent_withdrawn = 0 AND `+cond+`
 		ORDER BY coalesce(m.scheduled_at, m.convened_at), m.meeting_id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err

@@ -139,7 +139,11 @@ func handHistory(t *testing.T, e *env) {
 		p[i] = uuid.New()
 	}
 	invite := func(c domain.Actor, m uuid.UUID, who uuid.UUID, kind domain.ParticipantKind, service string) {
-		run(c, &domain.InviteParticipant{Meeting: m, Participant: who, Name: "N", Kind: kind, Service: service})
+		inv := &domain.InviteParticipant{Meeting: m, Participant: who, Name: "N", Kind: kind, Service: service}
+		if domain.NeedsConsent(kind) {
+			inv.ConsentVersion = domain.ConsentTextVersion
+		}
+		run(c, inv)
 	}
 	m1, m2, m3, m4 := uuid.New(), uuid.New(), uuid.New(), uuid.New()
 	run(c1, &domain.ConveneMeeting{Meeting: m1, Citizen: c1.ID})

@@ -42,7 +42,7 @@ var fieldFlags = map[string]string{
 	"present": "--present", "follow_up_id": "--follow-up", "responsible": "--responsible", "what": "--what",
 	"due": "--due", "at": "--at", "place": "--place", "address": "--address", "name": "--name", "kind": "--kind",
 	"service": "--service", "reason": "--reason", "title": "--title", "person_id": "--person", "until": "--until",
-	"document": "--document",
+	"document": "--document", "consent_version": "--consent",
 }
 
 // ids reads the id flags of one command. An empty flag is uuid.Nil, which the server names as
@@ -90,7 +90,7 @@ func verbs() []verb {
 					return &domain.CitizenSetsAgenda{Meeting: p.id("meeting", *m), Items: items}, uuid.Nil, p.err
 				}
 			}},
-		{name: domain.CmdInviteParticipant, usage: "--meeting ID (--participant ID | --email ADDRESS) --name TEXT --kind professional|network|region|other [--service TEXT]", done: "Participant invited.",
+		{name: domain.CmdInviteParticipant, usage: "--meeting ID (--participant ID | --email ADDRESS) --name TEXT --kind professional|network|region|other [--service TEXT] [--consent VERSION]", done: "Participant invited.",
 			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				m := meetingFlag(fs)
 				pid := fs.String("participant", "", "the invitee's id (from the directory: aabendialog directory)")
@@ -98,9 +98,10 @@ func verbs() []verb {
 				name := fs.String("name", "", "the invitee's name (required)")
 				kind := fs.String("kind", "", "professional, network, region or other (required)")
 				service := fs.String("service", "", "the service or centre a professional comes from")
+				consent := fs.String("consent", "", "region and other only: the version of the consent text the citizen agreed to, to share this meeting with the invitee (today's: "+domain.ConsentTextVersion+")")
 				return func() (domain.Command, uuid.UUID, error) {
 					var p ids
-					c := &domain.InviteParticipant{Meeting: p.id("meeting", *m), Name: *name, Kind: domain.ParticipantKind(*kind), Service: *service, Email: *email}
+					c := &domain.InviteParticipant{Meeting: p.id("meeting", *m), Name: *name, Kind: domain.ParticipantKind(*kind), Service: *service, Email: *email, ConsentVersion: *consent}
 					if *email == "" || *pid != "" {
 						c.Participant = p.id("participant", *pid)
 					}
@@ -114,6 +115,15 @@ func verbs() []verb {
 				return func() (domain.Command, uuid.UUID, error) {
 					var p ids
 					return &domain.WithdrawInvitation{Meeting: p.id("meeting", *m), Participant: p.id("participant", *pid)}, uuid.Nil, p.err
+				}
+			}},
+		{name: domain.CmdWithdrawConsent, usage: "--meeting ID --participant ID", done: "Consent withdrawn: the participant no longer sees the meeting.",
+			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
+				m := meetingFlag(fs)
+				pid := fs.String("participant", "", "the participant invited with the citizen's consent (required)")
+				return func() (domain.Command, uuid.UUID, error) {
+					var p ids
+					return &domain.WithdrawConsent{Meeting: p.id("meeting", *m), Participant: p.id("participant", *pid)}, uuid.Nil, p.err
 				}
 			}},
 		{name: domain.CmdSuggestParticipant, usage: "--meeting ID --name TEXT --kind KIND [--service TEXT] [--participant ID] [--reason TEXT]", done: "Suggestion sent to the citizen.",

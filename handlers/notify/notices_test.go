@@ -327,3 +327,34 @@ func TestInvitedAgainAfterAWithdrawal(t *testing.T) {
 		t.Fatalf("Sequence after cancelling: %d %v %v, want 4, a cancellation", seq, cancel, ok)
 	}
 }
+
+// TestConsentWithdrawnCancels: when the citizen takes back the consent to share with someone
+// from the region, that person gets a CANCEL and nothing more of the meeting: a later move
+// reaches only the others.
+func TestConsentWithdrawnCancels(t *testing.T) {
+	e := newEnv(t)
+	citizen, meeting := uuid.New(), uuid.New()
+	cit := citizenActor(citizen)
+	e.do(cit, &domain.ConveneMeeting{Meeting: meeting, Citizen: citizen})
+	at := e.clock.Now().Add(100 * time.Hour).Truncate(time.Hour)
+	e.do(cit, &domain.ScheduleMeeting{Meeting: meeting, At: at, Place: domain.PlaceOffice})
+	e.do(cit, &domain.InviteParticipant{Meeting: meeting, Email: "lise@region.dk", Name: "x", Kind: domain.KindRegion,
+		Service: "Regionspsykiatrien", ConsentVersion: domain.ConsentTextVersion})
+	lise, _ := e.people.Reserve(e.ctx, "lise@region.dk")
+	e.do(cit, &domain.WithdrawConsent{Meeting: meeting, Participant: lise})
+	got := e.waitMail(2)
+	checkCalendar(t, parse(t, got[0].raw), calCheck{"REQUEST", 0, at, meeting, lise, domain.PlaceOffice})
+	checkCalendar(t, parse(t, got[1].raw), calCheck{"CANCEL", 1, at, meeting, lise, domain.PlaceOffice})
+	e.do(cit, &domain.InviteParticipant{Meeting: meeting, Email: "bo@kommune.dk", Name: "y", Kind: domain.KindNetwork})
+	e.do(cit, &domain.ScheduleMeeting{Meeting: meeting, At: at.Add(time.Hour), Place: domain.PlaceOffice})
+	e.waitMail(4)
+	e.settle()
+	if got = e.mail.messages(); len(got) != 4 {
+		t.Fatalf("%d messages, want 4: the invitation and CANCEL to the region, the invitation and move to the network", len(got))
+	}
+	for _, m := range got[2:] {
+		if strings.Contains(string(m.raw), "lise@region.dk") {
+			t.Fatalf("the person whose consent was withdrawn was told more:\n%s", m.raw)
+		}
+	}
+}

@@ -39,6 +39,21 @@ func (r *Reactor) react(ctx context.Context, tx *sql.Tx, seq uint64, stored time
 		}
 		return nil
 	}
+	withdrawn := func(person uuid.UUID) error {
+		m, err := readMeeting(ctx, tx, meeting)
+		if err != nil {
+			return err
+		}
+		w, err := withdrawals(ctx, tx, meeting, person)
+		if err != nil {
+			return err
+		}
+		if err := notice(person, KindWithdrawn, m.at, m.place, m.sequence(w, true), ""); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE invitees SET withdrawn = 1, withdrawals = withdrawals + 1 WHERE meeting = ? AND person = ?`, meeting, person.String())
+		return err
+	}
 	for i, e := range c.Events {
 		var err error
 		switch d := e.Data.(type) {
@@ -63,18 +78,11 @@ func (r *Reactor) react(ctx context.Context, tx *sql.Tx, seq uint64, stored time
 				err = notice(d.ParticipantID, KindInvitation, m.at, m.place, m.sequence(w, false), "")
 			}
 		case domain.InvitationWithdrawn:
-			var m meetingRow
-			var w int
-			if m, err = readMeeting(ctx, tx, meeting); err != nil {
-				break
-			}
-			if w, err = withdrawals(ctx, tx, meeting, d.ParticipantID); err != nil {
-				break
-			}
-			if err = notice(d.ParticipantID, KindWithdrawn, m.at, m.place, m.sequence(w, true), ""); err != nil {
-				break
-			}
-			_, err = tx.ExecContext(ctx, `UPDATE invitees SET withdrawn = 1, withdrawals = withdrawals + 1 WHERE meeting = ? AND person = ?`, meeting, d.ParticipantID.String())
+			err = withdrawn(d.ParticipantID)
+		case domain.ConsentWithdrawn:
+			// The participant may no longer see the meeting: told as a withdrawn invitation (with
+			// its calendar CANCEL), and told nothing more of it.
+			err = withdrawn(d.ParticipantID)
 		case domain.InvitationDeclined:
 			_, err = tx.ExecContext(ctx, `UPDATE invitees SET declined = 1 WHERE meeting = ? AND person = ?`, meeting, d.ParticipantID.String())
 		case domain.InvitationAccepted:

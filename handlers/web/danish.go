@@ -32,6 +32,7 @@ var notices = map[string]string{
 	"udfoert":        "Opfølgningen er markeret som udført.",
 	"afsluttet":      "Mødet er afsluttet.",
 	"logget-ind":     "Du er logget ind.",
+	"samtykke":       "Samtykket er trukket tilbage. Personen kan ikke længere se mødet.",
 	"varsler":        "Det er gemt, hvordan du får beskeder.",
 }
 
@@ -66,6 +67,9 @@ var ruleMessages = map[domain.Rule]fieldError{
 	domain.RuleInThePast:            {"date", "Tidspunktet er allerede gået. Vælg et tidspunkt fra nu af."},
 	domain.RuleSameSchedule:         {"date", "Mødet ligger allerede på det tidspunkt og sted."},
 	domain.RuleAlreadyInvited:       {"participant", "Personen er allerede inviteret."},
+	domain.RuleConsentNeeded:        {"consent", "Sæt kryds, hvis du giver samtykke til, at mødet deles med personen. Uden samtykke kan du ikke invitere nogen fra regionen eller en anden myndighed."},
+	domain.RuleNoConsent:            {"", "Personen er ikke inviteret med dit samtykke, så der er ikke noget at trække tilbage."},
+	domain.RuleConsentWithdrawn:     {"", "Du har allerede trukket samtykket tilbage."},
 	domain.RuleCitizenIsPart:        {"participant", "Borgeren er altid med i sit eget møde og skal ikke inviteres."},
 	domain.RuleTooManyParticipants:  {"", "Mødet har allerede så mange invitationer, som der er plads til (50, også dem, der er taget tilbage). Indkald til et nyt møde."},
 	domain.RuleClosed:               {"", "Mødet er afsluttet, så det kan ikke ændres nu."},
@@ -158,8 +162,9 @@ var words = map[string]map[string]string{
 }
 
 var templateFuncs = template.FuncMap{
-	"time": danishTime,
-	"date": danishDate,
+	"consentText": func() string { return domain.ConsentText[domain.ConsentTextVersion] },
+	"time":        danishTime,
+	"date":        danishDate,
 	"word": func(kind string, code any) string {
 		c := fmt.Sprint(code) // a code may be a named string type (domain.Role, …)
 		if w, ok := words[kind][c]; ok {

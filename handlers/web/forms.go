@@ -237,7 +237,7 @@ func (p *Pages) formPage(a action) http.HandlerFunc {
 }
 
 func notOffered(a action, m *meetingPage) string {
-	if m != nil && !m.Open() && a.template != "followup" && a.template != "close" && a.template != "complete" {
+	if m != nil && !m.Open() && a.template != "followup" && a.template != "close" && a.template != "complete" && a.template != "consent" {
 		return "Mødet er " + strings.ToLower(words["status"][m.Status]) + ", så det kan ikke ændres nu."
 	}
 	switch a.template {

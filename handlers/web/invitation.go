@@ -90,12 +90,17 @@ func (p *Pages) invitationActions() map[string]action {
 				name, kind, service, errs := p.person(nil, v)
 				needsID := kind == domain.KindProfessional || kind == domain.KindRegion
 				errs = check(errs, !needsID || service != "", "service", "Vælg den afdeling, personen kommer fra.")
+				consent := ""
+				if domain.NeedsConsent(kind) {
+					consent = domain.ConsentTextVersion
+					errs = check(errs, v.Get("consent") == "ja", "consent", "Sæt kryds, hvis du giver samtykke til, at mødet deles med personen. Uden samtykke kan du ikke invitere nogen fra regionen eller en anden myndighed.")
+				}
 				id, err := uuid.Parse(strings.TrimSpace(v.Get("participant")))
 				email := strings.TrimSpace(v.Get("email"))
 				switch {
 				case email != "" && (p.People != nil || (p.NoticeSettings != nil && !needsID)) && strings.TrimSpace(v.Get("participant")) == "":
 					errs = check(errs, domain.EmailAddress("email", email) == nil, "email", "E-mailen ser ikke rigtig ud. Skriv den som navn@kommune.dk.")
-					return &domain.InviteParticipant{Meeting: m.MeetingID, Name: name, Kind: kind, Service: service, Email: email}, errs
+					return &domain.InviteParticipant{Meeting: m.MeetingID, Name: name, Kind: kind, Service: service, Email: email, ConsentVersion: consent}, errs
 				case strings.TrimSpace(v.Get("participant")) == "" && !needsID:
 					id, errs = hiddenID(errs, v, "new_participant_id")
 				case strings.TrimSpace(v.Get("participant")) == "" && p.People != nil:
@@ -105,7 +110,7 @@ func (p *Pages) invitationActions() map[string]action {
 				case err != nil:
 					errs = check(errs, false, "participant", "Medarbejder-id'et ser ikke rigtigt ud. Det er 36 tegn med bindestreger, fx 0b8e…-….")
 				}
-				return &domain.InviteParticipant{Meeting: m.MeetingID, Participant: id, Name: name, Kind: kind, Service: service}, errs
+				return &domain.InviteParticipant{Meeting: m.MeetingID, Participant: id, Name: name, Kind: kind, Service: service, ConsentVersion: consent}, errs
 			},
 			next: meetingURL,
 		},
@@ -116,6 +121,18 @@ func (p *Pages) invitationActions() map[string]action {
 			build: func(_ *session, m *meetingPage, r *http.Request, _ url.Values) (domain.Command, []fieldError) {
 				id, err := uuid.Parse(r.PathValue("pid"))
 				return &domain.WithdrawInvitation{Meeting: m.MeetingID, Participant: id}, check(nil, err == nil, "", "Personen er ikke inviteret til mødet.")
+			},
+			next: meetingURL,
+		},
+		"/moeder/{id}/deltagere/{pid}/samtykke": {template: "consent", title: "Træk et samtykke tilbage", notice: "samtykke", meeting: true,
+			offered: func(s *session, m *meetingPage) bool {
+				return m.Owner && slices.ContainsFunc(m.Participants, func(p projections.ParticipantView) bool {
+					return p.ID == m.Target && p.ConsentVersion != "" && !p.ConsentWithdrawn
+				})
+			},
+			build: func(_ *session, m *meetingPage, r *http.Request, _ url.Values) (domain.Command, []fieldError) {
+				id, err := uuid.Parse(r.PathValue("pid"))
+				return &domain.WithdrawConsent{Meeting: m.MeetingID, Participant: id}, check(nil, err == nil, "", "Personen er ikke inviteret med dit samtykke.")
 			},
 			next: meetingURL,
 		},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -238,7 +239,11 @@ func seedCitizen(ctx context.Context, svc *command.Service, clock *simClock, r *
 		}
 		for _, p := range order {
 			svcName := p.actor.Service
-			if err := do(owner, &domain.InviteParticipant{Meeting: m, Participant: p.actor.ID, Name: p.name, Kind: p.kind, Service: svcName}); err != nil {
+			inv := &domain.InviteParticipant{Meeting: m, Participant: p.actor.ID, Name: p.name, Kind: p.kind, Service: svcName}
+			if domain.NeedsConsent(p.kind) {
+				inv.ConsentVersion = domain.ConsentTextVersion // the citizen agreed to share with the region
+			}
+			if err := do(owner, inv); err != nil {
 				return st, err
 			}
 		}
@@ -247,6 +252,15 @@ func seedCitizen(ctx context.Context, svc *command.Service, clock *simClock, r *
 			order = order[:len(order)-1]
 			delete(invitees, w.actor.ID)
 			if err := do(owner, &domain.WithdrawInvitation{Meeting: m, Participant: w.actor.ID}); err != nil {
+				return st, err
+			}
+		}
+		// Now and then the citizen takes back the consent to share with the region.
+		if i := slices.IndexFunc(order, func(p seedPerson) bool { return domain.NeedsConsent(p.kind) }); i >= 0 && chance(r, 0.05) {
+			w := order[i]
+			order = slices.Delete(order, i, i+1)
+			delete(invitees, w.actor.ID)
+			if err := do(owner, &domain.WithdrawConsent{Meeting: m, Participant: w.actor.ID}); err != nil {
 				return st, err
 			}
 		}
