@@ -2,9 +2,6 @@ package domain_test
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -181,24 +178,7 @@ func TestCitizenGoldenFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, got, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			pretty.WriteByte('\n')
-			path := filepath.Join("testdata", "golden", typ+".v1.json")
-			if *update {
-				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("read golden file (run go test ./domain -update to write it): %v", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Fatalf("encoded form changed; old events keep their shape forever.\ngot:\n%s\nwant:\n%s", pretty.Bytes(), want)
-			}
+			want := golden(t, typ, got)
 			back, err := domain.DecodeCitizenCommit(want)
 			if err != nil {
 				t.Fatal(err)

@@ -66,24 +66,7 @@ func TestGoldenFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, got, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			pretty.WriteByte('\n')
-			path := filepath.Join("testdata", "golden", typ+".v1.json")
-			if *update {
-				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("read golden file (run go test ./domain -update to write it): %v", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Fatalf("encoded form changed; old events keep their shape forever.\ngot:\n%s\nwant:\n%s", pretty.Bytes(), want)
-			}
+			want := golden(t, typ, got)
 			back, err := domain.DecodeCommit(want)
 			if err != nil {
 				t.Fatalf("decode golden file: %v", err)
@@ -93,6 +76,31 @@ func TestGoldenFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// golden holds an encoded commit to testdata/golden/<typ>.v1.json (writing it with -update) and
+// returns the file's bytes, for the test to decode.
+func golden(t *testing.T, typ string, got []byte) []byte {
+	t.Helper()
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, got, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	pretty.WriteByte('\n')
+	path := filepath.Join("testdata", "golden", typ+".v1.json")
+	if *update {
+		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test ./domain -update to write it): %v", err)
+	}
+	if !bytes.Equal(pretty.Bytes(), want) {
+		t.Fatalf("encoded form changed; old events keep their shape forever.\ngot:\n%s\nwant:\n%s", pretty.Bytes(), want)
+	}
+	return want
 }
 
 func TestDecodeCommitRefuses(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -24,30 +23,9 @@ import (
 	"github.com/aabendialog/aabendialog/handlers/auth"
 	"github.com/aabendialog/aabendialog/handlers/httpapi"
 	"github.com/aabendialog/aabendialog/handlers/web"
+	"github.com/aabendialog/aabendialog/internal/testidp"
 	"github.com/aabendialog/aabendialog/projections"
 )
-
-// idpUser is a person at a test identity provider: their subject and the claims the provider
-// puts in their ID token beside the registered ones (which override may replace).
-type idpUser struct {
-	sub      string
-	claims   map[string]any
-	override func(jwt.MapClaims)
-}
-
-func (u *idpUser) ID() string                        { return u.sub }
-func (u *idpUser) Userinfo([]string) ([]byte, error) { return json.Marshal(u.claims) }
-func (u *idpUser) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
-	c := jwt.MapClaims{"iss": base.Issuer, "sub": base.Subject, "aud": []string(base.Audience), "exp": base.ExpiresAt.Unix(),
-		"iat": base.IssuedAt.Unix(), "nbf": base.NotBefore.Unix(), "jti": base.ID, "nonce": base.Nonce}
-	for k, v := range u.claims {
-		c[k] = v
-	}
-	if u.override != nil {
-		u.override(c)
-	}
-	return c, nil
-}
 
 // syncBuf is a log that the test reads while the server writes.
 type syncBuf struct {
@@ -67,29 +45,6 @@ type oidcEnv struct {
 	staff                *auth.Provider
 	log                  *syncBuf
 	endSession           string // the staff provider's end_session_endpoint, when it offers one
-}
-
-// startIdP starts a provider on a loopback port, with mw (if any) around its endpoints.
-func startIdP(t *testing.T, mw func(http.Handler) http.Handler) *mockoidc.MockOIDC {
-	t.Helper()
-	m, err := mockoidc.NewServer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mw != nil {
-		if err := m.AddMiddleware(mw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ln, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown() })
-	return m
 }
 
 // withEndSession makes a provider's discovery document offer an end-session endpoint, as Entra
@@ -137,7 +92,7 @@ func newOIDCEnv(t *testing.T, kinds ...auth.ProviderKind) *oidcEnv {
 		if k == auth.StaffProvider {
 			mw = withEndSession(&o.endSession)
 		}
-		idp := startIdP(t, mw)
+		idp := testidp.Start(t, mw)
 		_, callback := web.ProviderPaths(k)
 		prov := auth.NewProvider(auth.ProviderConfig{Kind: k, Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
 			RedirectURL: srv.URL + callback})
@@ -170,7 +125,7 @@ func (o *oidcEnv) browser() *visitor {
 
 // toProvider starts a sign-in and follows the provider's redirect back: it returns the callback
 // URL the provider sent (with code and state), not yet visited.
-func (o *oidcEnv) toProvider(v *visitor, k auth.ProviderKind, u *idpUser) string {
+func (o *oidcEnv) toProvider(v *visitor, k auth.ProviderKind, u *testidp.User) string {
 	o.t.Helper()
 	idp := o.citizenIdP
 	if k == auth.StaffProvider {
@@ -210,19 +165,19 @@ func (o *oidcEnv) callback(v *visitor, back string) (int, string) {
 }
 
 // signIn goes through a whole sign-in and wants to land at want.
-func (o *oidcEnv) signIn(v *visitor, k auth.ProviderKind, u *idpUser, want string) {
+func (o *oidcEnv) signIn(v *visitor, k auth.ProviderKind, u *testidp.User, want string) {
 	o.t.Helper()
 	if st, loc := o.callback(v, o.toProvider(v, k, u)); st != http.StatusSeeOther || loc != want+"?gemt=logget-ind" {
 		o.t.Fatalf("sign-in: %d to %q, want %s\n%s", st, loc, want, v.last)
 	}
 }
 
-func citizenAtIdP() *idpUser {
-	return &idpUser{sub: "mitid-" + uuid.NewString(), claims: map[string]any{"name": "Karin Holm", "email": "karin@example.dk", "email_verified": true}}
+func citizenAtIdP() *testidp.User {
+	return &testidp.User{Sub: "mitid-" + uuid.NewString(), Extra: map[string]any{"name": "Karin Holm", "email": "karin@example.dk", "email_verified": true}}
 }
 
-func staffAtIdP(role string, service string) *idpUser {
-	return &idpUser{sub: "entra-" + uuid.NewString(), claims: map[string]any{"name": "Bo Jensen", "email": "bo@kommune.dk", "email_verified": true,
+func staffAtIdP(role string, service string) *testidp.User {
+	return &testidp.User{Sub: "entra-" + uuid.NewString(), Extra: map[string]any{"name": "Bo Jensen", "email": "bo@kommune.dk", "email_verified": true,
 		"groups": []string{"Alle ansatte", role}, "department": service}}
 }
 
@@ -317,7 +272,7 @@ func TestSignInThroughProviders(t *testing.T) {
 	}
 
 	logs := o.log.String()
-	for _, secret := range []string{"eyJ", "code=", o.citizenIdP.ClientSecret, "Karin", "karin@example.dk", karin.sub} {
+	for _, secret := range []string{"eyJ", "code=", o.citizenIdP.ClientSecret, "Karin", "karin@example.dk", karin.Sub} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the log holds %q:\n%s", secret, logs)
 		}
@@ -385,21 +340,21 @@ func TestSignInRefusals(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			v := o.browser()
 			u := citizenAtIdP()
-			u.override = change
+			u.Override = change
 			if st, _ := o.callback(v, o.toProvider(v, auth.CitizenProvider, u)); st != http.StatusUnauthorized {
 				t.Fatalf("%s: %d, want 401\n%s", name, st, v.last)
 			}
 			noSession(v, name)
 		})
 	}
-	for name, u := range map[string]*idpUser{
+	for name, u := range map[string]*testidp.User{
 		"unknown role":                  staffAtIdP("cleaner", "Jobcenter"),
 		"two roles":                     staffAtIdP("professional", "Jobcenter"),
 		"service outside the catalogue": staffAtIdP("professional", "Min bror Oluf"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if name == "two roles" {
-				u.claims["groups"] = []string{"professional", "admin"}
+				u.Extra["groups"] = []string{"professional", "admin"}
 			}
 			v := o.browser()
 			before := o.peopleEntries()
@@ -523,7 +478,7 @@ func TestStaffProviderTokensOnTheAPI(t *testing.T) {
 
 	token := func(change func(jwt.MapClaims), kp *mockoidc.Keypair) string {
 		now := time.Now()
-		c := jwt.MapClaims{"iss": o.staffIdP.Issuer(), "sub": bo.sub, "aud": o.staffIdP.ClientID, "exp": now.Add(10 * time.Minute).Unix(),
+		c := jwt.MapClaims{"iss": o.staffIdP.Issuer(), "sub": bo.Sub, "aud": o.staffIdP.ClientID, "exp": now.Add(10 * time.Minute).Unix(),
 			"iat": now.Unix(), "jti": uuid.NewString(), "groups": []string{"professional"}, "department": "Jobcenter"}
 		if change != nil {
 			change(c)
@@ -593,14 +548,14 @@ func TestInviteByEmailBindsAtFirstSignIn(t *testing.T) {
 	v.submit("/moeder/"+m+"/inviter", "name", "Ny Fagperson", "kind", "professional", "service", "Jobcenter", "email", "Ny@Kommune.dk")
 
 	impostor := staffAtIdP("professional", "Jobcenter")
-	impostor.claims["email"], impostor.claims["email_verified"] = "ny@kommune.dk", false
+	impostor.Extra["email"], impostor.Extra["email_verified"] = "ny@kommune.dk", false
 	iv := o.browser()
 	o.signIn(iv, auth.StaffProvider, impostor, "/indbakke")
 	if st, _ := iv.see("/moeder/" + m); st != http.StatusNotFound {
 		t.Fatalf("a sign-in with the address unverified sees the meeting: %d", st)
 	}
 	ny := staffAtIdP("professional", "Jobcenter")
-	ny.claims["email"] = "ny@kommune.dk"
+	ny.Extra["email"] = "ny@kommune.dk"
 	nv := o.browser()
 	o.signIn(nv, auth.StaffProvider, ny, "/indbakke")
 	if st, _ := nv.see("/moeder/" + m); st != http.StatusOK {

@@ -3,6 +3,8 @@ package projections
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/aabendialog/aabendialog/domain"
@@ -39,8 +41,22 @@ var (
 // makes a larger page.
 const MaxPageBytes = 1 << 20
 
-// size is the page size asked for, checked against l.
-func (p Page) size(l Limits) (int, error) {
+// PageParams reads the page a request asks for: limit (a page size) and cursor (the next_cursor
+// of the page before), as every transport passes them.
+func PageParams(p url.Values) (Page, error) {
+	pg := Page{Cursor: p.Get("cursor")}
+	if v := p.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return pg, domain.FieldErrorf("limit", "%q is not a page size (a whole number from 1)", v)
+		}
+		pg.Limit = n
+	}
+	return pg, nil
+}
+
+// Size is the page size p asks for, checked against l.
+func (p Page) Size(l Limits) (int, error) {
 	switch {
 	case p.Limit == 0:
 		return l.Default, nil
@@ -52,27 +68,14 @@ func (p Page) size(l Limits) (int, error) {
 	return p.Limit, nil
 }
 
-// Cursor names the position after an item of the list kind by the values of its sort key, for
-// lists paged outside this package (the replay).
-func Cursor(kind string, key ...string) string { return makeCursor(kind, key...) }
-
-// ReadCursor returns the n values of the sort key a cursor of the list kind names, nil for "".
-func ReadCursor(kind, cursor string, n int) ([]string, error) { return readCursor(kind, cursor, n) }
-
-// Size is the page size p asks for, checked against l.
-func (p Page) Size(l Limits) (int, error) { return p.size(l) }
-
-// Fit cuts items, fetched one more than limit, to a page of at most limit items and budget
-// bytes of JSON (at least one), and reports whether there is a next page.
-func Fit[T any](items []T, limit, budget int) ([]T, bool) { return fit(items, limit, budget) }
-
-// makeCursor names the position after an item of the list kind by the values of its sort key.
-func makeCursor(kind string, key ...string) string {
+// Cursor names the position after an item of the list kind by the values of its sort key.
+func Cursor(kind string, key ...string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(kind + "\x00" + strings.Join(key, "\x00")))
 }
 
-// readCursor returns the sort key a cursor of the list kind names, nil for "" (the start).
-func readCursor(kind, cursor string, n int) ([]string, error) {
+// ReadCursor returns the n values of the sort key a cursor of the list kind names, nil for ""
+// (the start).
+func ReadCursor(kind, cursor string, n int) ([]string, error) {
 	if cursor == "" {
 		return nil, nil
 	}
@@ -84,10 +87,10 @@ func readCursor(kind, cursor string, n int) ([]string, error) {
 	return parts[1:], nil
 }
 
-// fit cuts items (fetched one more than limit, to know whether there is a next page) to the
+// Fit cuts items (fetched one more than limit, to know whether there is a next page) to the
 // page: at most limit items and budget bytes of JSON, at least one. It reports whether items
 // are left for a next page.
-func fit[T any](items []T, limit, budget int) ([]T, bool) {
+func Fit[T any](items []T, limit, budget int) ([]T, bool) {
 	more := len(items) > limit
 	if more {
 		items = items[:limit]

@@ -139,11 +139,11 @@ func (q *Queries) History(ctx context.Context, a domain.Actor, citizen uuid.UUID
 	if citizen == uuid.Nil {
 		return out, domain.FieldErrorf("citizen", "is missing: name the citizen whose history you ask for")
 	}
-	limit, err := pg.size(HistoryLimits)
+	limit, err := pg.Size(HistoryLimits)
 	if err != nil {
 		return out, err
 	}
-	from, err := readCursor("history", pg.Cursor, 2)
+	from, err := ReadCursor("history", pg.Cursor, 2)
 	if err != nil {
 		return out, err
 	}
@@ -161,12 +161,12 @@ func (q *Queries) History(ctx context.Context, a domain.Actor, citizen uuid.UUID
 			return err
 		}
 		var more bool
-		if views, more = fit(views, limit, MaxPageBytes); len(views) > 0 {
+		if views, more = Fit(views, limit, MaxPageBytes); len(views) > 0 {
 			out.Items = views
 		}
 		if more {
 			last := views[len(views)-1]
-			out.NextCursor = makeCursor("history", ts(last.ConvenedAt), last.MeetingID.String())
+			out.NextCursor = Cursor("history", ts(last.ConvenedAt), last.MeetingID.String())
 		}
 		return nil
 	})
@@ -360,11 +360,11 @@ func (q *Queries) Inbox(ctx context.Context, a domain.Actor, pg Page, after uint
 	if err := personal(a); err != nil {
 		return in, err
 	}
-	limit, err := pg.size(InboxLimits)
+	limit, err := pg.Size(InboxLimits)
 	if err != nil {
 		return in, err
 	}
-	from, err := readCursor("inbox", pg.Cursor, 6)
+	from, err := ReadCursor("inbox", pg.Cursor, 6)
 	if err != nil {
 		return in, err
 	}
@@ -390,7 +390,7 @@ func (q *Queries) Inbox(ctx context.Context, a domain.Actor, pg Page, after uint
 				return err
 			}
 			var more bool
-			if *part.to, more = fit(ms, limit, budget); more {
+			if *part.to, more = Fit(ms, limit, budget); more {
 				last := ms[len(*part.to)-1]
 				next[2*i], next[2*i+1] = last.sortKey, last.MeetingID.String()
 			} else {
@@ -410,7 +410,7 @@ func (q *Queries) Inbox(ctx context.Context, a domain.Actor, pg Page, after uint
 			return err
 		}
 		var more bool
-		if in.FollowUps, more = fit(fs, limit, budget); more {
+		if in.FollowUps, more = Fit(fs, limit, budget); more {
 			last := in.FollowUps[len(in.FollowUps)-1]
 			next[4], next[5] = ts(last.RecordedAt), last.ID.String()
 		} else {
@@ -419,7 +419,7 @@ func (q *Queries) Inbox(ctx context.Context, a domain.Actor, pg Page, after uint
 		return nil
 	})
 	if next[0] != inboxDone || next[2] != inboxDone || next[4] != inboxDone {
-		in.NextCursor = makeCursor("inbox", next...)
+		in.NextCursor = Cursor("inbox", next...)
 	}
 	return in, err
 }
@@ -488,11 +488,11 @@ func (q *Queries) FollowUps(ctx context.Context, a domain.Actor, f FollowUpFilte
 	if err := personal(a); err != nil {
 		return out, err
 	}
-	limit, err := pg.size(FollowUpLimits)
+	limit, err := pg.Size(FollowUpLimits)
 	if err != nil {
 		return out, err
 	}
-	from, err := readCursor("follow-ups", pg.Cursor, 2)
+	from, err := ReadCursor("follow-ups", pg.Cursor, 2)
 	if err != nil {
 		return out, err
 	}
@@ -519,7 +519,7 @@ func (q *Queries) FollowUps(ctx context.Context, a domain.Actor, f FollowUpFilte
 			return err
 		}
 		var more bool
-		out.Items, more = fit(fs, limit, MaxPageBytes)
+		out.Items, more = Fit(fs, limit, MaxPageBytes)
 		if more {
 			out.NextCursor = followUpCursor("follow-ups", out.Items)
 		}
@@ -531,7 +531,7 @@ func (q *Queries) FollowUps(ctx context.Context, a domain.Actor, f FollowUpFilte
 // followUpCursor names the position after the last of fs, in a list of kind.
 func followUpCursor(kind string, fs []FollowUpView) string {
 	last := fs[len(fs)-1]
-	return makeCursor(kind, ts(last.RecordedAt), last.ID.String())
+	return Cursor(kind, ts(last.RecordedAt), last.ID.String())
 }
 
 // ServicesFilter narrows the evaluation's indicators to a period (YYYY-MM-DD, inclusive, by the

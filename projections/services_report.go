@@ -169,11 +169,11 @@ func (q *Queries) Services(ctx context.Context, a domain.Actor, f ServicesReport
 	if err != nil {
 		return ServicesReport{}, err
 	}
-	limit, err := f.Page.size(PerMeetingLimits)
+	limit, err := f.Page.Size(PerMeetingLimits)
 	if err != nil {
 		return ServicesReport{}, err
 	}
-	from, err := readCursor("services", f.Page.Cursor, 3)
+	from, err := ReadCursor("services", f.Page.Cursor, 3)
 	if err != nil {
 		return ServicesReport{}, err
 	}
@@ -399,9 +399,9 @@ func perMeetingRows(ctx context.Context, db *sql.DB, r *ServicesReport, svcExpr,
 		return err
 	}
 	var more bool
-	if r.PerMeeting, more = fit(page, limit, MaxPageBytes/2); more {
+	if r.PerMeeting, more = Fit(page, limit, MaxPageBytes/2); more {
 		last := r.PerMeeting[len(r.PerMeeting)-1]
-		r.NextCursor = makeCursor("services", last.ConvenedOn, last.MeetingID.String(), last.Service)
+		r.NextCursor = Cursor("services", last.ConvenedOn, last.MeetingID.String(), last.Service)
 	}
 	return nil
 }

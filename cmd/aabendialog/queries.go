@@ -260,12 +260,18 @@ func day(t *time.Time) string {
 	return t.Local().Format("2006-01-02 15:04")
 }
 
+// pageItems reads the items of one page of a list.
+func pageItems[T any](raw json.RawMessage) ([]T, error) {
+	var pg projections.Paged[T]
+	err := json.Unmarshal(raw, &pg)
+	return pg.Items, err
+}
+
 func printHistory(w io.Writer, raw json.RawMessage) error {
-	var pg projections.Paged[projections.MeetingView]
-	if err := json.Unmarshal(raw, &pg); err != nil {
+	h, err := pageItems[projections.MeetingView](raw)
+	if err != nil {
 		return err
 	}
-	h := pg.Items
 	if len(h) == 0 {
 		fmt.Fprintln(w, "No meetings.")
 	}
@@ -348,11 +354,10 @@ func printInbox(w io.Writer, raw json.RawMessage) error {
 }
 
 func printFollowUps(w io.Writer, raw json.RawMessage) error {
-	var pg projections.Paged[projections.FollowUpView]
-	if err := json.Unmarshal(raw, &pg); err != nil {
+	fs, err := pageItems[projections.FollowUpView](raw)
+	if err != nil {
 		return err
 	}
-	fs := pg.Items
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATE\tDUE\tWHAT\tRESPONSIBLE\tSERVICE\tMEETING")
 	for _, f := range fs {

@@ -17,7 +17,6 @@ import (
 	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/handlers/accesslog"
 	"github.com/aabendialog/aabendialog/handlers/query"
-	"github.com/aabendialog/aabendialog/projections"
 )
 
 // accessLogVerb is "aabendialog access-log": who has read the citizen's data, newest first.
@@ -35,11 +34,10 @@ var purposeWords = map[accesslog.Purpose]string{
 }
 
 func printAccessLog(w io.Writer, raw json.RawMessage) error {
-	var pg projections.Paged[query.AccessView]
-	if err := json.Unmarshal(raw, &pg); err != nil {
+	entries, err := pageItems[query.AccessView](raw)
+	if err != nil {
 		return err
 	}
-	entries := pg.Items
 	if len(entries) == 0 {
 		fmt.Fprintln(w, "Nobody but you has read your data in the period the access log keeps.")
 		return nil

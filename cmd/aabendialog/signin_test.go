@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,28 +13,12 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/aabendialog/aabendialog/internal/testidp"
 )
 
-// idpPerson is a person at a test identity provider: their subject and the claims the provider
-// adds to the registered ones in their ID token.
-type idpPerson struct {
-	sub    string
-	claims map[string]any
-}
-
-func (u *idpPerson) ID() string                        { return u.sub }
-func (u *idpPerson) Userinfo([]string) ([]byte, error) { return json.Marshal(u.claims) }
-func (u *idpPerson) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
-	c := jwt.MapClaims{"iss": base.Issuer, "sub": base.Subject, "aud": []string(base.Audience), "exp": base.ExpiresAt.Unix(),
-		"iat": base.IssuedAt.Unix(), "nbf": base.NotBefore.Unix(), "jti": base.ID, "nonce": base.Nonce}
-	for k, v := range u.claims {
-		c[k] = v
-	}
-	return c, nil
-}
-
-func staffPerson(name, email, role, service string) *idpPerson {
-	return &idpPerson{sub: "entra-" + uuid.NewString(), claims: map[string]any{"name": name, "email": email, "email_verified": true,
+func staffPerson(name, email, role, service string) *testidp.User {
+	return &testidp.User{Sub: "entra-" + uuid.NewString(), Extra: map[string]any{"name": name, "email": email, "email_verified": true,
 		"groups": []string{"Alle ansatte", role}, "department": service}}
 }
 
@@ -43,18 +26,7 @@ func staffPerson(name, email, role, service string) *idpPerson {
 // its client secret to a file as an operator would.
 func idp(t *testing.T) (*mockoidc.MockOIDC, string) {
 	t.Helper()
-	m, err := mockoidc.NewServer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ln, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown() })
+	m := testidp.Start(t, nil)
 	secret := filepath.Join(t.TempDir(), "client-secret")
 	if err := os.WriteFile(secret, []byte(m.ClientSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -99,7 +71,7 @@ func TestSignInThroughProvidersInABrowser(t *testing.T) {
 	b.check("20-indbakke-efter-log-ind")
 	b.signOut()
 
-	karin := &idpPerson{sub: "mitid-" + uuid.NewString(), claims: map[string]any{"name": "Karin Holm"}}
+	karin := &testidp.User{Sub: "mitid-" + uuid.NewString(), Extra: map[string]any{"name": "Karin Holm"}}
 	b.open("/")
 	b.check("20-log-ind-udbydere")
 	signIn(citizens, karin, "/log-ind/borger")
@@ -143,11 +115,11 @@ func TestSignInThroughProvidersInABrowser(t *testing.T) {
 	}
 	b.signOut()
 
-	for _, p := range []*idpPerson{bo, staffPerson("Lis Nør", "lis@kommune.dk", "professional", "Jobcenter")} {
+	for _, p := range []*testidp.User{bo, staffPerson("Lis Nør", "lis@kommune.dk", "professional", "Jobcenter")} {
 		signIn(staff, p, "/log-ind/medarbejder")
 		b.wantH1("Indbakke")
 		if !strings.Contains(b.text("main"), "At komme i arbejde") {
-			t.Errorf("%s's inbox after sign-in lacks the invitation:\n%s", p.claims["name"], b.text("main"))
+			t.Errorf("%s's inbox after sign-in lacks the invitation:\n%s", p.Extra["name"], b.text("main"))
 		}
 		b.signOut()
 	}
@@ -159,7 +131,7 @@ func TestSignInThroughProvidersInABrowser(t *testing.T) {
 	// An API client's access token from the staff provider, signed with the provider's key (in
 	// its JWKS): the directory through the CLI names Bo by his person id.
 	now := time.Now()
-	at, err := staff.Keypair.SignJWT(jwt.MapClaims{"iss": staff.Issuer(), "sub": bo.sub, "aud": staff.ClientID, "iat": now.Unix(),
+	at, err := staff.Keypair.SignJWT(jwt.MapClaims{"iss": staff.Issuer(), "sub": bo.Sub, "aud": staff.ClientID, "iat": now.Unix(),
 		"exp": now.Add(10 * time.Minute).Unix(), "jti": uuid.NewString(), "groups": []string{"professional"}, "department": "Jobcenter"})
 	if err != nil {
 		t.Fatal(err)
@@ -184,12 +156,12 @@ func TestSignInThroughProvidersInABrowser(t *testing.T) {
 		t.Fatalf("the directory: %s", out)
 	}
 	forged, _ := mockoidc.RandomKeypair(2048)
-	bad, _ := forged.SignJWT(jwt.MapClaims{"iss": staff.Issuer(), "sub": bo.sub, "aud": staff.ClientID, "exp": now.Add(time.Minute).Unix(),
+	bad, _ := forged.SignJWT(jwt.MapClaims{"iss": staff.Issuer(), "sub": bo.Sub, "aud": staff.ClientID, "exp": now.Add(time.Minute).Unix(),
 		"groups": []string{"professional"}, "department": "Jobcenter"})
 	if _, _, code := cli(t, "directory", "--server", srv.http, "--token", bad); code == 0 {
 		t.Fatal("a token signed by another key was accepted")
 	}
-	for _, secret := range []string{"eyJ", citizens.ClientSecret, staff.ClientSecret, "bo@kommune.dk", karin.sub} {
+	for _, secret := range []string{"eyJ", citizens.ClientSecret, staff.ClientSecret, "bo@kommune.dk", karin.Sub} {
 		if strings.Contains(srv.p.stderr.String(), secret) {
 			t.Errorf("the service's log holds %q", secret)
 		}

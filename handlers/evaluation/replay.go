@@ -91,12 +91,10 @@ func ParseReplayQuery(v url.Values) (ReplayQuery, error) {
 			return ReplayQuery{}, domain.FieldErrorf(k, "is not a parameter of replay; it takes citizen, meeting, as_of, at_seq, limit and cursor")
 		}
 	}
-	q := ReplayQuery{Citizen: v.Get("citizen"), Page: projections.Page{Cursor: v.Get("cursor")}}
+	q := ReplayQuery{Citizen: v.Get("citizen")}
 	var err error
-	if s := v.Get("limit"); s != "" {
-		if q.Page.Limit, err = strconv.Atoi(s); err != nil || q.Page.Limit < 1 {
-			return q, domain.FieldErrorf("limit", "%q is not a page size (a whole number from 1)", s)
-		}
+	if q.Page, err = projections.PageParams(v); err != nil {
+		return q, err
 	}
 	if s := v.Get("meeting"); s != "" {
 		if q.Meeting, err = uuid.Parse(s); err != nil {

@@ -62,7 +62,7 @@ func (s *Service) Do(ctx context.Context, a domain.Actor, name string, p url.Val
 	if err != nil {
 		return nil, err
 	}
-	pg, err := PageParams(p)
+	pg, err := projections.PageParams(p)
 	if err != nil {
 		return nil, err
 	}
@@ -119,20 +119,6 @@ func uuidParam(p url.Values, k string) (uuid.UUID, error) {
 		return uuid.Nil, domain.FieldErrorf(k, "%q is not a UUID", v)
 	}
 	return id, nil
-}
-
-// PageParams reads the page asked for: limit (a page size) and cursor (the next_cursor of the
-// page before).
-func PageParams(p url.Values) (projections.Page, error) {
-	pg := projections.Page{Cursor: p.Get("cursor")}
-	if v := p.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return pg, domain.FieldErrorf("limit", "%q is not a page size (a whole number from 1)", v)
-		}
-		pg.Limit = n
-	}
-	return pg, nil
 }
 
 // SeqParam reads the sequence number parameter k, 0 when absent.
