@@ -31,6 +31,8 @@ type Mandate struct {
 	Document  string    `json:"document,omitempty"`
 	GrantedAt time.Time `json:"granted_at"`
 	GrantedBy uuid.UUID `json:"granted_by"`
+	// Meetings limits the mandate to these meetings; empty: all the citizen's meetings.
+	Meetings []uuid.UUID `json:"meeting_ids,omitempty"`
 }
 
 // MandateChange is one grant or revocation as the citizen's list of mandates shows it.
@@ -42,6 +44,7 @@ type MandateChange struct {
 	Kind     MandateKind `json:"kind,omitempty"`
 	Until    string      `json:"until,omitempty"`
 	Evidence Evidence    `json:"evidence"`
+	Meetings []uuid.UUID `json:"meeting_ids,omitempty"`
 }
 
 // danishTime is where a mandate's last day ends.
@@ -124,8 +127,9 @@ func (c *Citizen) Apply(cc CitizenCommit) {
 		switch d := e.Data.(type) {
 		case MandateGranted:
 			c.mandates[d.Person] = Mandate{Person: d.Person, Kind: d.Kind, Name: d.Name, Until: d.Until,
-				Evidence: d.Evidence, Document: d.Document, GrantedAt: cc.At, GrantedBy: cc.Actor.ID}
-			c.history = append(c.history, MandateChange{At: cc.At, By: cc.Actor, Person: d.Person, Granted: true, Kind: d.Kind, Until: d.Until, Evidence: d.Evidence})
+				Evidence: d.Evidence, Document: d.Document, GrantedAt: cc.At, GrantedBy: cc.Actor.ID, Meetings: d.Meetings}
+			c.history = append(c.history, MandateChange{At: cc.At, By: cc.Actor, Person: d.Person, Granted: true, Kind: d.Kind, Until: d.Until,
+				Evidence: d.Evidence, Meetings: d.Meetings})
 		case MandateRevoked:
 			delete(c.mandates, d.Person)
 			c.history = append(c.history, MandateChange{At: cc.At, By: cc.Actor, Person: d.Person, Evidence: d.Evidence})

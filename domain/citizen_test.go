@@ -2,6 +2,8 @@ package domain_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -72,6 +74,17 @@ func TestCitizenDecides(t *testing.T) {
 			then: []domain.EventData{domain.MandateRevoked{Person: supportID, Evidence: domain.EvidencePowerOfAttorney, Document: "brev 3/12"}}},
 		{name: "another support person cannot take it back", given: []domain.EventData{granted}, actor: domain.Actor{ID: sisterID, Role: domain.RoleSupport, OnBehalfOf: citizenID},
 			when: &domain.RevokeMandate{Citizen: citizenID, Person: supportID}, kind: domain.Forbidden},
+		{name: "limited to some meetings", actor: citizen, when: &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateSupport, Meetings: []uuid.UUID{meetingID}},
+			then: []domain.EventData{domain.MandateGranted{Person: supportID, Kind: domain.MandateSupport, Evidence: domain.EvidenceSignIn, Meetings: []uuid.UUID{meetingID}}}},
+		{name: "limiting a held mandate is a new grant", given: []domain.EventData{granted}, actor: citizen,
+			when: &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateSupport, Name: "Bo", Meetings: []uuid.UUID{meetingID}},
+			then: []domain.EventData{domain.MandateGranted{Person: supportID, Kind: domain.MandateSupport, Name: "Bo", Evidence: domain.EvidenceSignIn, Meetings: []uuid.UUID{meetingID}}}},
+		{name: "a meeting named twice", actor: citizen, when: &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateSupport, Meetings: []uuid.UUID{meetingID, meetingID}},
+			kind: domain.Invalid, msg: "twice"},
+		{name: "an empty meeting", actor: citizen, when: &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateSupport, Meetings: []uuid.UUID{uuid.Nil}},
+			kind: domain.Invalid, msg: "meeting_ids: meeting 1 is empty"},
+		{name: "too many meetings", actor: citizen, when: &domain.GrantMandate{Citizen: citizenID, Person: supportID, Kind: domain.MandateSupport, Meetings: manyMeetings(domain.MaxMandateMeetings + 1)},
+			kind: domain.Invalid, msg: "at most"},
 		{name: "nothing to take back", actor: citizen, when: &domain.RevokeMandate{Citizen: citizenID, Person: supportID}, kind: domain.Conflict, rule: domain.RuleNoMandate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +172,95 @@ func TestMeetingRefusesCitizenCommands(t *testing.T) {
 var goldenCitizenEvents = map[string]domain.EventData{
 	domain.TypeMandateGranted: domain.MandateGranted{Person: supportID, Kind: domain.MandateRepresentative, Name: "Bo Hansen", Until: "2027-06-30", Evidence: domain.EvidencePowerOfAttorney, Document: "J.nr. 27.12.00-2026"},
 	domain.TypeMandateRevoked: domain.MandateRevoked{Person: supportID, Evidence: domain.EvidenceSignIn},
+}
+
+func manyMeetings(n int) []uuid.UUID {
+	out := make([]uuid.UUID, n)
+	for i := range out {
+		out[i] = uuid.New()
+	}
+	return out
+}
+
+// TestMandateAllows: what a standing mandate lets its holder do. A bisidder cannot give the
+// citizen's consent to share with the region or another authority; a representative can. A
+// mandate limited to some meetings reaches those alone, and convenes none. Anyone but a support
+// actor (the zero Mandate) is not limited here.
+func TestMandateAllows(t *testing.T) {
+	other := uuid.New()
+	bisidder := domain.Mandate{Person: supportID, Kind: domain.MandateSupport}
+	representative := domain.Mandate{Person: supportID, Kind: domain.MandateRepresentative}
+	oneMeeting := domain.Mandate{Person: supportID, Kind: domain.MandateRepresentative, Meetings: []uuid.UUID{meetingID}}
+	invite := func(kind domain.ParticipantKind) *domain.InviteParticipant {
+		return &domain.InviteParticipant{Meeting: meetingID, Participant: psykID, Name: "Lene", Kind: kind, ConsentVersion: domain.ConsentTextVersion}
+	}
+	agenda := func(m uuid.UUID) *domain.CitizenSetsAgenda {
+		return &domain.CitizenSetsAgenda{Meeting: m, Items: []string{"Bolig"}}
+	}
+	for _, tc := range []struct {
+		name string
+		m    domain.Mandate
+		cmd  domain.Command
+		rule domain.Rule
+	}{
+		{"a bisidder sets the agenda", bisidder, agenda(meetingID), ""},
+		{"a bisidder invites from the municipality", bisidder, &domain.InviteParticipant{Meeting: meetingID, Participant: jobID, Name: "Karin", Kind: domain.KindProfessional, Service: "Jobcenter"}, ""},
+		{"a bisidder cannot consent to share with the region", bisidder, invite(domain.KindRegion), domain.RuleConsentNotBisidder},
+		{"nor with another authority", bisidder, invite(domain.KindOther), domain.RuleConsentNotBisidder},
+		{"a bisidder withdraws a consent", bisidder, &domain.WithdrawConsent{Meeting: meetingID, Participant: psykID}, ""},
+		{"a bisidder convenes", bisidder, &domain.ConveneMeeting{Meeting: other, Citizen: citizenID}, ""},
+		{"a representative consents to share", representative, invite(domain.KindRegion), ""},
+		{"the covered meeting", oneMeeting, agenda(meetingID), ""},
+		{"another meeting", oneMeeting, agenda(other), domain.RuleMandateScope},
+		{"a new meeting", oneMeeting, &domain.ConveneMeeting{Meeting: other, Citizen: citizenID}, domain.RuleMandateScope},
+		{"giving it up, whatever it covers", oneMeeting, &domain.RevokeMandate{Citizen: citizenID, Person: supportID}, ""},
+		{"not a support actor", domain.Mandate{}, invite(domain.KindRegion), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.m.Allows(tc.cmd)
+			if tc.rule == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if de := (*domain.Error)(nil); !asError(err, &de) || de.Kind != domain.Forbidden || de.Rule != tc.rule {
+				t.Fatalf("got %v, want forbidden by %s", err, tc.rule)
+			}
+		})
+	}
+}
+
+// TestMandateLimitReadsBack: a grant limited to meetings is stored and read back with them, and
+// the aggregate's mandate covers those alone; a grant written before the limit existed (the
+// golden file) reads as one covering every meeting.
+func TestMandateLimitReadsBack(t *testing.T) {
+	g := domain.MandateGranted{Person: supportID, Kind: domain.MandateSupport, Evidence: domain.EvidenceSignIn, Meetings: []uuid.UUID{meetingID}}
+	cc := domain.CitizenCommit{CommandID: uuid.New(), Command: domain.CmdGrantMandate, CitizenID: citizenID, Actor: citizen, At: t0, Events: []domain.Event{domain.NewEvent(g)}}
+	raw, err := domain.EncodeCitizenCommit(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := domain.DecodeCitizenCommit(raw)
+	if err != nil || !reflect.DeepEqual(back, cc) {
+		t.Fatalf("read back %+v, %v", back, err)
+	}
+	c := &domain.Citizen{}
+	c.Apply(back)
+	m, err := c.StandingMandate(support, now)
+	if err != nil || !m.Covers(meetingID) || m.Covers(uuid.New()) {
+		t.Fatalf("the mandate %+v (%v) covers other meetings or not its own", m, err)
+	}
+	old, err := os.ReadFile(filepath.Join("testdata", "golden", domain.TypeMandateGranted+".v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc, err = domain.DecodeCitizenCommit(old); err != nil {
+		t.Fatal(err)
+	}
+	if d := cc.Events[0].Data.(domain.MandateGranted); d.Meetings != nil {
+		t.Fatalf("an old grant reads as limited to %v", d.Meetings)
+	}
 }
 
 func TestCitizenGoldenFiles(t *testing.T) {

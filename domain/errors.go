@@ -66,10 +66,13 @@ const (
 	RuleMandateHeld          Rule = "mandate_held"
 	RuleNoMandate            Rule = "no_mandate"
 	RuleMandateExpired       Rule = "mandate_expired"
+	RuleMandateScope         Rule = "mandate_scope"
 	// Consent to share (consent.go).
 	RuleConsentNeeded    Rule = "consent_needed"
 	RuleNoConsent        Rule = "no_consent"
 	RuleConsentWithdrawn Rule = "consent_withdrawn"
+	// RuleConsentNotBisidder: a bisidder tried to give the citizen's consent to share.
+	RuleConsentNotBisidder Rule = "consent_not_bisidder"
 )
 
 // Rules lists every Rule.
@@ -79,7 +82,7 @@ func Rules() []Rule {
 		RuleInThePast, RuleSameSchedule, RuleAlreadyAttended, RuleNotScheduled, RuleTooEarly, RuleCitizenPresent,
 		RuleAttendanceFirst, RuleResponsibleAbsent, RuleFollowUpDone, RuleCloseNotHeld, RuleCancelHeld,
 		RuleMandateNotYours, RuleMandateNeedsDocument, RuleMandateHeld, RuleNoMandate, RuleMandateExpired,
-		RuleConsentNeeded, RuleNoConsent, RuleConsentWithdrawn}
+		RuleMandateScope, RuleConsentNeeded, RuleNoConsent, RuleConsentWithdrawn, RuleConsentNotBisidder}
 }
 
 func (e *Error) Error() string {

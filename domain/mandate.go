@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,11 +12,13 @@ type MandateKind string
 
 // The kinds of mandate.
 const (
-	// MandateSupport is a bisidder: with the citizen, seeing and doing what the citizen agreed,
-	// which here is their meetings, history and follow-ups, and taking part in them.
+	// MandateSupport is a bisidder: at the citizen's side, seeing their meetings, history and
+	// follow-ups and helping with the meetings' arrangements, but not deciding for them what
+	// only the citizen or a representative may: consent to share with the region or another
+	// authority (forvaltningsloven § 28).
 	MandateSupport MandateKind = "support"
 	// MandateRepresentative is a partsrepræsentant: takes over the citizen's powers in their
-	// meetings, as the citizen would act.
+	// meetings, as the citizen would act, consent to share included.
 	MandateRepresentative MandateKind = "representative"
 )
 
@@ -36,6 +39,9 @@ const (
 // MaxDocument bounds the reference of a written power of attorney (a journal number).
 const MaxDocument = 200
 
+// MaxMandateMeetings bounds the meetings one mandate can be limited to.
+const MaxMandateMeetings = 50
+
 // GrantMandate gives a person a mandate to act for the citizen.
 type GrantMandate struct {
 	// Citizen is whose mandate it is; a citizen may leave it out (it is then their own).
@@ -48,6 +54,9 @@ type GrantMandate struct {
 	// Document is the reference of the citizen's written power of attorney, which a caseworker
 	// must give when recording a mandate for the citizen.
 	Document string `json:"document,omitempty"`
+	// Meetings, when given, limits the mandate to these meetings of the citizen: its holder sees
+	// and acts on them alone (a bisidder for one meeting). Empty: all the citizen's meetings.
+	Meetings []uuid.UUID `json:"meeting_ids,omitempty"`
 }
 
 // CommandName implements Command.
@@ -75,6 +84,17 @@ func (c *GrantMandate) Validate() error {
 	if c.Until != "" {
 		if _, err := time.Parse(time.DateOnly, c.Until); err != nil {
 			return FieldErrorf("until", "%q is not a date like 2027-06-30", c.Until)
+		}
+	}
+	if len(c.Meetings) > MaxMandateMeetings {
+		return FieldErrorf("meeting_ids", "names %d meetings, at most %d", len(c.Meetings), MaxMandateMeetings)
+	}
+	for i, m := range c.Meetings {
+		if m == uuid.Nil {
+			return FieldErrorf("meeting_ids", "meeting %d is empty", i+1)
+		}
+		if slices.Contains(c.Meetings[:i], m) {
+			return FieldErrorf("meeting_ids", "names meeting %s twice", m)
 		}
 	}
 	return nil
@@ -117,6 +137,9 @@ type MandateGranted struct {
 	Until    string      `json:"until,omitempty"`
 	Evidence Evidence    `json:"evidence"`
 	Document string      `json:"document,omitempty"`
+	// Meetings limits the mandate to these meetings; empty (and in every grant written before
+	// the field existed): all the citizen's meetings.
+	Meetings []uuid.UUID `json:"meeting_ids,omitempty"`
 }
 
 // EventType implements EventData.
@@ -167,11 +190,11 @@ func (c *Citizen) grant(a Actor, g *GrantMandate, now time.Time) ([]Event, error
 	if g.Person == g.Citizen {
 		return nil, FieldErrorf("person_id", "is the citizen; a mandate is given to someone else")
 	}
-	e := MandateGranted{Person: g.Person, Kind: g.Kind, Name: g.Name, Until: g.Until, Evidence: ev, Document: g.Document}
+	e := MandateGranted{Person: g.Person, Kind: g.Kind, Name: g.Name, Until: g.Until, Evidence: ev, Document: g.Document, Meetings: g.Meetings}
 	if g.Until != "" && !(Mandate{Until: g.Until}).StandsAt(now) {
 		return nil, FieldErrorf("until", "%s has passed; give a day from today on", g.Until)
 	}
-	if m, ok := c.Mandate(g.Person, now); ok && m.Kind == g.Kind && m.Until == g.Until && m.Name == g.Name {
+	if m, ok := c.Mandate(g.Person, now); ok && m.Kind == g.Kind && m.Until == g.Until && m.Name == g.Name && sameMeetings(m.Meetings, g.Meetings) {
 		return nil, Errorf(Conflict, "this person already holds this mandate").Because(RuleMandateHeld)
 	}
 	return one(e), nil
@@ -197,15 +220,57 @@ func (c *Citizen) revoke(a Actor, r *RevokeMandate, now time.Time) ([]Event, err
 // at now, with a message that says why; any other actor passes. It is checked on every command
 // and every read, by the command service and the read side.
 func (c *Citizen) CheckMandate(a Actor, now time.Time) error {
+	_, err := c.StandingMandate(a, now)
+	return err
+}
+
+// StandingMandate returns the mandate a support actor acts on, refusing one that does not stand
+// at now with a message that says why. Any other actor gets the zero Mandate, which Allows and
+// Covers treat as no limit.
+func (c *Citizen) StandingMandate(a Actor, now time.Time) (Mandate, error) {
 	if a.Role != RoleSupport {
-		return nil
+		return Mandate{}, nil
 	}
 	m, ok := c.mandates[a.ID]
 	switch {
 	case !ok:
-		return Errorf(Forbidden, "you act for citizen %s, but they have not given you a mandate (or took it back); ask them to give you one", a.OnBehalfOf).Because(RuleNoMandate)
+		return Mandate{}, Errorf(Forbidden, "you act for citizen %s, but they have not given you a mandate (or took it back); ask them to give you one", a.OnBehalfOf).Because(RuleNoMandate)
 	case !m.StandsAt(now):
-		return Errorf(Forbidden, "your mandate from citizen %s ran out on %s; ask them for a new one", a.OnBehalfOf, m.Until).Because(RuleMandateExpired)
+		return Mandate{}, Errorf(Forbidden, "your mandate from citizen %s ran out on %s; ask them for a new one", a.OnBehalfOf, m.Until).Because(RuleMandateExpired)
+	}
+	return m, nil
+}
+
+// Covers reports whether the mandate reaches the meeting: every meeting when it names none.
+func (m Mandate) Covers(meeting uuid.UUID) bool {
+	return len(m.Meetings) == 0 || slices.Contains(m.Meetings, meeting)
+}
+
+// Allows refuses a command the mandate does not reach: a meeting outside the meetings it is
+// limited to (and so a new meeting, when it is limited), or the citizen's consent to share,
+// which a bisidder cannot give. The zero Mandate (not a support actor) allows everything;
+// commands to the citizen's own aggregate are Citizen.Decide's to judge.
+func (m Mandate) Allows(cmd Command) error {
+	if m.Person == uuid.Nil {
+		return nil
+	}
+	if _, ok := cmd.(CitizenCommand); ok {
+		return nil
+	}
+	if len(m.Meetings) > 0 {
+		if _, ok := cmd.(*ConveneMeeting); ok {
+			return Errorf(Forbidden, "your mandate covers only some of the citizen's meetings, so it does not let you convene a new one").Because(RuleMandateScope)
+		}
+		if !m.Covers(cmd.MeetingID()) {
+			return Errorf(Forbidden, "your mandate does not cover meeting %s; the citizen limited it to other meetings", cmd.MeetingID()).Because(RuleMandateScope)
+		}
+	}
+	if inv, ok := cmd.(*InviteParticipant); ok && m.Kind == MandateSupport && NeedsConsent(inv.Kind) {
+		return Errorf(Forbidden, "a bisidder cannot give the citizen's consent to share the meeting with someone from outside the municipality; the citizen, or a representative (partsrepræsentant), must invite them").Because(RuleConsentNotBisidder)
 	}
 	return nil
+}
+
+func sameMeetings(a, b []uuid.UUID) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(m uuid.UUID) bool { return !slices.Contains(b, m) })
 }

@@ -78,3 +78,39 @@ func TestPagesForTheCitizensRights(t *testing.T) {
 		t.Fatalf("the citizen's log after the pages: %+v %v", l.Citizen, err)
 	}
 }
+
+// TestPagesGiveAMandateForOneMeeting: from a meeting's page the citizen gives a bisidder a
+// mandate for that meeting alone. The mandates page says which meeting; the bisidder sees that
+// meeting and not the citizen's others, and cannot give such a mandate themself.
+func TestPagesGiveAMandateForOneMeeting(t *testing.T) {
+	w := newWebEnv(t)
+	p := newCast()
+	citizen := w.visitor(p.citizen)
+	path := w.meeting(citizen, p.job)
+	other := w.meeting(citizen, p.psyk)
+	if st, _ := citizen.see(path); st != http.StatusOK || !strings.Contains(citizen.last, `href="`+path+`/fuldmagt"`) {
+		t.Fatalf("the meeting page does not offer a mandate for it: %d", st)
+	}
+	if st, _ := citizen.see(path + "/fuldmagt"); st != http.StatusOK || !strings.Contains(citizen.last, "Fuldmagten gælder kun mødet") {
+		t.Fatalf("the form for one meeting: %d\n%s", st, citizen.last)
+	}
+	if loc := citizen.submit(path+"/fuldmagt", "person", p.support.ID.String(), "name", "Bo Hansen", "kind", "support"); !strings.HasPrefix(loc, "/moeder/fuldmagter?gemt=fuldmagt-givet") {
+		t.Fatalf("after giving a mandate for one meeting: %q", loc)
+	}
+	if st, _ := citizen.see("/moeder/fuldmagter"); st != http.StatusOK || !strings.Contains(citizen.last, "Gælder kun mødet") || !strings.Contains(citizen.last, `href="`+path+`"`) {
+		t.Fatalf("the mandates page does not say which meeting: %d\n%s", st, citizen.last)
+	}
+	sup := w.visitor(p.support)
+	if st, _ := sup.see(path); st != http.StatusOK || strings.Contains(sup.last, `href="`+path+`/fuldmagt"`) {
+		t.Fatalf("the bisidder on the meeting: %d (or offered to give a mandate)", st)
+	}
+	if st, _ := sup.see(other); st != http.StatusNotFound {
+		t.Fatalf("the bisidder on a meeting the mandate leaves out: %d, want 404", st)
+	}
+	if st, _ := sup.see("/moeder"); st != http.StatusOK || strings.Contains(sup.last, strings.TrimPrefix(other, "/moeder/")) {
+		t.Fatalf("the bisidder's list shows the meeting left out: %d", st)
+	}
+	if st, _ := sup.see(path + "/fuldmagt"); st != http.StatusForbidden {
+		t.Fatalf("the bisidder on the form: %d, want 403", st)
+	}
+}

@@ -42,7 +42,7 @@ var fieldFlags = map[string]string{
 	"present": "--present", "follow_up_id": "--follow-up", "responsible": "--responsible", "what": "--what",
 	"due": "--due", "at": "--at", "place": "--place", "address": "--address", "name": "--name", "kind": "--kind",
 	"service": "--service", "reason": "--reason", "title": "--title", "person_id": "--person", "until": "--until",
-	"document": "--document", "consent_version": "--consent",
+	"document": "--document", "consent_version": "--consent", "meeting_ids": "--meeting",
 }
 
 // ids reads the id flags of one command. An empty flag is uuid.Nil, which the server names as
@@ -228,18 +228,24 @@ func verbs() []verb {
 					return &domain.CancelMeeting{Meeting: p.id("meeting", *m), Reason: *reason}, uuid.Nil, p.err
 				}
 			}},
-		{name: domain.CmdGrantMandate, usage: "--person ID --kind support|representative [--name TEXT] [--until DATE] [--citizen ID --document REF]", done: "Mandate given.",
+		{name: domain.CmdGrantMandate, usage: "--person ID --kind support|representative [--name TEXT] [--until DATE] [--meeting ID ...] [--citizen ID --document REF]", done: "Mandate given.",
 			flags: func(fs *flag.FlagSet) func() (domain.Command, uuid.UUID, error) {
 				person := fs.String("person", "", "the id of the person given the mandate (required)")
-				kind := fs.String("kind", "", "support (bisidder: with you, as you agreed) or representative (partsrepræsentant: acts in your place) (required)")
+				kind := fs.String("kind", "", "support (bisidder: at your side; cannot consent for you to share with the region or others) or representative (partsrepræsentant: acts in your place) (required)")
 				name := fs.String("name", "", "their name, as you know them")
 				until := fs.String("until", "", "the last day it stands, as YYYY-MM-DD (default: until you take it back)")
+				var meetings stringList
+				fs.Var(&meetings, "meeting", "limit the mandate to this meeting of yours (repeat for more; default: all your meetings)")
 				citizen := fs.String("citizen", "", "a caseworker: the citizen whose written power of attorney this is (a citizen leaves it out)")
 				document := fs.String("document", "", "a caseworker: the reference (journal number) of the citizen's written power of attorney")
 				return func() (domain.Command, uuid.UUID, error) {
 					var p ids
-					return &domain.GrantMandate{Citizen: p.id("citizen", *citizen), Person: p.id("person", *person), Kind: domain.MandateKind(*kind),
-						Name: *name, Until: *until, Document: *document}, uuid.Nil, p.err
+					c := &domain.GrantMandate{Citizen: p.id("citizen", *citizen), Person: p.id("person", *person), Kind: domain.MandateKind(*kind),
+						Name: *name, Until: *until, Document: *document}
+					for _, s := range meetings {
+						c.Meetings = append(c.Meetings, p.id("meeting", s))
+					}
+					return c, uuid.Nil, p.err
 				}
 			}},
 		{name: domain.CmdRevokeMandate, usage: "--person ID [--citizen ID --document REF]", done: "Mandate taken back.",

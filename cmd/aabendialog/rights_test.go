@@ -117,6 +117,29 @@ func TestMandatesAndAccessLogEndToEnd(t *testing.T) {
 		t.Fatalf("an administrator by reader: %d %q %q", code, out, errs)
 	}
 
+	// Limited to the one meeting: the bisidder acts there, not on another, and cannot give the
+	// citizen's consent to share with the region.
+	out, errs, code = run(cit, "grant-mandate", "--person", support.ID.String(), "--kind", "support", "--meeting", "not-an-id")
+	if code != 1 || !strings.Contains(errs, "--meeting") {
+		t.Fatalf("a malformed --meeting: exit %d %q", code, errs)
+	}
+	if out, errs, code = run(cit, "grant-mandate", "--person", support.ID.String(), "--kind", "support", "--meeting", meeting); code != 0 {
+		t.Fatalf("grant-mandate --meeting: %d %q %q", code, out, errs)
+	}
+	out, errs, code = run(cit, "convene-meeting", "--citizen", citizen.ID.String(), "--title", "Et andet møde")
+	if code != 0 {
+		t.Fatalf("convene: %d %s", code, errs)
+	}
+	second := strings.TrimSpace(out)
+	if out, errs, code = run(sup, "citizen-sets-agenda", "--meeting", meeting, "--item", "Bolig"); code != 0 {
+		t.Fatalf("the bisidder on the meeting the mandate covers: %d %q %q", code, out, errs)
+	}
+	out, errs, code = run(sup, "citizen-sets-agenda", "--meeting", second, "--item", "Bolig")
+	mustFail("the bisidder on another meeting", "does not cover meeting", out, errs, code)
+	out, errs, code = run(sup, "invite-participant", "--meeting", meeting, "--participant", uuid.NewString(), "--name", "Lene", "--kind", "region",
+		"--service", "Regionspsykiatrien", "--consent", domain.ConsentTextVersion)
+	mustFail("the bisidder consenting to share", "a bisidder cannot give the citizen's consent", out, errs, code)
+
 	out, errs, code = run(cit, "revoke-mandate", "--person", support.ID.String())
 	if code != 0 || !strings.Contains(errs, "Mandate taken back.") {
 		t.Fatalf("revoke-mandate: %d %q %q", code, out, errs)

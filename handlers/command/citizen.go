@@ -27,6 +27,11 @@ func (s *Service) handleCitizen(ctx context.Context, actor domain.Actor, command
 			cmd = cmd.ForCitizen(actor.OnBehalfOf)
 		}
 	}
+	if g, ok := cmd.(*domain.GrantMandate); ok {
+		if err := s.citizensMeetings(ctx, cmd.CitizenID(), g.Meetings); err != nil {
+			return Reply{}, err
+		}
+	}
 	for conflicts := 0; ; {
 		l, err := s.Citizens.Load(ctx, cmd.CitizenID())
 		if err != nil {
@@ -56,6 +61,22 @@ func (s *Service) handleCitizen(ctx context.Context, actor domain.Actor, command
 		}
 		return citizenReply(commit, a.Seq, false)
 	}
+}
+
+// citizensMeetings refuses a mandate limited to meetings that are not the citizen's: a meeting
+// never convened, or another citizen's, is answered alike, so the answer tells nothing of
+// other citizens' meetings.
+func (s *Service) citizensMeetings(ctx context.Context, citizen uuid.UUID, meetings []uuid.UUID) error {
+	for _, id := range meetings {
+		l, err := s.log.Load(ctx, id)
+		if err != nil {
+			return err
+		}
+		if l.Seq == 0 || l.Meeting.CitizenID() != citizen {
+			return domain.FieldErrorf("meeting_ids", "meeting %s is not one of the citizen's meetings", id)
+		}
+	}
+	return nil
 }
 
 // firstCitizen answers a repeated command id with the reply to its first write.

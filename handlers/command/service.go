@@ -120,7 +120,11 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 	if err := s.Services.Check(cmd); err != nil {
 		return Reply{}, err
 	}
-	if err := s.CheckMandate(ctx, actor); err != nil {
+	m, err := s.StandingMandate(ctx, actor)
+	if err != nil {
+		return Reply{}, err
+	}
+	if err := m.Allows(cmd); err != nil {
 		return Reply{}, err
 	}
 	if cc, ok := cmd.(domain.CitizenCommand); ok {
@@ -225,20 +229,23 @@ func (s *Service) first(ctx context.Context, actor domain.Actor, commandID uuid.
 	return reply(c, seq, true)
 }
 
-// CheckMandate refuses a support actor unless a mandate from the citizen they name stands in the
-// log now: every command checks it, and the read side through this method. Other actors pass.
-func (s *Service) CheckMandate(ctx context.Context, a domain.Actor) error {
+// StandingMandate returns the mandate a support actor acts on now, read from the log, or refuses
+// them: a support actor is honoured only while a mandate recorded there stands, checked on
+// every command and, through this method, every read. Other actors get the zero Mandate, which
+// limits nothing. The read side uses it to keep a support person to the meetings their mandate
+// covers.
+func (s *Service) StandingMandate(ctx context.Context, a domain.Actor) (domain.Mandate, error) {
 	if a.Role != domain.RoleSupport {
-		return nil
+		return domain.Mandate{}, nil
 	}
 	if s.Citizens == nil {
-		return domain.Errorf(domain.Forbidden, "this service keeps no mandates, so it honours no support person's token").Because(domain.RuleNoMandate)
+		return domain.Mandate{}, domain.Errorf(domain.Forbidden, "this service keeps no mandates, so it honours no support person's token").Because(domain.RuleNoMandate)
 	}
 	l, err := s.Citizens.Load(ctx, a.OnBehalfOf)
 	if err != nil {
-		return err
+		return domain.Mandate{}, err
 	}
-	return l.Citizen.CheckMandate(a, s.now())
+	return l.Citizen.StandingMandate(a, s.now())
 }
 
 func reply(c domain.Commit, seq uint64, duplicate bool) (Reply, error) {

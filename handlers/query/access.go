@@ -54,13 +54,13 @@ func (r *Reads) AccessLog(ctx context.Context, a domain.Actor, citizen, actor uu
 			return page, domain.FieldErrorf("cursor", "is not a cursor of access-log; give the next_cursor of the page before")
 		}
 	}
-	views, more, err := r.accessLog(ctx, a, citizen, actor, limit, before)
+	views, next, err := r.accessLog(ctx, a, citizen, actor, limit, before)
 	if err != nil {
 		return page, err
 	}
 	page.Items = views
-	if more {
-		page.NextCursor = projections.Cursor("access-log", strconv.FormatUint(views[len(views)-1].seq, 10))
+	if next != 0 {
+		page.NextCursor = projections.Cursor("access-log", strconv.FormatUint(next, 10))
 	}
 	return page, nil
 }
@@ -69,13 +69,15 @@ func (r *Reads) AccessLog(ctx context.Context, a domain.Actor, citizen, actor uu
 var AccessLogLimits = projections.Limits{Default: 100, Max: 1000}
 
 // accessLog is a page of the access log, newest first: at most limit entries stored before the
-// sequence before (0: the newest), and whether older ones remain.
-func (r *Reads) accessLog(ctx context.Context, a domain.Actor, citizen, actor uuid.UUID, limit int, before uint64) ([]AccessView, bool, error) {
+// sequence before (0: the newest), and the sequence the next page starts before (0: no older
+// entries remain).
+func (r *Reads) accessLog(ctx context.Context, a domain.Actor, citizen, actor uuid.UUID, limit int, before uint64) ([]AccessView, uint64, error) {
 	if r.AccessEntries == nil {
-		return nil, false, domain.Errorf(domain.NotFound, "this service keeps no access log")
+		return nil, 0, domain.Errorf(domain.NotFound, "this service keeps no access log")
 	}
-	if err := r.check(ctx, a); err != nil {
-		return nil, false, err
+	m, err := r.check(ctx, a)
+	if err != nil {
+		return nil, 0, err
 	}
 	admin := a.Role == domain.RoleAdmin
 	switch a.Role {
@@ -85,18 +87,18 @@ func (r *Reads) accessLog(ctx context.Context, a domain.Actor, citizen, actor uu
 			own = a.OnBehalfOf
 		}
 		if citizen != uuid.Nil && citizen != own {
-			return nil, false, domain.Errorf(domain.Forbidden, "you can see only who has read your own data (or, with a mandate, the citizen's you act for)")
+			return nil, 0, domain.Errorf(domain.Forbidden, "you can see only who has read your own data (or, with a mandate, the citizen's you act for)")
 		}
 		if actor != uuid.Nil {
-			return nil, false, domain.FieldErrorf("actor", "only an administrator can ask by reader")
+			return nil, 0, domain.FieldErrorf("actor", "only an administrator can ask by reader")
 		}
 		citizen = own
 	case domain.RoleAdmin:
 		if citizen == uuid.Nil && actor == uuid.Nil {
-			return nil, false, domain.FieldErrorf("citizen", "is missing: an administrator asks by citizen or by reader (actor)")
+			return nil, 0, domain.FieldErrorf("citizen", "is missing: an administrator asks by citizen or by reader (actor)")
 		}
 	default:
-		return nil, false, domain.Errorf(domain.Forbidden, "only the citizen, their support person or an administrator can see the access log")
+		return nil, 0, domain.Errorf(domain.Forbidden, "only the citizen, their support person or an administrator can see the access log")
 	}
 	// Reading the log is a read too: the citizen sees their support person's and an
 	// administrator's look at it, and an investigation by reader is on record.
@@ -112,18 +114,24 @@ func (r *Reads) accessLog(ctx context.Context, a domain.Actor, citizen, actor uu
 		about = append(about, citizen)
 	}
 	if err := r.record(ctx, a, "access-log", uuid.Nil, criteria, about...); err != nil {
-		return nil, false, err
+		return nil, 0, err
 	}
 	entries, err := r.AccessEntries.Entries(ctx, accesslog.Filter{Citizen: citizen, Actor: actor, Limit: limit + 1, Before: before})
-	more := len(entries) > limit
-	if more {
-		entries = entries[:limit]
-	}
 	if err != nil {
-		return nil, false, err
+		return nil, 0, err
+	}
+	var next uint64
+	if len(entries) > limit {
+		entries = entries[:limit]
+		next = entries[limit-1].Seq
 	}
 	out := make([]AccessView, 0, len(entries))
 	for _, e := range entries {
+		if len(m.Meetings) > 0 && (e.Meeting == uuid.Nil || !m.Covers(e.Meeting)) {
+			// A support person whose mandate is limited to some meetings sees the reads of
+			// those alone; the page's place is still the last entry read (lastSeq).
+			continue
+		}
 		v := AccessView{seq: e.Seq, At: e.At, Role: e.Reader.Role, Service: e.Reader.Service, What: e.What, MeetingID: e.Meeting, Criteria: e.Criteria, Purpose: e.Purpose}
 		if r.Names != nil {
 			v.Name, _ = r.Names(e.Reader.ID)
@@ -133,5 +141,5 @@ func (r *Reads) accessLog(ctx context.Context, a domain.Actor, citizen, actor uu
 		}
 		out = append(out, v)
 	}
-	return out, more, nil
+	return out, next, nil
 }

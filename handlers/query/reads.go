@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -11,9 +12,10 @@ import (
 	"github.com/aabendialog/aabendialog/projections"
 )
 
-// MandateChecker refuses a support actor whose mandate does not stand (the command service).
+// MandateChecker returns the mandate a support actor reads on, refusing one whose mandate does
+// not stand; other actors get the zero Mandate (the command service).
 type MandateChecker interface {
-	CheckMandate(ctx context.Context, a domain.Actor) error
+	StandingMandate(ctx context.Context, a domain.Actor) (domain.Mandate, error)
 }
 
 // Recorder writes access log entries and returns once they are stored (accesslog.Log).
@@ -38,14 +40,29 @@ type Reads struct {
 	Names func(person uuid.UUID) (string, bool)
 }
 
-func (r *Reads) check(ctx context.Context, a domain.Actor) error {
+// check returns the mandate a support actor reads on (the zero Mandate for anyone else, which
+// covers every meeting), or refuses them.
+func (r *Reads) check(ctx context.Context, a domain.Actor) (domain.Mandate, error) {
 	if a.Role != domain.RoleSupport {
-		return nil
+		return domain.Mandate{}, nil
 	}
 	if r.Mandates == nil {
-		return domain.Errorf(domain.Forbidden, "this service keeps no mandates, so it honours no support person's token").Because(domain.RuleNoMandate)
+		return domain.Mandate{}, domain.Errorf(domain.Forbidden, "this service keeps no mandates, so it honours no support person's token").Because(domain.RuleNoMandate)
 	}
-	return r.Mandates.CheckMandate(ctx, a)
+	return r.Mandates.StandingMandate(ctx, a)
+}
+
+// outside reports whether a support actor's mandate leaves out the citizen's meeting: a
+// mandate limited to some meetings shows its holder those alone. Meetings of other citizens
+// are the read models' to judge (their own invitations).
+func outside(a domain.Actor, m domain.Mandate, citizen, meeting uuid.UUID) bool {
+	return a.Role == domain.RoleSupport && citizen == a.OnBehalfOf && !m.Covers(meeting)
+}
+
+// notCovered is the answer to a meeting the mandate leaves out: as for a meeting that does not
+// exist, so it tells nothing more than the mandate allows.
+func notCovered(meeting uuid.UUID) error {
+	return domain.Errorf(domain.NotFound, "meeting %s not found", meeting)
 }
 
 // record logs a read by a of the given citizens' data (one entry each), or the search itself
@@ -75,12 +92,16 @@ func (r *Reads) record(ctx context.Context, a domain.Actor, what string, meeting
 
 // Meeting returns one meeting as the actor may see it.
 func (r *Reads) Meeting(ctx context.Context, a domain.Actor, meeting uuid.UUID, after uint64) (projections.MeetingView, error) {
-	if err := r.check(ctx, a); err != nil {
+	m, err := r.check(ctx, a)
+	if err != nil {
 		return projections.MeetingView{}, err
 	}
 	v, err := r.Queries.Meeting(ctx, a, meeting, after)
 	if err != nil {
 		return projections.MeetingView{}, err
+	}
+	if outside(a, m, v.CitizenID, v.MeetingID) {
+		return projections.MeetingView{}, notCovered(meeting)
 	}
 	if err := r.record(ctx, a, "meeting", meeting, nil, v.CitizenID); err != nil {
 		return projections.MeetingView{}, err
@@ -91,13 +112,15 @@ func (r *Reads) Meeting(ctx context.Context, a domain.Actor, meeting uuid.UUID, 
 // History returns a citizen's meetings as the actor may see them.
 func (r *Reads) History(ctx context.Context, a domain.Actor, citizen uuid.UUID, pg projections.Page, after uint64) (projections.Paged[projections.MeetingView], error) {
 	none := projections.Paged[projections.MeetingView]{Items: []projections.MeetingView{}}
-	if err := r.check(ctx, a); err != nil {
+	m, err := r.check(ctx, a)
+	if err != nil {
 		return none, err
 	}
 	h, err := r.Queries.History(ctx, a, citizen, pg, after)
 	if err != nil {
 		return none, err
 	}
+	h.Items = slices.DeleteFunc(h.Items, func(v projections.MeetingView) bool { return outside(a, m, v.CitizenID, v.MeetingID) })
 	if err := r.record(ctx, a, "history", uuid.Nil, map[string]string{"citizen": citizen.String()}, citizen); err != nil {
 		return none, err
 	}
@@ -106,13 +129,18 @@ func (r *Reads) History(ctx context.Context, a domain.Actor, citizen uuid.UUID, 
 
 // Inbox returns a participant's inbox; each citizen whose meeting is in it is logged.
 func (r *Reads) Inbox(ctx context.Context, a domain.Actor, pg projections.Page, after uint64) (projections.Inbox, error) {
-	if err := r.check(ctx, a); err != nil {
+	m, err := r.check(ctx, a)
+	if err != nil {
 		return projections.Inbox{}, err
 	}
 	in, err := r.Queries.Inbox(ctx, a, pg, after)
 	if err != nil {
 		return projections.Inbox{}, err
 	}
+	left := func(v projections.InboxMeeting) bool { return outside(a, m, v.CitizenID, v.MeetingID) }
+	in.Invitations = slices.DeleteFunc(in.Invitations, left)
+	in.Coming = slices.DeleteFunc(in.Coming, left)
+	in.FollowUps = slices.DeleteFunc(in.FollowUps, func(v projections.FollowUpView) bool { return outside(a, m, v.CitizenID, v.MeetingID) })
 	var citizens []uuid.UUID
 	for _, m := range append(append([]projections.InboxMeeting(nil), in.Invitations...), in.Coming...) {
 		citizens = append(citizens, m.CitizenID)
@@ -130,13 +158,15 @@ func (r *Reads) Inbox(ctx context.Context, a domain.Actor, pg projections.Page, 
 // criteria.
 func (r *Reads) FollowUps(ctx context.Context, a domain.Actor, f projections.FollowUpFilter, pg projections.Page, after uint64) (projections.Paged[projections.FollowUpView], error) {
 	none := projections.Paged[projections.FollowUpView]{Items: []projections.FollowUpView{}}
-	if err := r.check(ctx, a); err != nil {
+	m, err := r.check(ctx, a)
+	if err != nil {
 		return none, err
 	}
 	out, err := r.Queries.FollowUps(ctx, a, f, pg, after)
 	if err != nil {
 		return none, err
 	}
+	out.Items = slices.DeleteFunc(out.Items, func(v projections.FollowUpView) bool { return outside(a, m, v.CitizenID, v.MeetingID) })
 	criteria := map[string]string{}
 	if f.Owner != uuid.Nil {
 		criteria["owner"] = f.Owner.String()
@@ -160,7 +190,7 @@ func (r *Reads) FollowUps(ctx context.Context, a domain.Actor, f projections.Fol
 // Services returns the services report: a search touching no one citizen, logged with its
 // criteria.
 func (r *Reads) Services(ctx context.Context, a domain.Actor, f projections.ServicesReportFilter, after uint64) (projections.ServicesReport, error) {
-	if err := r.check(ctx, a); err != nil {
+	if _, err := r.check(ctx, a); err != nil {
 		return projections.ServicesReport{}, err
 	}
 	out, err := r.Queries.Services(ctx, a, f, after)
@@ -181,10 +211,14 @@ func (r *Reads) Services(ctx context.Context, a domain.Actor, f projections.Serv
 }
 
 // Record logs a read done elsewhere (replay, exports) the same way, after checking the actor's
-// mandate: call it before answering.
+// mandate, which must cover the meeting read: call it before answering.
 func (r *Reads) Record(ctx context.Context, a domain.Actor, what string, meeting uuid.UUID, criteria map[string]string, citizens ...uuid.UUID) error {
-	if err := r.check(ctx, a); err != nil {
+	m, err := r.check(ctx, a)
+	if err != nil {
 		return err
+	}
+	if meeting != uuid.Nil && outside(a, m, a.OnBehalfOf, meeting) {
+		return notCovered(meeting)
 	}
 	return r.record(ctx, a, what, meeting, criteria, citizens...)
 }

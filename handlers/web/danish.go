@@ -70,6 +70,8 @@ var ruleMessages = map[domain.Rule]fieldError{
 	domain.RuleConsentNeeded:        {"consent", "Sæt kryds, hvis du giver samtykke til, at mødet deles med personen. Uden samtykke kan du ikke invitere nogen fra regionen eller en anden myndighed."},
 	domain.RuleNoConsent:            {"", "Personen er ikke inviteret med dit samtykke, så der er ikke noget at trække tilbage."},
 	domain.RuleConsentWithdrawn:     {"", "Du har allerede trukket samtykket tilbage."},
+	domain.RuleConsentNotBisidder:   {"consent", "Som bisidder kan du ikke give samtykke til, at mødet deles med nogen uden for kommunen. Det kan kun borgeren selv eller en partsrepræsentant."},
+	domain.RuleMandateScope:         {"", "Din fuldmagt fra borgeren gælder ikke dette møde. Borgeren har kun givet dig fuldmagt til bestemte møder."},
 	domain.RuleCitizenIsPart:        {"participant", "Borgeren er altid med i sit eget møde og skal ikke inviteres."},
 	domain.RuleTooManyParticipants:  {"", "Mødet har allerede så mange invitationer, som der er plads til (50, også dem, der er taget tilbage). Indkald til et nyt møde."},
 	domain.RuleClosed:               {"", "Mødet er afsluttet, så det kan ikke ændres nu."},

@@ -67,6 +67,16 @@ func (p *Pages) accessLog(w http.ResponseWriter, r *http.Request) {
 type mandatesPage struct {
 	Mandates []domain.Mandate
 	Now      time.Time
+	// titles are the meetings' titles, for mandates limited to some meetings.
+	titles map[uuid.UUID]string
+}
+
+// Title names a meeting a mandate is limited to.
+func (m mandatesPage) Title(id uuid.UUID) string {
+	if t := m.titles[id]; t != "" {
+		return t
+	}
+	return "Møde uden titel"
 }
 
 // Expired reports whether m has run out.
@@ -90,10 +100,46 @@ func (p *Pages) mandates(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slices.SortFunc(ms, func(a, b domain.Mandate) int { return a.GrantedAt.Compare(b.GrantedAt) })
-	p.render(w, r, http.StatusOK, "mandates", page{Title: "Hvem må hjælpe mig", Session: s, Data: mandatesPage{Mandates: ms, Now: p.Now()}})
+	data := mandatesPage{Mandates: ms, Now: p.Now(), titles: map[uuid.UUID]string{}}
+	for _, m := range ms {
+		for _, id := range m.Meetings {
+			if _, ok := data.titles[id]; ok {
+				continue
+			}
+			v, err := p.Queries.Meeting(ctx, s.Actor, id, 0) // the citizen's own: not logged
+			if err != nil {
+				p.failure(w, r, s, err)
+				return
+			}
+			data.titles[id] = v.Title
+		}
+	}
+	p.render(w, r, http.StatusOK, "mandates", page{Title: "Hvem må hjælpe mig", Session: s, Data: data})
 }
 
 func selfOnly(s *session, _ *meetingPage) bool { return s.Self() }
+
+// grantMandate builds grant-mandate from the form: for the meeting m alone when the form is a
+// meeting's.
+func grantMandate(s *session, m *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
+	person, err := uuid.Parse(strings.TrimSpace(v.Get("person")))
+	errs := check(nil, err == nil, "person", "Skriv personens kode. Den ser sådan ud: 0190a4c2-6f1e-7c3a-9d2b-5e8f0a1b2c3d.")
+	errs = check(errs, err != nil || person != s.Actor.ID, "person", "Det er din egen kode. Skriv koden på den, der skal hjælpe dig.")
+	errs = checkText(errs, v, "name", "Navnet", false, domain.MaxName)
+	kind := domain.MandateKind(v.Get("kind"))
+	errs = check(errs, kind == domain.MandateSupport || kind == domain.MandateRepresentative, "kind", "Vælg, om personen skal være bisidder eller partsrepræsentant.")
+	until := strings.TrimSpace(v.Get("until"))
+	if until != "" {
+		d, err := parseDate(until)
+		errs = check(errs, err == nil, "until", "Skriv datoen som dag.måned.år, fx 31.12.2026, eller lad feltet stå tomt.")
+		until = d.Format(time.DateOnly)
+	}
+	g := &domain.GrantMandate{Citizen: s.Actor.ID, Person: person, Kind: kind, Name: strings.TrimSpace(v.Get("name")), Until: until}
+	if m != nil {
+		g.Meetings = []uuid.UUID{m.MeetingID}
+	}
+	return g, errs
+}
 
 func toMandates(*meetingPage, command.Reply) string { return "/moeder/fuldmagter" }
 
@@ -104,23 +150,11 @@ func (p *Pages) rightsActions() map[string]action {
 	}
 	return map[string]action{
 		"/moeder/fuldmagter/ny": {template: "grant", title: "Giv en fuldmagt", notice: "fuldmagt-givet", offered: selfOnly,
-			build: func(s *session, _ *meetingPage, _ *http.Request, v url.Values) (domain.Command, []fieldError) {
-				person, err := uuid.Parse(strings.TrimSpace(v.Get("person")))
-				errs := check(nil, err == nil, "person", "Skriv personens kode. Den ser sådan ud: 0190a4c2-6f1e-7c3a-9d2b-5e8f0a1b2c3d.")
-				errs = check(errs, err != nil || person != s.Actor.ID, "person", "Det er din egen kode. Skriv koden på den, der skal hjælpe dig.")
-				errs = checkText(errs, v, "name", "Navnet", false, domain.MaxName)
-				kind := domain.MandateKind(v.Get("kind"))
-				errs = check(errs, kind == domain.MandateSupport || kind == domain.MandateRepresentative, "kind", "Vælg, om personen skal være bisidder eller partsrepræsentant.")
-				until := strings.TrimSpace(v.Get("until"))
-				if until != "" {
-					d, err := parseDate(until)
-					errs = check(errs, err == nil, "until", "Skriv datoen som dag.måned.år, fx 31.12.2026, eller lad feltet stå tomt.")
-					until = d.Format(time.DateOnly)
-				}
-				return &domain.GrantMandate{Citizen: s.Actor.ID, Person: person, Kind: kind, Name: strings.TrimSpace(v.Get("name")), Until: until}, errs
-			},
-			next: toMandates,
-		},
+			build: grantMandate, next: toMandates},
+		// The same form from a meeting's page gives a mandate for that meeting alone: a bisidder
+		// for one meeting sees and does nothing else of the citizen's.
+		"/moeder/{id}/fuldmagt": {template: "grant", title: "Giv en fuldmagt til mødet", notice: "fuldmagt-givet", meeting: true, offered: selfOnly,
+			build: grantMandate, next: toMandates},
 		"/moeder/fuldmagter/{pid}/tilbagekald": {template: "revoke", title: "Tag en fuldmagt tilbage", notice: "fuldmagt-taget", offered: selfOnly,
 			build: func(s *session, _ *meetingPage, r *http.Request, _ url.Values) (domain.Command, []fieldError) {
 				person, err := uuid.Parse(r.PathValue("pid"))

@@ -240,10 +240,12 @@ func seedCitizen(ctx context.Context, svc *command.Service, clock *simClock, r *
 		for _, p := range order {
 			svcName := p.actor.Service
 			inv := &domain.InviteParticipant{Meeting: m, Participant: p.actor.ID, Name: p.name, Kind: p.kind, Service: svcName}
+			by := owner
 			if domain.NeedsConsent(p.kind) {
 				inv.ConsentVersion = domain.ConsentTextVersion // the citizen agreed to share with the region
+				by = citizen                                   // which a bisidder cannot give for them
 			}
-			if err := do(owner, inv); err != nil {
+			if err := do(by, inv); err != nil {
 				return st, err
 			}
 		}
