@@ -445,6 +445,18 @@ func TestPagesInABrowser(t *testing.T) {
 	if got := b.text("main"); strings.Contains(got, "Bo Hansen") || !strings.Contains(got, "Fuldmagten er taget tilbage.") {
 		t.Errorf("the mandates page after taking it back: %q", got)
 	}
+	// A mandate for the one meeting, given from the meeting.
+	b.open(meetingPath + "/fuldmagt")
+	b.wantH1("Giv en fuldmagt til mødet")
+	b.check("23-fuldmagt-til-moedet")
+	b.do(chromedp.SendKeys(chromedp.ID("person"), helper.String()), chromedp.SendKeys(chromedp.ID("name"), "Bo Hansen"),
+		chromedp.Click(chromedp.ID("kind-support")))
+	b.click(`main button[type=submit]`)
+	b.wantH1("Hvem må hjælpe mig")
+	if got := b.text("main .cards"); !strings.Contains(got, "Gælder kun mødet: Min hverdag") {
+		t.Errorf("the mandates page after giving one for a meeting: %q", got)
+	}
+	b.check("24-fuldmagt-et-moede")
 
 	// Someone else's meeting: not found, and nothing of it shown.
 	b.signOut()
