@@ -176,6 +176,12 @@ type Filter struct {
 }
 
 // Entries returns the matching entries, newest first.
+//
+// JetStream reads a stream forwards only, so a page is found by scanning windows of the stream
+// backwards from Before: the newest window first, each earlier one four times as long, until
+// the page is full or the stream's start is reached. A page of recent entries thus reads the
+// recent part of the log, not the reader's or citizen's whole retention period, and the scan
+// keeps only the entries it returns.
 func (l *Log) Entries(ctx context.Context, f Filter) ([]Entry, error) {
 	c, r := "*", "*"
 	if f.Citizen != uuid.Nil {
@@ -189,8 +195,38 @@ func (l *Log) Entries(ctx context.Context, f Filter) ([]Entry, error) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	cons, err := l.stream.OrderedConsumer(cctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects:    []string{"dialog.access." + c + "." + r},
+	info, err := l.stream.Info(cctx)
+	if err != nil {
+		return nil, fmt.Errorf("read access log: %w", err)
+	}
+	first, end := max(info.State.FirstSeq, 1), info.State.LastSeq+1
+	if f.Before != 0 && f.Before < end {
+		end = f.Before
+	}
+	var out []Entry
+	for window := uint64(max(1024, 8*f.Limit)); end > first && len(out) < f.Limit; window *= 4 {
+		start := first
+		if end-first > window {
+			start = end - window
+		}
+		part, err := l.scan(cctx, "dialog.access."+c+"."+r, start, end, f.Limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		slices.Reverse(part)
+		out = append(out, part...)
+		end = start
+	}
+	return out, nil
+}
+
+// scan returns the newest (at most keep) entries on subject stored at sequences in [start, end),
+// oldest first.
+func (l *Log) scan(ctx context.Context, subject string, start, end uint64, keep int) ([]Entry, error) {
+	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects:    []string{subject},
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       start,
 		InactiveThreshold: 30 * time.Second,
 	})
 	if err != nil {
@@ -200,18 +236,19 @@ func (l *Log) Entries(ctx context.Context, f Filter) ([]Entry, error) {
 	pending := cons.CachedInfo().NumPending
 	var out []Entry
 	for got := uint64(0); got < pending; {
-		batch, err := cons.Fetch(int(min(pending-got, 1000)), jetstream.FetchMaxWait(5*time.Second))
+		batch, err := cons.Fetch(int(min(pending-got, 256)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("read access log: %w", err)
 		}
-		n := 0
+		n, past := 0, false
 		for msg := range batch.Messages() {
 			n++
 			md, err := msg.Metadata()
 			if err != nil {
 				return nil, fmt.Errorf("read access log: %w", err)
 			}
-			if f.Before != 0 && md.Sequence.Stream >= f.Before {
+			if md.Sequence.Stream >= end {
+				past = true // the rest of this batch is past the window too
 				continue
 			}
 			var e Entry
@@ -219,22 +256,21 @@ func (l *Log) Entries(ctx context.Context, f Filter) ([]Entry, error) {
 				return nil, fmt.Errorf("read access log: an entry cannot be read: %w", err)
 			}
 			e.Seq = md.Sequence.Stream
-			// Only the newest Limit are kept, so memory is bounded by the page, not the log.
-			if out = append(out, e); len(out) >= 2*f.Limit {
-				out = append(out[:0], out[len(out)-f.Limit:]...)
+			// Only the newest keep are kept, so memory is bounded by the page, not the log.
+			if out = append(out, e); len(out) >= 2*keep {
+				out = append(out[:0], out[len(out)-keep:]...)
 			}
 		}
 		if err := batch.Error(); err != nil {
 			return nil, fmt.Errorf("read access log: %w", err)
 		}
-		if n == 0 {
+		if n == 0 || past {
 			break
 		}
 		got += uint64(n)
 	}
-	slices.Reverse(out)
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
+	if len(out) > keep {
+		out = out[len(out)-keep:]
 	}
 	return out, nil
 }

@@ -13,15 +13,16 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/handlers/accesslog"
 	"github.com/aabendialog/aabendialog/internal/testnode"
 )
 
 var t0 = time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 
-func open(t *testing.T, retention time.Duration) (*testnode.Env, *accesslog.Log) {
+func open(t *testing.T, retention time.Duration, opts ...testnode.Option) (*testnode.Env, *accesslog.Log) {
 	t.Helper()
-	env := testnode.Start(t)
+	env := testnode.Start(t, opts...)
 	n := 0
 	l, err := accesslog.Open(t.Context(), env.Conn, 1, retention, func() time.Time { n++; return t0.Add(time.Duration(n) * time.Second) })
 	if err != nil {
@@ -193,5 +194,59 @@ func TestBufferedEntriesAreStored(t *testing.T) {
 	}
 	if len(got) != 50 {
 		t.Fatalf("%d of 50 buffered entries stored", len(got))
+	}
+}
+
+// TestPagesAcrossWindows: a page is found by scanning the stream backwards in growing windows;
+// a citizen's entries spread thinly over a longer log (the first and last entries thousands of
+// others apart) are walked exactly once, in order, by pages that cross the windows' borders.
+func TestPagesAcrossWindows(t *testing.T) {
+	// Many entries: syncing each would only make the test slow.
+	_, l := open(t, accesslog.DefaultRetention, testnode.Fsync(eventstore.Fsync{Interval: time.Second}))
+	ctx := t.Context()
+	anna := uuid.New()
+	job := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
+	var want []string
+	for i := range 7000 / 500 {
+		batch := make([]accesslog.Entry, 0, 500)
+		for range 499 {
+			batch = append(batch, accesslog.Entry{Reader: job, Citizen: uuid.New(), What: "history"})
+		}
+		// One of Anna's in every batch of 500, and two in the last.
+		n := string(rune('a' + i))
+		batch = append(batch, accesslog.Entry{Reader: job, Citizen: anna, What: "meeting", Criteria: map[string]string{"n": n}})
+		want = append([]string{n}, want...)
+		if err := l.Record(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Record(ctx, accesslog.Entry{Reader: job, Citizen: anna, What: "meeting", Criteria: map[string]string{"n": "z"}}); err != nil {
+		t.Fatal(err)
+	}
+	want = append([]string{"z"}, want...)
+	for _, limit := range []int{1, 3, 100} {
+		var walked []string
+		for before := uint64(0); ; {
+			page, err := l.Entries(ctx, accesslog.Filter{Citizen: anna, Limit: limit, Before: before})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > limit {
+				t.Fatalf("a page of %d, limit %d", len(page), limit)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, e := range page {
+				walked = append(walked, e.Criteria["n"])
+			}
+			before = page[len(page)-1].Seq
+		}
+		if !slices.Equal(walked, want) {
+			t.Fatalf("pages of %d walked %v, want %v", limit, walked, want)
+		}
+	}
+	if got, err := l.Entries(ctx, accesslog.Filter{Actor: job.ID, Limit: 5}); err != nil || len(got) != 5 || got[0].Criteria["n"] != "z" {
+		t.Fatalf("the newest five by the reader: %+v %v", got, err)
 	}
 }
