@@ -3,12 +3,18 @@ package handlers_test
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/handlers/evaluation"
+	"github.com/aabendialog/aabendialog/handlers/httpapi"
 	"github.com/aabendialog/aabendialog/handlers/metrics"
 	"github.com/aabendialog/aabendialog/handlers/query"
 	"github.com/aabendialog/aabendialog/projections"
@@ -78,6 +84,37 @@ func TestMandateLimitedToOneMeeting(t *testing.T) {
 	st, raw = w.getAPI(p.citizen, "/api/v1/access-log")
 	if err := json.Unmarshal(raw, &al); st != 200 || err != nil || len(al.Items) < 4 {
 		t.Fatalf("the citizen's access log: %d %s %v", st, raw, err)
+	}
+
+	// The replay, by citizen and by meeting, keeps to the covered meeting too.
+	rp := &evaluation.Replayer{Store: w.store, Pseudonyms: evaluation.NewPseudonyms(make([]byte, 32))}
+	api := httptest.NewServer((&httpapi.API{Service: w.service, Verifier: w.verify, Metrics: w.metrics, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Replayer: rp, Access: reads, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}).Handler())
+	defer api.Close()
+	replay := func(params string) (int, evaluation.Replay) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", api.URL+"/api/v1/replay?"+params, nil)
+		req.Header.Set("Authorization", "Bearer "+sup)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out evaluation.Replay
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	st, rep := replay("citizen=" + p.citizen.ID.String())
+	if st != 200 || len(rep.Entries) == 0 || len(rep.Meetings) != 1 || rep.Meetings[0].MeetingID != mine {
+		t.Fatalf("the bisidder's replay of the citizen: %d %+v", st, rep.Meetings)
+	}
+	for _, e := range rep.Entries {
+		if e.MeetingID != mine {
+			t.Fatalf("the replay shows meeting %s, outside the mandate", e.MeetingID)
+		}
+	}
+	if st, rep := replay("meeting=" + other.String()); st != 404 || len(rep.Entries) != 0 {
+		t.Fatalf("the bisidder's replay of the meeting left out: %d %+v", st, rep)
 	}
 
 	// Commands: the covered meeting only, and no new meeting.

@@ -134,6 +134,9 @@ type ReplayQuery struct {
 	AtSeq   uint64
 	// Page pages the entries, by ReplayLimits.
 	Page projections.Page
+	// Mandate is a support actor's standing mandate (query.Reads.Mandate): one limited to some
+	// meetings keeps the replay to those. The zero Mandate limits nothing.
+	Mandate domain.Mandate
 }
 
 // Replay replays a citizen's or a meeting's history as it stood. Evaluators see pseudonyms and
@@ -215,7 +218,7 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 		if err != nil {
 			return Replay{}, err
 		}
-		if l.Meeting.MayView(a) {
+		if l.Meeting.MayView(a) && (l.Meeting.CitizenID() != a.OnBehalfOf || q.Mandate.Covers(id)) {
 			visible[id] = true
 		}
 	}

@@ -91,9 +91,12 @@ type API struct {
 	rebuilds sync.Map // projection name -> *rebuildProgress
 }
 
-// AccessRecorder logs a read of citizens' data by a before it is answered (query.Reads.Record).
+// AccessRecorder logs a read of citizens' data by a before it is answered (query.Reads.Record),
+// and gives a support actor's standing mandate, for a replay to keep to what it covers
+// (query.Reads.Mandate).
 type AccessRecorder interface {
 	Record(ctx context.Context, a domain.Actor, what string, meeting uuid.UUID, criteria map[string]string, citizens ...uuid.UUID) error
+	Mandate(ctx context.Context, a domain.Actor) (domain.Mandate, error)
 }
 
 // Route is one method and path the API serves.

@@ -26,6 +26,13 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, forEvaluator bool) 
 		a.fail(w, r, err)
 		return
 	}
+	if a.Access != nil {
+		// Checked before the replay too: a support person's mandate may cover some meetings only.
+		if q.Mandate, err = a.Access.Mandate(r.Context(), actor); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	out, err := a.Replayer.Replay(r.Context(), actor, q)
 	if err != nil {
 		a.fail(w, r, err)

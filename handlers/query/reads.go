@@ -52,6 +52,12 @@ func (r *Reads) check(ctx context.Context, a domain.Actor) (domain.Mandate, erro
 	return r.Mandates.StandingMandate(ctx, a)
 }
 
+// Mandate returns the mandate a support actor reads on, or refuses them (the zero Mandate for
+// anyone else): for reads done outside the read models (replay) to keep to what it covers.
+func (r *Reads) Mandate(ctx context.Context, a domain.Actor) (domain.Mandate, error) {
+	return r.check(ctx, a)
+}
+
 // outside reports whether a support actor's mandate leaves out the citizen's meeting: a
 // mandate limited to some meetings shows its holder those alone. Meetings of other citizens
 // are the read models' to judge (their own invitations).
