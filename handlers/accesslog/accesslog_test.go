@@ -143,12 +143,12 @@ func TestRetentionIsTheStreamsMaxAge(t *testing.T) {
 // TestRecordFailsClosed: with the server gone, Record answers ErrUnavailable, waiting for the
 // ack or buffered, so the read it was to log is not answered.
 func TestRecordFailsClosed(t *testing.T) {
-	for _, buffered := range []bool{false, true} {
-		t.Run(map[bool]string{false: "ack", true: "buffered"}[buffered], func(t *testing.T) {
+	for _, wait := range []accesslog.Wait{accesslog.WaitAck, accesslog.WaitBuffered} {
+		t.Run(string(wait), func(t *testing.T) {
 			env, l := open(t, accesslog.DefaultRetention)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			if buffered {
+			if wait == accesslog.WaitBuffered {
 				l.Buffered(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			}
 			e := accesslog.Entry{Reader: domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}, Citizen: uuid.New(), What: "history"}
