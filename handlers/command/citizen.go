@@ -3,8 +3,6 @@ package command
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -49,7 +47,9 @@ func (s *Service) handleCitizen(ctx context.Context, actor domain.Actor, command
 			Actor: actor, At: now, Events: events}
 		a, err := s.Citizens.Append(ctx, commit, l.Seq)
 		if errors.Is(err, eventstore.ErrConcurrentUpdate) && conflicts < s.conflicts {
-			time.Sleep(time.Duration(rand.Int64N(int64(2*time.Millisecond) << conflicts)))
+			if err := backOff(ctx, conflicts); err != nil {
+				return Reply{}, err
+			}
 			conflicts++
 			continue
 		}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -182,7 +181,9 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 			}
 			if conflicts < s.conflicts {
 				// Someone else changed the meeting: decide again on what they wrote.
-				time.Sleep(time.Duration(rand.Int64N(int64(2*time.Millisecond) << conflicts)))
+				if err := backOff(ctx, conflicts); err != nil {
+					return Reply{}, err
+				}
 				conflicts++
 				continue
 			}
