@@ -2,6 +2,7 @@ package domain
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -82,6 +83,24 @@ func TestEncodeCommitAsJSON(t *testing.T) {
 	}
 }
 
+// TestEncodeEventDataAsJSON holds a reply's payloads to json.Marshal, byte for byte, on every
+// event type and field, and on a payload type the writer does not know.
+func TestEncodeEventDataAsJSON(t *testing.T) {
+	for _, text := range encodeTexts {
+		for _, at := range encodeTimes {
+			for _, c := range encodeCommits(t, text, at) {
+				for _, e := range append(c.Events, NewEvent(foreignEvent{Note: text})) {
+					want, werr := json.Marshal(e.Data)
+					got, err := EncodeEventData(e.Data)
+					if !bytes.Equal(got, want) || (err == nil) != (werr == nil) {
+						t.Fatalf("EncodeEventData(%#v)\ngot  %s, %v\nwant %s, %v", e.Data, got, err, want, werr)
+					}
+				}
+			}
+		}
+	}
+}
+
 // foreignEvent is a payload type the writer does not know.
 type foreignEvent struct {
 	Note string `json:"note"`
@@ -150,6 +169,12 @@ func FuzzEncodeCommit(f *testing.F) {
 			got, err := EncodeCommit(c)
 			if !bytes.Equal(got, want) || (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
 				t.Fatalf("EncodeCommit(%+v)\ngot  %s, %v\nwant %s, %v", c, got, err, want, werr)
+			}
+			for _, e := range c.Events {
+				want, werr := json.Marshal(e.Data)
+				if got, err := EncodeEventData(e.Data); !bytes.Equal(got, want) || (err == nil) != (werr == nil) {
+					t.Fatalf("EncodeEventData(%#v)\ngot  %s, %v\nwant %s, %v", e.Data, got, err, want, werr)
+				}
 			}
 		}
 	})

@@ -245,7 +245,7 @@ func reply(c domain.Commit, seq uint64, duplicate bool) (Reply, error) {
 	r := Reply{MeetingID: c.MeetingID, CommandID: c.CommandID, Command: c.Command, Sequence: seq, Duplicate: duplicate,
 		Events: make([]ReplyEvent, len(c.Events))}
 	for i, e := range c.Events {
-		data, err := json.Marshal(e.Data)
+		data, err := domain.EncodeEventData(e.Data)
 		if err != nil {
 			return Reply{}, fmt.Errorf("reply: %w", err)
 		}
