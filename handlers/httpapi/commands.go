@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aabendialog/aabendialog/domain"
@@ -27,13 +28,13 @@ func (a *API) command(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			writeJSON(w, http.StatusUnsupportedMediaType, command.ErrorBody{Error: command.ErrorDetail{Kind: "invalid", Field: "Content-Type", Message: "send the command as application/json"}})
 			return
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	body, err := readBody(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -67,6 +68,20 @@ func (a *API) command(w http.ResponseWriter, r *http.Request) {
 	writeReply(w, reply)
 }
 
+// readBody reads the request's body, at most MaxBody bytes. A body of a stated length is read
+// into a buffer of that size, not grown into one as io.ReadAll does.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, MaxBody)
+	if n := r.ContentLength; n <= 0 || n > MaxBody {
+		return io.ReadAll(body)
+	}
+	b := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(body, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
 // writeReply answers a command that was carried out: what writeJSON writes for the reply, byte
 // for byte, written without reflection (command.AppendReply), as over NATS.
 func writeReply(w http.ResponseWriter, r command.Reply) {
@@ -75,8 +90,14 @@ func writeReply(w http.ResponseWriter, r command.Reply) {
 	h["X-Content-Type-Options"] = noSniff
 	h["Cache-Control"] = noStore
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(append(command.AppendReply(make([]byte, 0, 512), r), '\n'))
+	buf := replyBuffers.Get().(*[]byte)
+	*buf = append(command.AppendReply((*buf)[:0], r), '\n')
+	_, _ = w.Write(*buf) // copied into the connection's buffer
+	replyBuffers.Put(buf)
 }
+
+// replyBuffers hold replies being written.
+var replyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // The header values of every JSON answer, shared: net/http only reads them.
 var (
