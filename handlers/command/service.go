@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime/trace"
 	"strconv"
 	"time"
 
@@ -145,7 +146,9 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 	}
 	trusted := true // the first load may take the cache's state unchecked
 	for conflicts := 0; ; {
+		region := trace.StartRegion(ctx, "load")
 		l, checked, err := s.load(ctx, cmd, trusted)
+		region.End()
 		if err != nil {
 			return Reply{}, err
 		}
@@ -154,7 +157,9 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 			return s.first(ctx, actor, commandID, cmd, seq)
 		}
 		now := s.now().UTC()
+		region = trace.StartRegion(ctx, "decide")
 		events, err := l.Meeting.Decide(actor, cmd, now)
+		region.End()
 		if err != nil && !checked {
 			// Refused on a state another process may have moved past (an invitation this
 			// process has not seen): only the log's latest state may refuse.
@@ -171,7 +176,9 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 			CommandID: commandID, Command: cmd.CommandName(), MeetingID: cmd.MeetingID(), CitizenID: citizen,
 			Actor: actor, At: now, Events: events,
 		}
+		region = trace.StartRegion(ctx, "append")
 		a, err := s.log.Append(ctx, commit, l.Seq)
+		region.End()
 		if errors.Is(err, eventstore.ErrConcurrentUpdate) {
 			if s.metrics != nil {
 				s.metrics.Conflict()

@@ -60,6 +60,8 @@ func (a *API) command(w http.ResponseWriter, r *http.Request) {
 	// and a retry with the same id gets this answer.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 15*time.Second)
 	defer cancel()
+	ctx, end := command.TraceTask(ctx, id.String())
+	defer end()
 	reply, err := a.Service.Handle(ctx, actor, id, cmd)
 	if err != nil {
 		a.fail(w, r, err)

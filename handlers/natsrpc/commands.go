@@ -162,6 +162,7 @@ type request struct {
 	status   int
 	reply    command.Reply     // the answer when status is 200
 	refusal  command.ErrorBody // the answer otherwise
+	endTask  func()            // ends the command's trace task
 }
 
 type requestKey struct{}
