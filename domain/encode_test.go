@@ -213,3 +213,22 @@ func BenchmarkEncodeCommit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEncodeEventData writes a reply's payloads with json.Marshal and with EncodeEventData.
+//
+//	go test ./domain -run '^$' -bench EncodeEventData -benchmem
+func BenchmarkEncodeEventData(b *testing.B) {
+	for name, c := range benchCommits() {
+		d := c.Events[0].Data
+		b.Run(name+"/json.Marshal", func(b *testing.B) {
+			for b.Loop() {
+				_, _ = json.Marshal(d)
+			}
+		})
+		b.Run(name+"/EncodeEventData", func(b *testing.B) {
+			for b.Loop() {
+				_, _ = EncodeEventData(d)
+			}
+		})
+	}
+}

@@ -5,8 +5,8 @@ import (
 	"runtime/trace"
 )
 
-// TraceTask begins an execution-trace task for one command (runtime/trace: go test -trace, or a
-// trace taken from a running process), named "command" and logged with the command id, so that
+// TraceTask begins an execution-trace task for one command (runtime/trace, as the benchmarks'
+// -trace takes one), named "command" and logged with the command id, so that
 // a slow command can be found in the trace with its regions (load, decide, append, and the log's
 // own) and what else ran at that time. While no trace is being taken it costs a check and
 // returns ctx and a no-op: NewTask would allocate for every command.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"testing"
@@ -43,3 +44,35 @@ func TestWriteReplyAsWriteJSON(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWriteReply writes the answer to an invitation as writeJSON did and as writeReply
+// does, in one run.
+//
+//	go test ./handlers/httpapi -run '^$' -bench WriteReply -benchmem
+func BenchmarkWriteReply(b *testing.B) {
+	data, _ := domain.EncodeEventData(domain.ParticipantInvited{ParticipantID: uuid.New(), Name: "Karin Holm", Kind: domain.KindProfessional, Service: "Jobcenter"})
+	r := command.Reply{MeetingID: uuid.New(), CommandID: uuid.New(), Command: domain.CmdInviteParticipant, Sequence: 42,
+		Events: []command.ReplyEvent{{Type: domain.TypeParticipantInvited, Data: data}}}
+	for _, tc := range []struct {
+		name  string
+		write func(http.ResponseWriter, command.Reply)
+	}{
+		{"writeJSON", func(w http.ResponseWriter, r command.Reply) { writeJSON(w, http.StatusOK, r) }},
+		{"writeReply", writeReply},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			w := &discardWriter{h: http.Header{}}
+			for b.Loop() {
+				clear(w.h)
+				tc.write(w, r)
+			}
+		})
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps nothing but its header map.
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(int)             {}
