@@ -3,6 +3,8 @@ package command
 import (
 	"context"
 	"runtime/trace"
+
+	"github.com/google/uuid"
 )
 
 // TraceTask begins an execution-trace task for one command (runtime/trace, as the benchmarks'
@@ -17,6 +19,15 @@ func TraceTask(ctx context.Context, commandID string) (context.Context, func()) 
 	ctx, task := trace.NewTask(ctx, "command")
 	trace.Log(ctx, "command_id", commandID)
 	return ctx, task.End
+}
+
+// TraceCommand is TraceTask for a command id already parsed: it is formatted only while a trace
+// is being taken.
+func TraceCommand(ctx context.Context, commandID uuid.UUID) (context.Context, func()) {
+	if !trace.IsEnabled() {
+		return ctx, noEnd
+	}
+	return TraceTask(ctx, commandID.String())
 }
 
 func noEnd() {}

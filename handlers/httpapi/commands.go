@@ -60,7 +60,7 @@ func (a *API) command(w http.ResponseWriter, r *http.Request) {
 	// and a retry with the same id gets this answer.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 15*time.Second)
 	defer cancel()
-	ctx, end := command.TraceTask(ctx, id.String())
+	ctx, end := command.TraceCommand(ctx, id)
 	defer end()
 	reply, err := a.Service.Handle(ctx, actor, id, cmd)
 	if err != nil {
