@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aabendialog/aabendialog/domain"
 )
@@ -293,5 +294,48 @@ func TestGroupClaimsWriteMeetingsConvenedTogetherAsOneBatch(t *testing.T) {
 				t.Fatalf("claims: before %+v, after %+v; want one batch of 6 (refused: %v)", before, after, round.taken)
 			}
 		})
+	}
+}
+
+// A log written before claims were group committed has an index stream without atomic batches:
+// opening it turns them on, and its claims then go in batches.
+func TestOpenTurnsOnAtomicBatchesOfAnOlderIndex(t *testing.T) {
+	c := startCluster(t, 1)
+	js, err := jetstream.New(c.connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: IndexStreamName, Subjects: []string{"dialog.meetings.*"}, Storage: jetstream.FileStorage,
+		MaxMsgsPerSubject: 1, AllowDirect: true, DenyDelete: true, DenyPurge: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s := c.openGroup(t)
+	info, err := s.index.Info(ctx)
+	if err != nil || !info.Config.AllowAtomicPublish {
+		t.Fatalf("index stream after Open: atomic batches %v (%v)", info != nil && info.Config.AllowAtomicPublish, err)
+	}
+	release := holdWriter(s.claims)
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.Append(ctx, conveneCommit(uuid.New(), uuid.New()), 0)
+		}()
+	}
+	waitQueued(s.claims, len(errs))
+	release()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("convene %d: %v", i, err)
+		}
+	}
+	if st := s.GroupClaimStats(); st.Batches != 1 || st.Fallbacks != 0 {
+		t.Fatalf("claims: %+v, want one batch", st)
 	}
 }
