@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/google/uuid"
@@ -31,8 +30,8 @@ func (c *CitizenSetsAgenda) Validate() error {
 		return FieldErrorf("items", "has %d items; at most %d are allowed", len(c.Items), MaxAgendaItems)
 	}
 	for i, it := range c.Items {
-		if err := text(fmt.Sprintf("items[%d]", i), it, true, MaxAgendaItem); err != nil {
-			return err
+		if err := text("items", it, true, MaxAgendaItem); err != nil {
+			return atIndex(err, "items", i) // named only when refused: every agenda is checked
 		}
 	}
 	return nil

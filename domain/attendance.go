@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
@@ -33,11 +32,11 @@ func (c *RecordAttendance) Validate() error {
 	}
 	seen := make(map[uuid.UUID]bool, len(c.Present))
 	for i, p := range c.Present {
-		if err := id(fmt.Sprintf("present[%d]", i), p); err != nil {
-			return err
+		if err := id("present", p); err != nil {
+			return atIndex(err, "present", i)
 		}
 		if seen[p] {
-			return FieldErrorf(fmt.Sprintf("present[%d]", i), "names %s twice", p)
+			return FieldErrorf(indexed("present", i), "names %s twice", p)
 		}
 		seen[p] = true
 	}
@@ -78,7 +77,7 @@ func (m *Meeting) recordAttendance(a Actor, c *RecordAttendance, now time.Time) 
 			continue
 		}
 		if _, ok := m.invited(id); !ok {
-			return nil, FieldErrorf(fmt.Sprintf("present[%d]", i), "%s was not invited to this meeting", id)
+			return nil, FieldErrorf(indexed("present", i), "%s was not invited to this meeting", id)
 		}
 	}
 	if !citizen {

@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -67,6 +68,22 @@ func EncodeCommit(c Commit) ([]byte, error) {
 		return b, nil
 	}
 	return encodeCommitJSON(c)
+}
+
+// EncodeEventData writes an event's payload byte for byte as json.Marshal writes it: without
+// reflection over encoding/json for the payload types this package registers (every command's
+// reply carries its events' payloads), through json.Marshal for anything else.
+func EncodeEventData(d EventData) ([]byte, error) {
+	if d != nil {
+		if codec, ok := eventCodecs[d.EventType()]; ok && reflect.TypeOf(d) == codec.typ {
+			w := writer{b: make([]byte, 0, 128)}
+			w.fields(reflect.ValueOf(d))
+			if !w.bad {
+				return w.b, nil
+			}
+		}
+	}
+	return json.Marshal(d)
 }
 
 // encodeCommitJSON is EncodeCommit through encoding/json: the reference for what a commit looks

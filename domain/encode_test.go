@@ -2,6 +2,7 @@ package domain
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -82,6 +83,24 @@ func TestEncodeCommitAsJSON(t *testing.T) {
 	}
 }
 
+// TestEncodeEventDataAsJSON holds a reply's payloads to json.Marshal, byte for byte, on every
+// event type and field, and on a payload type the writer does not know.
+func TestEncodeEventDataAsJSON(t *testing.T) {
+	for _, text := range encodeTexts {
+		for _, at := range encodeTimes {
+			for _, c := range encodeCommits(t, text, at) {
+				for _, e := range append(c.Events, NewEvent(foreignEvent{Note: text})) {
+					want, werr := json.Marshal(e.Data)
+					got, err := EncodeEventData(e.Data)
+					if !bytes.Equal(got, want) || (err == nil) != (werr == nil) {
+						t.Fatalf("EncodeEventData(%#v)\ngot  %s, %v\nwant %s, %v", e.Data, got, err, want, werr)
+					}
+				}
+			}
+		}
+	}
+}
+
 // foreignEvent is a payload type the writer does not know.
 type foreignEvent struct {
 	Note string `json:"note"`
@@ -151,6 +170,12 @@ func FuzzEncodeCommit(f *testing.F) {
 			if !bytes.Equal(got, want) || (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
 				t.Fatalf("EncodeCommit(%+v)\ngot  %s, %v\nwant %s, %v", c, got, err, want, werr)
 			}
+			for _, e := range c.Events {
+				want, werr := json.Marshal(e.Data)
+				if got, err := EncodeEventData(e.Data); !bytes.Equal(got, want) || (err == nil) != (werr == nil) {
+					t.Fatalf("EncodeEventData(%#v)\ngot  %s, %v\nwant %s, %v", e.Data, got, err, want, werr)
+				}
+			}
 		}
 	})
 }
@@ -186,5 +211,24 @@ func BenchmarkEncodeCommit(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkEncodeEventData writes a reply's payloads with json.Marshal and with EncodeEventData.
+//
+//	go test ./domain -run '^$' -bench EncodeEventData -benchmem
+func BenchmarkEncodeEventData(b *testing.B) {
+	for name, c := range benchCommits() {
+		d := c.Events[0].Data
+		b.Run(name+"/json.Marshal", func(b *testing.B) {
+			for b.Loop() {
+				_, _ = json.Marshal(d)
+			}
+		})
+		b.Run(name+"/EncodeEventData", func(b *testing.B) {
+			for b.Loop() {
+				_, _ = EncodeEventData(d)
+			}
+		})
 	}
 }

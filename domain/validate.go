@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"errors"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -65,6 +67,19 @@ func plain(s string, multiline bool) bool {
 		}
 	}
 	return true
+}
+
+// indexed names a list's element in an error: items[2].
+func indexed(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
+
+// atIndex renames the field of err, a field error about a list's element, to that element. The
+// name is built only for a refusal, not for every element checked.
+func atIndex(err error, field string, i int) error {
+	var e *Error
+	if errors.As(err, &e) && e.Field == field {
+		e.Field = indexed(field, i)
+	}
+	return err
 }
 
 func id(field string, v uuid.UUID) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/trace"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,16 @@ func (s *Store) EnableGroupCommit(minBatch int) {
 	s.group = &groupWriter{s: s, minBatch: max(minBatch, 2), inflight: groupInflight}
 }
 
+// EnableGroupClaims turns group commit on for the claims of meeting ids (the index stream
+// DIALOG_MEETINGS), as EnableGroupCommit does for the commits: each convened meeting writes its
+// claim, and waits for its fsync, before its first commit, so meetings convened at once would
+// otherwise queue one fsync each behind each other (docs/benchmarks.md, "Command latency at
+// 1,000 commands/s"). A claim of an id already taken fails the batch, which is then written claim
+// by claim, so that claim alone is refused. minBatch is that of the index stream's staging.
+func (s *Store) EnableGroupClaims(minBatch int) {
+	s.claims = &groupWriter{s: s, minBatch: max(minBatch, 2), inflight: groupInflight}
+}
+
 // write writes msg as publish would, grouped with whatever else is waiting.
 func (w *groupWriter) write(ctx context.Context, msg *nats.Msg) (pubAck, error) {
 	p := &pendingWrite{ctx: ctx, msg: msg, wake: make(chan struct{})}
@@ -81,7 +92,9 @@ func (w *groupWriter) write(ctx context.Context, msg *nats.Msg) (pubAck, error) 
 		w.mu.Unlock()
 		// Not abandoned on ctx: a waiting commit may be asked to lead, and the write it waits for
 		// is bounded by AppendTimeout.
+		region := trace.StartRegion(ctx, "group commit: wait")
 		<-p.wake
+		region.End()
 		if !p.lead {
 			return p.ack, p.err
 		}
@@ -95,7 +108,12 @@ func (w *groupWriter) lead(p *pendingWrite) {
 	w.mu.Lock()
 	group := w.take(p)
 	w.mu.Unlock()
+	region := trace.StartRegion(p.ctx, "group commit: write")
+	if trace.IsEnabled() {
+		trace.Log(p.ctx, "group", strconv.Itoa(len(group)))
+	}
 	w.send(group)
+	region.End()
 	w.handOff()
 	for _, q := range group[1:] {
 		close(q.wake)
@@ -228,10 +246,14 @@ type GroupCommitStats struct {
 }
 
 // GroupCommitStats returns the store's group commit figures.
-func (s *Store) GroupCommitStats() GroupCommitStats {
-	if s.group == nil {
+func (s *Store) GroupCommitStats() GroupCommitStats { return s.group.stats() }
+
+// GroupClaimStats returns the same figures for the claims of meeting ids (EnableGroupClaims).
+func (s *Store) GroupClaimStats() GroupCommitStats { return s.claims.stats() }
+
+func (w *groupWriter) stats() GroupCommitStats {
+	if w == nil {
 		return GroupCommitStats{}
 	}
-	w := s.group
 	return GroupCommitStats{Batches: w.batches.Load(), Batched: w.batched.Load(), Fallbacks: w.fallbacks.Load()}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aabendialog/aabendialog/domain"
 )
@@ -231,5 +232,110 @@ func TestGroupCommitCancelledCallerDoesNotStallOthers(t *testing.T) {
 		if r.err != nil {
 			t.Fatalf("commit %d: %v", i+1, r.err)
 		}
+	}
+}
+
+// Meetings convened at once claim their ids in one batch; a claim of an id another citizen's
+// meeting holds fails that batch, and then only that claim is refused, as a conflict.
+func TestGroupClaimsWriteMeetingsConvenedTogetherAsOneBatch(t *testing.T) {
+	s := startCluster(t, 1).openGroup(t)
+	ctx := ctxT(t)
+	taken := uuid.New()
+	if _, err := s.Append(ctx, conveneCommit(uuid.New(), taken), 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, round := range []struct {
+		name  string
+		taken bool
+	}{{"all new", false}, {"one id taken", true}} {
+		t.Run(round.name, func(t *testing.T) {
+			commits := make([]domain.Commit, 6)
+			for i := range commits {
+				commits[i] = conveneCommit(uuid.New(), uuid.New())
+			}
+			if round.taken {
+				commits[3] = conveneCommit(uuid.New(), taken)
+			}
+			before := s.GroupClaimStats()
+			release := holdWriter(s.claims)
+			res := make([]appendResult, len(commits))
+			var wg sync.WaitGroup
+			for i, c := range commits {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res[i].a, res[i].err = s.Append(ctx, c, 0)
+				}()
+			}
+			waitQueued(s.claims, len(commits))
+			release()
+			wg.Wait()
+			for i, r := range res {
+				if round.taken && i == 3 {
+					if domain.KindOf(r.err) != domain.Conflict {
+						t.Fatalf("the claim of a taken id: %+v %v, want a conflict", r.a, r.err)
+					}
+					continue
+				}
+				if r.err != nil || r.a.Duplicate {
+					t.Fatalf("convene %d: %+v %v", i, r.a, r.err)
+				}
+				l, err := s.Load(ctx, commits[i].MeetingID) // found by its id alone: through the claim
+				if err != nil || l.Seq != r.a.Seq || l.Meeting.CitizenID() != commits[i].CitizenID {
+					t.Fatalf("meeting %d loads at %d for %s (%v); convened at %d for %s", i, l.Seq, l.Meeting.CitizenID(), err, r.a.Seq, commits[i].CitizenID)
+				}
+			}
+			after := s.GroupClaimStats()
+			fallbacks := int64(0)
+			if round.taken {
+				fallbacks = 1
+			}
+			if after.Batches-before.Batches != 1-fallbacks || after.Fallbacks-before.Fallbacks != fallbacks {
+				t.Fatalf("claims: before %+v, after %+v; want one batch of 6 (refused: %v)", before, after, round.taken)
+			}
+		})
+	}
+}
+
+// A log written before claims were group committed has an index stream without atomic batches:
+// opening it turns them on, and its claims then go in batches.
+func TestOpenTurnsOnAtomicBatchesOfAnOlderIndex(t *testing.T) {
+	c := startCluster(t, 1)
+	js, err := jetstream.New(c.connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: IndexStreamName, Subjects: []string{"dialog.meetings.*"}, Storage: jetstream.FileStorage,
+		MaxMsgsPerSubject: 1, AllowDirect: true, DenyDelete: true, DenyPurge: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s := c.openGroup(t)
+	info, err := s.index.Info(ctx)
+	if err != nil || !info.Config.AllowAtomicPublish {
+		t.Fatalf("index stream after Open: atomic batches %v (%v)", info != nil && info.Config.AllowAtomicPublish, err)
+	}
+	release := holdWriter(s.claims)
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.Append(ctx, conveneCommit(uuid.New(), uuid.New()), 0)
+		}()
+	}
+	waitQueued(s.claims, len(errs))
+	release()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("convene %d: %v", i, err)
+		}
+	}
+	if st := s.GroupClaimStats(); st.Batches != 1 || st.Fallbacks != 0 {
+		t.Fatalf("claims: %+v, want one batch", st)
 	}
 }

@@ -136,8 +136,8 @@ func (c *cluster) open(t testing.TB, replicas int) *Store {
 	return s
 }
 
-// openGroup opens the log on a single node with group commit on, its batches staged in memory,
-// as serve opens it.
+// openGroup opens the log on a single node with group commit on for the commits and the claims,
+// their batches staged in memory, as serve opens it.
 func (c *cluster) openGroup(t testing.TB) *Store {
 	t.Helper()
 	s := c.open(t, 1)
@@ -146,6 +146,10 @@ func (c *cluster) openGroup(t testing.TB) *Store {
 		t.Fatal(err)
 	}
 	s.EnableGroupCommit(minBatch)
+	if minBatch, err = c.nodes[0].StageBatchesInMemory(IndexStreamName); err != nil {
+		t.Fatal(err)
+	}
+	s.EnableGroupClaims(minBatch)
 	return s
 }
 

@@ -114,8 +114,8 @@ type Node struct {
 	srv            *server.Server
 	user, password string
 	dataDir        string
-	// staging is the memory directory atomic batches are staged in, "" if none.
-	staging string
+	// staging are the memory directories atomic batches are staged in, one per stream.
+	staging []string
 }
 
 // StartNode starts an embedded node and waits until it accepts connections.
@@ -301,8 +301,8 @@ func (n *Node) WaitJetStream(ctx context.Context) error {
 func (n *Node) Shutdown() {
 	n.srv.Shutdown()
 	n.srv.WaitForShutdown()
-	if n.staging != "" {
-		_ = os.RemoveAll(n.staging)
+	for _, dir := range n.staging {
+		_ = os.RemoveAll(dir)
 	}
 }
 

@@ -65,6 +65,6 @@ func (n *Node) StageBatchesInMemory(stream string) (int, error) {
 		_ = os.RemoveAll(staging)
 		return 0, fmt.Errorf("stage batches of %s in memory: %w", stream, err)
 	}
-	n.staging = staging
+	n.staging = append(n.staging, staging)
 	return MinBatchStagedInMemory, nil
 }

@@ -65,7 +65,7 @@ func TestStageBatchesInMemoryAcrossRestarts(t *testing.T) {
 		nc.Close()
 		if round == 0 {
 			// As if killed: the node stops without removing its stage.
-			nd.staging = ""
+			nd.staging = nil
 			leftover = filepath.Join(target, "left-by-a-killed-process")
 			if err := os.WriteFile(leftover, nil, 0o600); err != nil {
 				t.Fatal(err)

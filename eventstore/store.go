@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -110,8 +111,9 @@ type Store struct {
 	cache  *meetingCache
 	// readStream is the stream on Config.Reader's connection (or stream itself).
 	readStream jetstream.Stream
-	// group is the group commit writer, nil unless EnableGroupCommit was called.
-	group *groupWriter
+	// group is the group commit writer, nil unless EnableGroupCommit was called; claims is the
+	// meeting ids' (EnableGroupClaims).
+	group, claims *groupWriter
 }
 
 // Open ensures the stream exists with the configuration this code needs and returns the store.
@@ -152,8 +154,10 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		Replicas:          cfg.Replicas,
 		MaxMsgsPerSubject: 1,
 		AllowDirect:       cfg.Replicas == 1,
-		DenyDelete:        true,
-		DenyPurge:         true,
+		// Group commit sends the claims of meetings convened at once as one atomic batch.
+		AllowAtomicPublish: true,
+		DenyDelete:         true,
+		DenyPurge:          true,
 	})
 	if err != nil {
 		return nil, err
@@ -224,7 +228,10 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
 	}
 	if expected == 0 {
-		if err := s.claim(ctx, c.MeetingID, c.CitizenID); err != nil {
+		region := trace.StartRegion(ctx, "claim meeting id")
+		err := s.claim(ctx, c.MeetingID, c.CitizenID)
+		region.End()
+		if err != nil {
 			return Appended{}, err
 		}
 	}
@@ -237,7 +244,9 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 	if s.group != nil {
 		ack, err = s.group.write(ctx, msg)
 	} else {
+		region := trace.StartRegion(ctx, "publish")
 		ack, err = s.publish(ctx, msg)
+		region.End()
 	}
 	if err != nil {
 		if isWrongLastSequence(err) {
@@ -429,7 +438,12 @@ func encodeUUID(dst []byte, u uuid.UUID) {
 func (s *Store) claim(ctx context.Context, meeting, citizen uuid.UUID) error {
 	msg := &nats.Msg{Subject: indexSubject(meeting), Data: []byte(citizen.String()), Header: nats.Header{}}
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
-	_, err := s.publish(ctx, msg)
+	var err error
+	if s.claims != nil {
+		_, err = s.claims.write(ctx, msg)
+	} else {
+		_, err = s.publish(ctx, msg)
+	}
 	if err == nil {
 		return nil
 	}

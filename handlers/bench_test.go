@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"sync"
@@ -101,9 +102,16 @@ func (c *benchClient) command() error {
 	}
 	c.n++
 	data, _ := json.Marshal(body)
+	id := uuid.Must(uuid.NewV7()).String()
+	if trace.IsEnabled() {
+		// The client's view of the command, joined to the server's task by the command id.
+		ctx, task := trace.NewTask(context.Background(), "client command")
+		trace.Log(ctx, "command_id", id)
+		defer task.End()
+	}
 	msg := &nats.Msg{Subject: natsrpc.CommandSubjectPrefix + name, Data: data, Header: nats.Header{}}
 	msg.Header.Set(natsrpc.HeaderAuthorization, "Bearer "+c.token)
-	msg.Header.Set(natsrpc.HeaderCommandID, uuid.Must(uuid.NewV7()).String())
+	msg.Header.Set(natsrpc.HeaderCommandID, id)
 	resp, err := c.nc.RequestMsg(msg, 30*time.Second)
 	if err != nil {
 		return err

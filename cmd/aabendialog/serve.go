@@ -215,6 +215,10 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 		m.Store.EnableGroupCommit(minBatch)
+		if minBatch, err = m.node.StageBatchesInMemory(eventstore.IndexStreamName); err != nil {
+			return err
+		}
+		m.Store.EnableGroupClaims(minBatch)
 	}
 	last, err := m.Store.LastSeq(ctx)
 	if err != nil {

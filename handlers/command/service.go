@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/trace"
 	"strconv"
 	"time"
 
@@ -148,7 +149,9 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 	}
 	trusted := true // the first load may take the cache's state unchecked
 	for conflicts := 0; ; {
+		region := trace.StartRegion(ctx, "load")
 		l, checked, err := s.load(ctx, cmd, trusted)
+		region.End()
 		if err != nil {
 			return Reply{}, err
 		}
@@ -157,7 +160,9 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 			return s.first(ctx, actor, commandID, cmd, seq)
 		}
 		now := s.now().UTC()
+		region = trace.StartRegion(ctx, "decide")
 		events, err := l.Meeting.Decide(actor, cmd, now)
+		region.End()
 		if err != nil && !checked {
 			// Refused on a state another process may have moved past (an invitation this
 			// process has not seen): only the log's latest state may refuse.
@@ -174,7 +179,9 @@ func (s *Service) handle(ctx context.Context, actor domain.Actor, commandID uuid
 			CommandID: commandID, Command: cmd.CommandName(), MeetingID: cmd.MeetingID(), CitizenID: citizen,
 			Actor: actor, At: now, Events: events,
 		}
+		region = trace.StartRegion(ctx, "append")
 		a, err := s.log.Append(ctx, commit, l.Seq)
+		region.End()
 		if errors.Is(err, eventstore.ErrConcurrentUpdate) {
 			if s.metrics != nil {
 				s.metrics.Conflict()
@@ -253,7 +260,7 @@ func reply(c domain.Commit, seq uint64, duplicate bool) (Reply, error) {
 	r := Reply{MeetingID: c.MeetingID, CommandID: c.CommandID, Command: c.Command, Sequence: seq, Duplicate: duplicate,
 		Events: make([]ReplyEvent, len(c.Events))}
 	for i, e := range c.Events {
-		data, err := json.Marshal(e.Data)
+		data, err := domain.EncodeEventData(e.Data)
 		if err != nil {
 			return Reply{}, fmt.Errorf("reply: %w", err)
 		}

@@ -5,6 +5,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,17 @@ type Metrics struct {
 	latency   *prometheus.HistogramVec
 	conflicts prometheus.Counter
 	http      *prometheus.CounterVec
+
+	// byCommand holds each command name's series that every command touches (the "ok" count and
+	// the duration), resolved from the vectors on the name's first use rather than by label
+	// lookup on every command: name -> *commandSeries.
+	byCommand sync.Map
+}
+
+// commandSeries are one command name's series of the ok outcome and of the duration.
+type commandSeries struct {
+	ok      prometheus.Counter
+	latency prometheus.Observer
 }
 
 // New registers the metrics, with the Go runtime's and the process's.
@@ -52,8 +64,21 @@ func New() *Metrics {
 
 // ObserveCommand counts a handled command by name and outcome, with its duration.
 func (m *Metrics) ObserveCommand(name, outcome string, d time.Duration) {
-	m.commands.WithLabelValues(name, outcome).Inc()
-	m.latency.WithLabelValues(name).Observe(d.Seconds())
+	s := m.series(name)
+	if outcome == "ok" {
+		s.ok.Inc()
+	} else {
+		m.commands.WithLabelValues(name, outcome).Inc()
+	}
+	s.latency.Observe(d.Seconds())
+}
+
+func (m *Metrics) series(name string) *commandSeries {
+	if s, ok := m.byCommand.Load(name); ok {
+		return s.(*commandSeries)
+	}
+	s, _ := m.byCommand.LoadOrStore(name, &commandSeries{ok: m.commands.WithLabelValues(name, "ok"), latency: m.latency.WithLabelValues(name)})
+	return s.(*commandSeries)
 }
 
 // Conflict counts an append refused because the meeting changed since it was loaded.
@@ -61,10 +86,18 @@ func (m *Metrics) Conflict() { m.conflicts.Inc() }
 
 // Counted counts h's requests by route and status code.
 func (m *Metrics) Counted(route string, h http.Handler) http.Handler {
+	byCode := m.http.MustCurryWith(prometheus.Labels{"route": route})
+	// The 200 series is resolved once, on the first 200 (so a route never answered shows none),
+	// instead of by label lookup on every request.
+	ok := sync.OnceValue(func() prometheus.Counter { return byCode.WithLabelValues("200") })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r)
-		m.http.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		if sw.status == http.StatusOK {
+			ok().Inc()
+			return
+		}
+		byCode.WithLabelValues(strconv.Itoa(sw.status)).Inc()
 	})
 }
 

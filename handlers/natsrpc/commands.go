@@ -133,12 +133,12 @@ func (cr *CommandRouter) handle(msg *message.Message) error {
 		req.answerError(err)
 		return nil
 	}
-	id := cr.newID()
-	if h := req.msg.Header.Get(HeaderCommandID); h != "" {
-		if id, err = uuid.Parse(h); err != nil || id == uuid.Nil {
-			req.answerError(domain.FieldErrorf("command_id", "the %s header is not a UUID", HeaderCommandID))
-			return nil
-		}
+	var id uuid.UUID
+	if h := req.msg.Header.Get(HeaderCommandID); h == "" {
+		id = cr.newID()
+	} else if id, err = uuid.Parse(h); err != nil || id == uuid.Nil {
+		req.answerError(domain.FieldErrorf("command_id", "the %s header is not a UUID", HeaderCommandID))
+		return nil
 	}
 	r, err := cr.service.Handle(msg.Context(), actor, id, cmd)
 	if err != nil {
@@ -162,6 +162,7 @@ type request struct {
 	status   int
 	reply    command.Reply     // the answer when status is 200
 	refusal  command.ErrorBody // the answer otherwise
+	endTask  func()            // ends the command's trace task
 }
 
 type requestKey struct{}

@@ -65,7 +65,10 @@ func (s *requestSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 		if c := m.Header.Get("Correlation-Id"); c != "" {
 			middleware.SetCorrelationID(c, wm)
 		}
-		wm.SetContext(context.WithValue(context.Background(), requestKey{}, &request{msg: m}))
+		// A command's trace task (while a trace is taken) runs from here to its answer, so the
+		// hand-offs to the router are in it.
+		ctx, end := command.TraceTask(context.Background(), id)
+		wm.SetContext(context.WithValue(ctx, requestKey{}, &request{msg: m, endTask: end}))
 		s.wg.Add(1)
 		out <- wm // the router reads until Close closes out, which waits for this lock
 	})
@@ -110,7 +113,7 @@ func growStack(i int) byte {
 
 // send replies to the request, and frees its slot.
 func (s *requestSubscriber) send(req *request, failure error) {
-	defer func() { <-s.slots; s.wg.Done() }()
+	defer func() { req.endTask(); <-s.slots; s.wg.Done() }()
 	if failure != nil && (!req.answered || req.status == http.StatusOK) {
 		req.answered, req.status, req.refusal = true, http.StatusServiceUnavailable, command.ErrorBody{Error: command.ErrorDetail{Kind: "unavailable",
 			Message: "the command could not be written now; send the same command (same id) again"}}

@@ -127,6 +127,11 @@ func StartIn(dir string, opts ...Option) (*Env, error) {
 			return nil, err
 		}
 		e.Store.EnableGroupCommit(minBatch)
+		if minBatch, err = nd.StageBatchesInMemory(eventstore.IndexStreamName); err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.Store.EnableGroupClaims(minBatch)
 	}
 	return e, nil
 }
