@@ -36,7 +36,9 @@ func TestFoldHandsOverEachMeetingAfterItsLastCommit(t *testing.T) {
 		last[m] = r.Seq
 		return r.Seq
 	}
-	convene := func(m uuid.UUID) { appendTo(m, domain.MeetingConvened{MeetingID: m, CitizenID: citizen, Title: "møde"}) }
+	convene := func(m uuid.UUID) {
+		appendTo(m, domain.MeetingConvened{MeetingID: m, CitizenID: citizen, Title: "møde"})
+	}
 	agenda := func(m uuid.UUID, item string) uint64 { return appendTo(m, domain.AgendaSet{Items: []string{item}}) }
 	// a: 1-3, b: 2-6, c: 4-5; in order of their last commits: a, c, b.
 	convene(a)
