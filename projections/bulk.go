@@ -47,9 +47,6 @@ const (
 	followCacheSize = `PRAGMA cache_size = -16384` // 16 MiB
 )
 
-// bulkGCPercent is the garbage collector's GOGC while a bulk load runs.
-const bulkGCPercent = 40
-
 // source produces the folded log: it calls emit with each batch of whole meetings, in turn, and
 // returns the last sequence folded and when it was stored (0 for an empty log).
 type source func(ctx context.Context, emit func([]Folded) error) (uint64, time.Time, error)
@@ -198,8 +195,6 @@ func LoadEmpty(ctx context.Context, ps []*Projector) error {
 	if err != nil || last < BulkThreshold {
 		return err
 	}
-	// The fold's garbage is collected sooner than the default pace allows.
-	defer debug.SetGCPercent(debug.SetGCPercent(bulkGCPercent))
 	err = loadInto(ctx, todo, logSource(todo[0].store, last, nil))
 	if errors.Is(err, errUnusual) {
 		err = nil
