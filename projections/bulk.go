@@ -156,7 +156,10 @@ func (p *Projector) bulkWrite(ctx context.Context, db *DB, bl BulkLoader, batche
 }
 
 func (p *Projector) bulkTx(ctx context.Context, db *DB, bl BulkLoader, batches <-chan []Folded, end func() (uint64, time.Time)) error {
-	tx, err := db.Begin(ctx)
+	// Not under ctx: database/sql discards the connection of a transaction whose context ends,
+	// and this is the file's one writer connection. A stream cut short ends ctx; its statements
+	// stop on it and the transaction is rolled back here.
+	tx, err := db.Begin(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}
