@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aabendialog/aabendialog/domain"
@@ -170,4 +172,23 @@ func (s *Store) CommitAt(ctx context.Context, seq uint64) (Recorded, error) {
 		return Recorded{}, &CorruptError{Seq: msg.Sequence, Subject: msg.Subject, Err: err}
 	}
 	return Recorded{Seq: msg.Sequence, Subject: msg.Subject, Time: msg.Time, Commit: c}, nil
+}
+
+// CommitCounts is how many commits the log holds for each meeting, from the stream's count of
+// messages per subject (the server keeps it in memory): the bulk load uses it to tell when a
+// meeting has had its last commit. A subject that names no meeting is left out.
+func (s *Store) CommitCounts(ctx context.Context) (map[uuid.UUID]uint32, error) {
+	info, err := s.stream.Info(ctx, jetstream.WithSubjectFilter(AllFilter))
+	if err != nil {
+		return nil, fmt.Errorf("count commits per meeting: %w", err)
+	}
+	counts := make(map[uuid.UUID]uint32, len(info.State.Subjects))
+	for subject, n := range info.State.Subjects {
+		id, err := uuid.Parse(subject[strings.LastIndexByte(subject, '.')+1:])
+		if err != nil {
+			continue
+		}
+		counts[id] += uint32(n)
+	}
+	return counts, nil
 }

@@ -17,24 +17,43 @@ func (p *Projector) ApplyAgain(ctx context.Context, batch []eventstore.RawRecord
 	return p.applyBatch(ctx, p.currentDB(), ds, false)
 }
 
-// FoldedLog is the whole log folded in memory, as LoadEmpty folds it.
+// FoldedLog is the whole log folded in memory, in the batches LoadEmpty would write.
 type FoldedLog struct {
-	ms   []Folded
-	last uint64
-	at   time.Time
+	batches [][]Folded
+	last    uint64
+	at      time.Time
 }
 
-// FoldLog folds the whole log, as LoadEmpty does before it writes.
+// FoldLog folds the whole log as LoadEmpty does, keeping the batches instead of writing them.
 func FoldLog(ctx context.Context, store *eventstore.Store) (*FoldedLog, error) {
 	last, err := store.LastSeq(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ms, seq, at, err := fold(ctx, store, last, nil)
-	return &FoldedLog{ms: ms, last: seq, at: at}, err
+	f := &FoldedLog{}
+	f.last, f.at, err = logSource(store, last, nil)(ctx, func(ms []Folded) error {
+		f.batches = append(f.batches, ms)
+		return nil
+	})
+	return f, err
 }
 
 // WriteFolded writes a folded log into the empty read models, all at once, as LoadEmpty does.
 func WriteFolded(ctx context.Context, ps []*Projector, f *FoldedLog) error {
-	return loadFolded(ctx, ps, f.ms, f.last, f.at)
+	return loadInto(ctx, ps, func(ctx context.Context, emit func([]Folded) error) (uint64, time.Time, error) {
+		for _, ms := range f.batches {
+			if err := emit(ms); err != nil {
+				return 0, time.Time{}, err
+			}
+		}
+		return f.last, f.at, nil
+	})
+}
+
+// SetFoldBatch makes bulk loads hand over n meetings at a time until the returned function is
+// called, for tests that cross many batch borders.
+func SetFoldBatch(n int) (restore func()) {
+	was := foldBatch
+	foldBatch = n
+	return func() { foldBatch = was }
 }

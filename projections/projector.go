@@ -491,8 +491,8 @@ func (p *Projector) Rebuild(ctx context.Context, progress func(done, total uint6
 	}
 	var seq uint64
 	err = errUnusual
-	if bl, ok := p.proj.(BulkLoader); ok {
-		seq, err = p.bulkLoad(ctx, db, bl, total, progress)
+	if _, ok := p.proj.(BulkLoader); ok {
+		seq, err = p.bulkLoad(ctx, db, total, progress)
 	}
 	if errors.Is(err, errUnusual) {
 		// Found while folding, before anything was written: the new file is still empty.
