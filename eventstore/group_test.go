@@ -87,7 +87,7 @@ func agendaMeetings(t *testing.T, s *Store, n int) []commitAt {
 }
 
 func TestGroupCommitWritesWaitingCommitsAsOneBatch(t *testing.T) {
-	s := startCluster(t, 1).openGroup(t)
+	s := startCluster(t, 1, serverFsync).openGroup(t)
 	commits := agendaMeetings(t, s, 8)
 	before := s.GroupCommitStats()
 	res := appendAll(t, s, commits)
@@ -115,7 +115,7 @@ func TestGroupCommitWritesWaitingCommitsAsOneBatch(t *testing.T) {
 }
 
 func TestGroupCommitDuplicateInBatchAnswersAsDuplicate(t *testing.T) {
-	s := startCluster(t, 1).openGroup(t)
+	s := startCluster(t, 1, serverFsync).openGroup(t)
 	ctx := ctxT(t)
 	commits := agendaMeetings(t, s, 6)
 	// The first commit was written once already: its retry reaches the writer through a
@@ -124,7 +124,7 @@ func TestGroupCommitDuplicateInBatchAnswersAsDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := &Store{nc: s.nc, js: s.js, stream: s.stream, index: s.index, cfg: s.cfg, cache: newMeetingCache(10), readStream: s.readStream, group: s.group}
+	other := &Store{nc: s.nc, js: s.js, stream: s.stream, index: s.index, cfg: s.cfg, cache: newMeetingCache(10), readStream: s.readStream, group: s.group, durable: s.durable}
 	lastBefore, _ := s.LastSeq(ctx)
 	before := s.GroupCommitStats()
 	res := appendAll(t, other, commits)
@@ -145,7 +145,7 @@ func TestGroupCommitDuplicateInBatchAnswersAsDuplicate(t *testing.T) {
 }
 
 func TestGroupCommitStaleSequenceFailsOnlyItsCommit(t *testing.T) {
-	s := startCluster(t, 1).openGroup(t)
+	s := startCluster(t, 1, serverFsync).openGroup(t)
 	ctx := ctxT(t)
 	commits := agendaMeetings(t, s, 6)
 	// Someone else changed the third meeting after its commit was decided.
@@ -176,7 +176,7 @@ func TestGroupCommitStaleSequenceFailsOnlyItsCommit(t *testing.T) {
 }
 
 func TestGroupCommitTwoCommitsOfOneMeetingGoInTurn(t *testing.T) {
-	s := startCluster(t, 1).openGroup(t)
+	s := startCluster(t, 1, serverFsync).openGroup(t)
 	commits := agendaMeetings(t, s, 4)
 	// Two commands decided on the same state of the first meeting: one is written, the other is
 	// refused as a conflict, and neither takes the batch of the others down with it.
@@ -207,7 +207,7 @@ func TestGroupCommitTwoCommitsOfOneMeetingGoInTurn(t *testing.T) {
 // A commit whose caller gave up still gets its answer to whoever leads: cancelling one waiting
 // caller does not stall the others.
 func TestGroupCommitCancelledCallerDoesNotStallOthers(t *testing.T) {
-	s := startCluster(t, 1).openGroup(t)
+	s := startCluster(t, 1, serverFsync).openGroup(t)
 	commits := agendaMeetings(t, s, 4)
 	release := holdWriter(s.group)
 	ctx, cancel := context.WithCancel(ctxT(t))
@@ -238,7 +238,7 @@ func TestGroupCommitCancelledCallerDoesNotStallOthers(t *testing.T) {
 // Meetings convened at once claim their ids in one batch; a claim of an id another citizen's
 // meeting holds fails that batch, and then only that claim is refused, as a conflict.
 func TestGroupClaimsWriteMeetingsConvenedTogetherAsOneBatch(t *testing.T) {
-	s := startCluster(t, 1).openGroup(t)
+	s := startCluster(t, 1, serverFsync).openGroup(t)
 	ctx := ctxT(t)
 	taken := uuid.New()
 	if _, err := s.Append(ctx, conveneCommit(uuid.New(), taken), 0); err != nil {

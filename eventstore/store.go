@@ -9,6 +9,7 @@ import (
 	"runtime/trace"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -82,6 +83,11 @@ type Config struct {
 	// just died gets no answer, so without a bound it would wait for the caller's whole deadline
 	// instead of being retried (with the same command id) once a new leader is elected.
 	AppendTimeout time.Duration
+	// Durable, when set, waits until every write the node answered before the call is on disk
+	// (Node.Durable: a single node that group commits by fsync). A commit is acknowledged only
+	// after it returns, and so is a retry answered as a duplicate; nil where the server's answer
+	// already means the commit is as durable as the node's setting says.
+	Durable func(context.Context) error
 }
 
 // withDefaults fills in what was left zero.
@@ -114,6 +120,9 @@ type Store struct {
 	// group is the group commit writer, nil unless EnableGroupCommit was called; claims is the
 	// meeting ids' (EnableGroupClaims).
 	group, claims *groupWriter
+	// durable is the log's sequence up to which every commit is known to be on disk, when
+	// Config.Durable is set (WaitDurable).
+	durable *atomic.Uint64
 }
 
 // Open ensures the stream exists with the configuration this code needs and returns the store.
@@ -172,7 +181,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("open log for reading: %w", err)
 		}
 	}
-	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: readStream}, nil
+	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: readStream, durable: new(atomic.Uint64)}, nil
 }
 
 // ensureStream creates or updates a stream, retrying while a cluster is still forming.
@@ -220,6 +229,10 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 	c.At = c.At.UTC().Round(0)
 	if e := s.cache.get(c.MeetingID); e != nil && e.seq == expected {
 		if seq, ok := e.commands.at(c.CommandID, e.seq); ok {
+			// The cached state may have been read from the log before the commit's fsync.
+			if err := s.WaitDurable(ctx, seq); err != nil {
+				return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
+			}
 			return Appended{Seq: seq, Duplicate: true}, nil
 		}
 	}
@@ -254,10 +267,36 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 		}
 		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
 	}
+	// A duplicate too: the first write may still wait for its fsync. The meeting id's claim
+	// was written before the commit, so the same fsync covers it.
+	if err := s.WaitDurable(ctx, ack.seq); err != nil {
+		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
+	}
 	if !ack.duplicate {
 		s.cache.advance(c, subject, expected, ack.seq)
 	}
 	return Appended{Seq: ack.seq, Duplicate: ack.duplicate}, nil
+}
+
+// WaitDurable returns when the log is on disk up to seq, a sequence the server has answered
+// or a reader was given: at once when Config.Durable is nil or seq is known to be, else after
+// the node's next fsync. The server writes the log in sequence order, so that fsync covers
+// every commit before seq too. Whatever acts on what it read from the log where it cannot be
+// undone (a read model's transaction, a notice sent) calls it first: otherwise a power failure
+// could take a commit from the log that the read model or a citizen's inbox already holds.
+func (s *Store) WaitDurable(ctx context.Context, seq uint64) error {
+	if s.cfg.Durable == nil || seq <= s.durable.Load() {
+		return nil
+	}
+	if err := s.cfg.Durable(ctx); err != nil {
+		return err
+	}
+	for {
+		old := s.durable.Load()
+		if seq <= old || s.durable.CompareAndSwap(old, seq) {
+			return nil
+		}
+	}
 }
 
 // pubAck is what JetStream answers a publish: where the message was stored, or that it was a
@@ -373,6 +412,9 @@ func (s *Store) refused(ctx context.Context, c domain.Commit, expected uint64, r
 		l, err := s.LoadOwned(ctx, c.CitizenID, c.MeetingID)
 		if err == nil {
 			if seq, ok := l.CommandSeq(c.CommandID); ok {
+				if err := s.WaitDurable(ctx, seq); err != nil {
+					return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
+				}
 				return Appended{Seq: seq, Duplicate: true}, nil
 			}
 			if l.Seq != expected && l.Seq >= actual {
@@ -514,5 +556,5 @@ func Attach(ctx context.Context, nc *nats.Conn) (*Store, error) {
 	}
 	info := stream.CachedInfo().Config
 	cfg := Config{Replicas: info.Replicas, DuplicateWindow: info.Duplicates}.withDefaults()
-	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: stream}, nil
+	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: stream, durable: new(atomic.Uint64)}, nil
 }

@@ -38,9 +38,10 @@ func BenchmarkCommandsOverHTTP(b *testing.B) {
 		opts []testnode.Option
 		raw  bool
 	}{
-		{"fsync=always/raw", always, nil, true},
+		{"fsync=always/raw", always, []testnode.Option{testnode.ServerFsync()}, true},
 		{"fsync=always/commands", always, nil, false},
-		{"fsync=always/commands-without-group-commit", always, []testnode.Option{testnode.NoGroupCommit()}, false},
+		{"fsync=always/commands-atomic-batches", always, []testnode.Option{testnode.AtomicBatches()}, false},
+		{"fsync=always/commands-without-group-commit", always, []testnode.Option{testnode.ServerFsync()}, false},
 		{"fsync=1s/raw", interval, nil, true},
 		{"fsync=1s/commands", interval, nil, false},
 	} {
@@ -62,9 +63,13 @@ func BenchmarkCommandsOverHTTP(b *testing.B) {
 			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 			b.Cleanup(hc.CloseIdleConnections)
 			before := s.store.GroupCommitStats()
+			rounds, waits := s.node.FsyncStats()
 			runClients(b, cs, func(c *benchClient) error { return c.overHTTP(hc, srv.URL) })
 			if g := s.store.GroupCommitStats(); g.Batches > before.Batches {
 				b.ReportMetric(float64(g.Batched-before.Batched)/float64(g.Batches-before.Batches), "commits/batch")
+			}
+			if r, w := s.node.FsyncStats(); r > rounds {
+				b.ReportMetric(float64(w-waits)/float64(r-rounds), "waits/fsync")
 			}
 		})
 	}
