@@ -268,3 +268,9 @@ func Require(tb testing.TB) {
 		tb.Skip(err)
 	}
 }
+
+// Mountpoint is where the file system is mounted.
+func (f *FS) Mountpoint() string { return f.mountpoint }
+
+// Backing is the directory that holds the durable state.
+func (f *FS) Backing() string { return f.backing }
