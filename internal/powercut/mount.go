@@ -13,7 +13,6 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
-	"golang.org/x/sys/unix"
 )
 
 // stopTimeout bounds how long Cut and Close wait for the FUSE server to stop after unmounting.
@@ -197,10 +196,10 @@ func (f *FS) Close() error {
 // the FUSE connection (pending and later requests fail) and a lazy one detaches the mount.
 func (f *FS) stop(orderly bool) error {
 	var err error
-	if !orderly || unix.Unmount(f.mountpoint, 0) != nil {
-		err = unix.Unmount(f.mountpoint, unix.MNT_FORCE)
+	if !orderly || syscall.Unmount(f.mountpoint, 0) != nil {
+		err = syscall.Unmount(f.mountpoint, syscall.MNT_FORCE)
 		if err != nil {
-			err = unix.Unmount(f.mountpoint, unix.MNT_DETACH)
+			err = syscall.Unmount(f.mountpoint, syscall.MNT_DETACH)
 		}
 		if err != nil {
 			err = fmt.Errorf("unmount %s: %w", f.mountpoint, err)
