@@ -45,6 +45,20 @@
 // state is discarded. A test then starts a fresh program on B, or mounts B again, and sees what
 // survived. [FS.Close] is the orderly shutdown: it makes everything durable, then unmounts.
 //
+// With an embedded server, call Cut first and shut the server down after it: its shutdown syncs
+// what it holds, which would otherwise become durable. A server in another process can be killed
+// first (SIGKILL syncs nothing; its writes already reached V).
+//
+// # Limits
+//
+//   - Files are opened with direct I/O, so shared writable mmap fails (SQLite in WAL mode maps
+//     its -shm file: keep such databases off the mount or use exclusive locking mode).
+//   - A write and an fsync are atomic with respect to Cut: no torn writes, no half-done fsync.
+//   - Mode bits are not kept: B's files are 0644 and its directories 0755.
+//   - Do not touch B while it is mounted; the volatile copy costs as much disk as B.
+//   - If the test process dies without its cleanups (killed by a timeout), the kernel aborts the
+//     mount but leaves it in place, unusable, until someone unmounts it.
+//
 // The kernel is kept from hiding writes: every file is opened with direct I/O (no page cache,
 // every write reaches this process), the writeback cache and FUSE passthrough are off, so every
 // fsync reaches the handler. [Available] says why FUSE cannot be used on this machine (it needs

@@ -3,6 +3,7 @@ package powercut_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -381,4 +382,83 @@ func TestMountAgainAfterCut(t *testing.T) {
 	if err != nil || !bytes.Equal(got, []byte("kept")) {
 		t.Fatalf("kept: %q, %v", got, err)
 	}
+}
+
+// Writes into a file that was durable already reach the file system (no kernel cache or
+// passthrough takes them elsewhere) and become durable with its fsync, no sooner.
+func TestOverwriteOfADurableFileIsDurableWithItsFsync(t *testing.T) {
+	f, backing, mnt := mountTemp(t, func(backing string) {
+		write(t, filepath.Join(backing, "blk"), "0123456789")
+	})
+	file, err := os.OpenFile(filepath.Join(mnt, "blk"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	if _, err := file.WriteAt([]byte("ab"), 3); err != nil {
+		t.Fatal(err)
+	}
+	wantFile(t, filepath.Join(backing, "blk"), "0123456789") // not yet
+	if err := file.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	wantFile(t, filepath.Join(backing, "blk"), "012ab56789")
+	if _, err := file.WriteAt([]byte("zz"), 0); err != nil {
+		t.Fatal(err)
+	}
+	cut(t, f)
+	wantFile(t, filepath.Join(backing, "blk"), "012ab56789")
+}
+
+// An unlinked file keeps its durable name until its directory is fsynced, or until it is itself
+// fsynced through a descriptor still open, which commits its removal.
+func TestUnlinkedOpenFile(t *testing.T) {
+	seed := func(backing string) { write(t, filepath.Join(backing, "f"), "durable") }
+	for _, fsync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fsync=%v", fsync), func(t *testing.T) {
+			f, backing, mnt := mountTemp(t, seed)
+			file, err := os.OpenFile(filepath.Join(mnt, "f"), os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer file.Close()
+			if err := os.Remove(filepath.Join(mnt, "f")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := file.WriteAt([]byte("DURABLE"), 0); err != nil {
+				t.Fatal(err)
+			}
+			if fsync {
+				if err := file.Sync(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cut(t, f)
+			if fsync {
+				wantAbsent(t, filepath.Join(backing, "f"))
+			} else {
+				wantFile(t, filepath.Join(backing, "f"), "durable")
+			}
+		})
+	}
+}
+
+// A directory renamed into another keeps its durable files when the destination is fsynced.
+func TestRenamedDirectoryKeepsItsDurableFiles(t *testing.T) {
+	f, backing, mnt := mountTemp(t, func(backing string) {
+		if err := os.MkdirAll(filepath.Join(backing, "a", "old"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(backing, "a", "old", "1.blk"), "block")
+	})
+	if err := os.Mkdir(filepath.Join(mnt, "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(mnt, "a", "old"), filepath.Join(mnt, "b", "new")); err != nil {
+		t.Fatal(err)
+	}
+	syncDir(t, filepath.Join(mnt, "b"))
+	cut(t, f)
+	wantFile(t, filepath.Join(backing, "b", "new", "1.blk"), "block")
+	wantAbsent(t, filepath.Join(backing, "a", "old"))
 }
