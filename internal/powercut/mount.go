@@ -103,8 +103,8 @@ func mount(backing, volatile, mountpoint string) (*FS, error) {
 
 func (f *FS) isCut() bool { return f.cut.Load() }
 
-// Fsyncs is the number of fsync and fdatasync requests (of files and of directories) that have
-// reached the file system.
+// Fsyncs is the number of fsyncs (and fdatasyncs) of files and directories that have reached the
+// file system, counting the one after each write through a descriptor opened with O_SYNC.
 func (f *FS) Fsyncs() int64 { return f.fsyncs.Load() }
 
 // identOf returns the inode of n, open as fh if fh is not nil. f.mu must be held.
