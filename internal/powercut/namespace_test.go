@@ -7,6 +7,8 @@ import (
 	"testing"
 )
 
+// Rule: fsync of a directory makes its names durable as they are; a new file named there that
+// was not fsynced itself is durable empty. Its parent directory, new too, becomes durable with it.
 func TestDirectoryFsyncMakesNewNamesDurable(t *testing.T) {
 	f, backing, mnt := mountTemp(t, nil)
 	dir := filepath.Join(mnt, "d", "e")
@@ -27,6 +29,7 @@ func TestDirectoryFsyncMakesNewNamesDurable(t *testing.T) {
 	wantAbsent(t, filepath.Join(backing, "other"))
 }
 
+// A fsynced file in a new directory survives with that directory, no directory fsync needed.
 func TestFsyncedFileInNewDirectorySurvives(t *testing.T) {
 	f, backing, mnt := mountTemp(t, nil)
 	dir := filepath.Join(mnt, "streams", "s", "msgs")
@@ -40,6 +43,7 @@ func TestFsyncedFileInNewDirectorySurvives(t *testing.T) {
 	wantAbsent(t, filepath.Join(backing, "streams", "s", "msgs", "index.db"))
 }
 
+// Rename and unlink become durable with the directory's fsync.
 func TestRenameAndUnlinkAreDurableWithTheDirectory(t *testing.T) {
 	seed := func(backing string) {
 		write(t, filepath.Join(backing, "meta"), "v1")
@@ -92,6 +96,8 @@ func TestRenameAndUnlinkAreDurableWithTheDirectory(t *testing.T) {
 	})
 }
 
+// An unlinked file keeps its durable name until its directory is fsynced, or until it is itself
+// fsynced through a descriptor still open, which commits its removal.
 func TestUnlinkedOpenFile(t *testing.T) {
 	seed := func(backing string) { write(t, filepath.Join(backing, "f"), "durable") }
 	for _, fsync := range []bool{false, true} {
@@ -123,6 +129,7 @@ func TestUnlinkedOpenFile(t *testing.T) {
 	}
 }
 
+// A directory renamed into another keeps its durable files when the destination is fsynced.
 func TestRenamedDirectoryKeepsItsDurableFiles(t *testing.T) {
 	f, backing, mnt := mountTemp(t, func(backing string) {
 		if err := os.MkdirAll(filepath.Join(backing, "a", "old"), 0o755); err != nil {

@@ -231,10 +231,6 @@ func TestOSyncWriteIsDurable(t *testing.T) {
 	wantFile(t, filepath.Join(backing, "meta"), "meta")
 }
 
-// Rule: fsync of a directory makes its names durable as they are; a new file named there that
-// was not fsynced itself is durable empty. Its parent directory, new too, becomes durable with it.
-// A fsynced file in a new directory survives with that directory, no directory fsync needed.
-// Rename and unlink become durable with the directory's fsync.
 // After the cut a descriptor still open fails, and nothing it does reaches the durable state.
 func TestCutFailsOpenDescriptors(t *testing.T) {
 	f, backing, mnt := mountTemp(t, nil)
@@ -323,7 +319,3 @@ func TestOverwriteOfADurableFileIsDurableWithItsFsync(t *testing.T) {
 	cut(t, f)
 	wantFile(t, filepath.Join(backing, "blk"), "012ab56789")
 }
-
-// An unlinked file keeps its durable name until its directory is fsynced, or until it is itself
-// fsynced through a descriptor still open, which commits its removal.
-// A directory renamed into another keeps its durable files when the destination is fsynced.
