@@ -34,11 +34,15 @@ import (
 // (TestPowerCutKeepsAcknowledgedCommits) proves it on a file system that forgets whatever was
 // not fsynced.
 //
-// After a failed fsync the kernel may have dropped the pages it could not write, and a later
-// fsync can succeed without them; so one failure fails every wait from then on, until the
-// process starts again (as PostgreSQL does).
+// Every file is reached through the directory opened when the streams directory was first
+// found (os.Root), never again by path: were the data directory's file system unmounted, a path
+// would lead to whatever lies under it, and a round that finds nothing there to sync must not
+// count as done. After a failed fsync the kernel may have dropped the pages it could not write,
+// and a later fsync can succeed without them; so a failed fsync fails every wait from then on,
+// until the process starts again (as PostgreSQL does). Any other failure fails its round only.
 type syncer struct {
-	root string // the account's streams directory
+	path string   // the account's streams directory
+	root *os.Root // it, opened by the first round that finds it
 
 	mu       sync.Mutex
 	next     *syncRound // the round that starts after the one under way
@@ -64,9 +68,9 @@ type syncRound struct {
 // errSyncerClosed answers the writers still waiting when the node shuts down.
 var errSyncerClosed = errors.New("the node is shutting down: the write's fsync is not known")
 
-func newSyncer(root string) *syncer {
+func newSyncer(path string) *syncer {
 	s := &syncer{
-		root:    root,
+		path:    path,
 		next:    &syncRound{done: make(chan struct{})},
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
@@ -111,6 +115,9 @@ func (s *syncer) loop() {
 			for _, st := range s.streams {
 				st.close()
 			}
+			if s.root != nil {
+				s.root.Close()
+			}
 			return
 		case <-s.kick:
 		}
@@ -118,11 +125,14 @@ func (s *syncer) loop() {
 		r := s.next
 		s.next = &syncRound{done: make(chan struct{})}
 		s.mu.Unlock()
-		if s.failed == nil {
-			s.failed = s.syncAll()
+		r.err = s.failed
+		if r.err == nil {
+			r.err = s.syncAll()
+			if _, ok := errors.AsType[*fsyncError](r.err); ok {
+				s.failed = r.err
+			}
 		}
 		s.rounds.Add(1)
-		r.err = s.failed
 		close(r.done)
 	}
 }
@@ -135,49 +145,56 @@ func (s *syncer) close() {
 
 // syncAll fsyncs what every stream wrote since the last round.
 func (s *syncer) syncAll() error {
-	fi, err := os.Stat(s.root)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil // no stream yet, so nothing written
+	if s.root == nil {
+		root, err := os.OpenRoot(s.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // no stream yet, so nothing written
+		}
+		if err != nil {
+			return fmt.Errorf("fsync the log: %w", err)
+		}
+		// The streams directory's own entry, and its parent's.
+		for _, dir := range []string{filepath.Dir(s.path), filepath.Dir(filepath.Dir(s.path))} {
+			if err := syncFile(nil, dir); err != nil {
+				root.Close()
+				return err
+			}
+		}
+		s.root = root
 	}
+	fi, err := s.root.Stat(".")
 	if err != nil {
 		return fmt.Errorf("fsync the log: %w", err)
 	}
 	if !fi.ModTime().Equal(s.rootStamp) {
-		// A stream was added (or removed): find it, and make its directory entry durable.
-		entries, err := os.ReadDir(s.root)
+		// A stream was added or removed: follow it, and make the directory's change durable.
+		names, err := readDirNames(s.root, ".")
 		if err != nil {
 			return fmt.Errorf("fsync the log: %w", err)
 		}
 		for name, st := range s.streams {
-			if !slices.ContainsFunc(entries, func(e os.DirEntry) bool { return e.Name() == name }) {
+			if !slices.Contains(names, name) {
 				st.close() // the stream was deleted
 				delete(s.streams, name)
 			}
 		}
-		for _, e := range entries {
-			if _, ok := s.streams[e.Name()]; ok || !e.IsDir() {
+		for _, name := range names {
+			if _, ok := s.streams[name]; ok {
 				continue
 			}
-			st, err := openSyncedStream(filepath.Join(s.root, e.Name()))
+			st, err := openSyncedStream(s.root, name)
 			if err != nil {
 				return err
 			}
-			s.streams[e.Name()] = st
+			s.streams[name] = st
 		}
-		for _, dir := range []string{s.root, filepath.Dir(s.root), filepath.Dir(filepath.Dir(s.root))} {
-			if err := syncPath(dir); err != nil {
-				return err
-			}
+		if err := syncFile(s.root, "."); err != nil {
+			return err
 		}
 		s.rootStamp = fi.ModTime()
 	}
-	for name, st := range s.streams {
-		if err := st.sync(); err != nil {
-			if errors.Is(err, fs.ErrNotExist) { // the stream was deleted
-				st.close()
-				delete(s.streams, name)
-				continue
-			}
+	for _, st := range s.streams {
+		if err := st.sync(s.root); err != nil {
 			return err
 		}
 	}
@@ -186,59 +203,68 @@ func (s *syncer) syncAll() error {
 
 // syncedStream is one stream's newest message block, held open, and how much of it is synced.
 type syncedStream struct {
-	msgs   string   // the stream's msgs directory
-	last   int      // index of the newest block; 0 before the stream has one
-	f      *os.File // the newest block, open
-	synced int64    // its size at the last fsync
+	name   string
+	dir    *os.Root  // the stream's directory
+	stamp  time.Time // its modification time when its own files were last synced
+	last   int       // index of the newest block; 0 before the stream has one
+	f      *os.File  // the newest block, open
+	synced int64     // its size at the last fsync
 }
 
-// openSyncedStream finds the stream's newest block and fsyncs everything under the stream's
+// openSyncedStream finds the stream's newest block and fsyncs everything in the stream's
 // directory, so that a stream created since the last round is on disk whole.
-func openSyncedStream(dir string) (*syncedStream, error) {
-	st := &syncedStream{msgs: filepath.Join(dir, "msgs")}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // removed while walked (a compaction's temporary file)
+func openSyncedStream(root *os.Root, name string) (*syncedStream, error) {
+	dir, err := root.OpenRoot(name)
+	if err != nil {
+		return nil, fmt.Errorf("fsync the log's stream %s: %w", name, err)
+	}
+	st := &syncedStream{name: name, dir: dir}
+	fi, err := dir.Stat(".")
+	if err == nil {
+		st.stamp = fi.ModTime()
+		err = fs.WalkDir(dir.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil // removed while walked (a compaction's temporary file)
+				}
+				return err
 			}
-			return err
-		}
-		if filepath.Dir(path) == st.msgs {
-			if i, ok := blockIndex(d.Name()); ok && i > st.last {
+			if i, ok := blockIndex(d.Name()); ok && filepath.Dir(path) == "msgs" && i > st.last {
 				st.last = i
 			}
-		}
-		if d.Type()&fs.ModeSymlink != 0 { // the batch stage, in memory
+			if d.Type()&fs.ModeSymlink != 0 { // a batch stage, in memory
+				return nil
+			}
+			if err := syncFile(dir, path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
 			return nil
-		}
-		return syncPath(path)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("fsync the log's stream %s: %w", filepath.Base(dir), err)
+		})
 	}
-	if st.last > 0 {
-		if st.f, err = os.Open(st.blockPath(st.last)); err != nil {
-			return nil, fmt.Errorf("fsync the log's stream %s: %w", filepath.Base(dir), err)
+	if err == nil && st.last > 0 {
+		if st.f, err = dir.Open(blockPath(st.last)); err == nil {
+			if fi, err := st.f.Stat(); err == nil {
+				st.synced = fi.Size() // synced by the walk
+			}
 		}
-		if fi, err := st.f.Stat(); err == nil {
-			st.synced = fi.Size() // synced by the walk
-		}
+	}
+	if err != nil {
+		st.close()
+		return nil, fmt.Errorf("fsync the log's stream %s: %w", name, err)
 	}
 	return st, nil
 }
 
-// sync fsyncs the blocks written since the last round: any that stopped being the newest, and
-// the newest if it grew.
-func (st *syncedStream) sync() error {
+// sync fsyncs what the stream wrote since the last round: its own files if they changed, any
+// block that stopped being the newest, and the newest if it grew.
+func (st *syncedStream) sync(root *os.Root) error {
+	if err := st.syncMeta(); err != nil {
+		return err
+	}
 	added := false
 	for {
-		f, err := os.Open(st.blockPath(st.last + 1))
+		f, err := st.dir.Open(blockPath(st.last + 1))
 		if errors.Is(err, fs.ErrNotExist) {
-			if st.last == 0 {
-				if _, err := os.Stat(st.msgs); err != nil {
-					return err // the stream is gone
-				}
-			}
 			break
 		}
 		if err != nil {
@@ -250,13 +276,13 @@ func (st *syncedStream) sync() error {
 			st.f.Close()
 			if err != nil {
 				f.Close()
-				return fmt.Errorf("fsync the log: %w", err)
+				return &fsyncError{err}
 			}
 		}
 		st.f, st.last, st.synced, added = f, st.last+1, -1, true
 	}
 	if added {
-		if err := syncPath(st.msgs); err != nil {
+		if err := syncFile(st.dir, "msgs"); err != nil {
 			return err
 		}
 	}
@@ -270,13 +296,16 @@ func (st *syncedStream) sync() error {
 	if sys, ok := fi.Sys().(*syscall.Stat_t); ok && sys.Nlink == 0 {
 		// The block was removed (its messages aged out, or the stream was purged): find the
 		// stream's blocks again.
-		fresh, err := openSyncedStream(filepath.Dir(st.msgs))
+		fresh, err := openSyncedStream(root, st.name)
 		if err != nil {
 			return err
 		}
 		if fresh.last < st.last {
 			// Only older blocks are left; the next block the server makes is st.last + 1.
-			fresh.close()
+			if fresh.f != nil {
+				fresh.f.Close()
+				fresh.f = nil
+			}
 			fresh.last, fresh.synced = st.last, 0
 		}
 		st.close()
@@ -284,17 +313,45 @@ func (st *syncedStream) sync() error {
 		return nil
 	}
 	if fi.Size() == st.synced {
+		// Unchanged since the last fsync: the file system makes a page part of the file's size
+		// only once it holds the page's bytes, so a write still under way then grows it later.
 		return nil
 	}
 	if err := st.f.Sync(); err != nil {
-		return fmt.Errorf("fsync the log: %w", err)
+		return &fsyncError{err}
 	}
 	st.synced = fi.Size()
 	return nil
 }
 
-func (st *syncedStream) blockPath(i int) string {
-	return filepath.Join(st.msgs, strconv.Itoa(i)+".blk")
+// syncMeta fsyncs the stream's own files when its directory changed: the server rewrites its
+// configuration (meta.inf, meta.sum) through a temporary file renamed into place, unsynced,
+// and a stream whose configuration is lost is not loaded at all.
+func (st *syncedStream) syncMeta() error {
+	fi, err := st.dir.Stat(".")
+	if err != nil {
+		return fmt.Errorf("fsync the log: %w", err)
+	}
+	if fi.ModTime().Equal(st.stamp) {
+		return nil
+	}
+	entries, err := fs.ReadDir(st.dir.FS(), ".")
+	if err != nil {
+		return fmt.Errorf("fsync the log: %w", err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue // msgs is synced block by block; the consumers' directories are not the log
+		}
+		if err := syncFile(st.dir, e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if err := syncFile(st.dir, "."); err != nil {
+		return err
+	}
+	st.stamp = fi.ModTime()
+	return nil
 }
 
 func (st *syncedStream) close() {
@@ -302,7 +359,10 @@ func (st *syncedStream) close() {
 		st.f.Close()
 		st.f = nil
 	}
+	st.dir.Close()
 }
+
+func blockPath(i int) string { return "msgs/" + strconv.Itoa(i) + ".blk" }
 
 // blockIndex reads a message block's file name, "<index>.blk".
 func blockIndex(name string) (int, bool) {
@@ -314,16 +374,43 @@ func blockIndex(name string) (int, bool) {
 	return i, err == nil && i > 0
 }
 
-// syncPath fsyncs a file or directory by name.
-func syncPath(path string) error {
-	f, err := os.Open(path)
+// readDirNames lists the directories in dir.
+func readDirNames(root *os.Root, dir string) ([]string, error) {
+	entries, err := fs.ReadDir(root.FS(), dir)
 	if err != nil {
-		return fmt.Errorf("fsync %s: %w", path, err)
+		return nil, err
 	}
-	err = f.Sync()
-	f.Close()
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// fsyncError is a failed fsync: what it was to write may be lost even if the next succeeds.
+type fsyncError struct{ err error }
+
+func (e *fsyncError) Error() string { return "fsync the log: " + e.err.Error() }
+func (e *fsyncError) Unwrap() error { return e.err }
+
+// syncFile fsyncs a file or directory: name in root, or the path name when root is nil. Only
+// the fsync's own failure is an fsyncError.
+func syncFile(root *os.Root, name string) error {
+	var f *os.File
+	var err error
+	if root == nil {
+		f, err = os.Open(name)
+	} else {
+		f, err = root.Open(name)
+	}
 	if err != nil {
-		return fmt.Errorf("fsync %s: %w", path, err)
+		return fmt.Errorf("fsync the log: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return &fsyncError{fmt.Errorf("%s: %w", name, err)}
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func writeBlock(t *testing.T, path string, data string) {
 
 func TestSyncerFollowsTheNewestBlock(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "streams")
-	s := &syncer{root: root, streams: map[string]*syncedStream{}}
+	s := &syncer{path: root, streams: map[string]*syncedStream{}}
 	if err := s.syncAll(); err != nil {
 		t.Fatalf("no streams directory yet: %v", err)
 	}
@@ -86,6 +86,19 @@ func TestSyncerFollowsTheNewestBlock(t *testing.T) {
 	}
 	if _, ok := s.streams["DIALOG_ACCESS"]; ok {
 		t.Fatal("a removed stream is still followed")
+	}
+
+	// The streams directory moved away (a file system unmounted under it): a round that finds
+	// nothing at its path is not done, since the files it follows are still the old ones.
+	if err := os.Rename(root, root+".gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeBlock(t, filepath.Join(root+".gone", "DIALOG", "msgs", "5.blk"), "grown")
+	if err := s.syncAll(); err != nil || s.streams["DIALOG"].synced != 9 {
+		t.Fatalf("after the directory moved: %+v %v, want the moved block followed and synced", s.streams["DIALOG"], err)
 	}
 }
 

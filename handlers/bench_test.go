@@ -284,12 +284,14 @@ func pacedFsync(b *testing.B) {
 func paced(b *testing.B, fs eventstore.Fsync, kind string) {
 	payload := commitPayload()
 	op := (*benchClient).command
+	var opts []testnode.Option
 	if kind == "raw" {
 		op = func(c *benchClient) error { return c.raw(payload) }
+		opts = append(opts, testnode.ServerFsync()) // the engine as it comes: its own fsync
 	}
 	{
 		{
-			s := newBenchServer(b, fs)
+			s := newBenchServer(b, fs, opts...)
 			const n = 16
 			const rate = 1000.0
 			clients := make([]*benchClient, n)

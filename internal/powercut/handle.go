@@ -63,8 +63,8 @@ func (h *handle) Allocate(ctx context.Context, off, size uint64, mode uint32) sy
 	if p.isCut() {
 		return syscall.EIO
 	}
+	p.mu.Lock() // the change and its mark as one step for an fsync, as in Write
 	errno := h.lf.(fs.FileAllocater).Allocate(ctx, off, size, mode)
-	p.mu.Lock()
 	h.id.mark(int64(off), toEnd)
 	p.mu.Unlock()
 	return errno

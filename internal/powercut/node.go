@@ -168,10 +168,10 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 	if p.isCut() {
 		return syscall.EIO
 	}
+	p.mu.Lock() // the truncate and its mark as one step for an fsync, as in Write
+	defer p.mu.Unlock()
 	errno := n.LoopbackNode.Setattr(ctx, f, in, out)
 	if size, ok := in.GetSize(); ok && errno == 0 {
-		p.mu.Lock()
-		defer p.mu.Unlock()
 		id, err := p.identOf(n, f)
 		if err != nil {
 			return fs.ToErrno(err)
@@ -192,12 +192,15 @@ func (n *node) Write(ctx context.Context, f fs.FileHandle, data []byte, off int6
 	if p.isCut() {
 		return 0, syscall.EIO
 	}
+	// The write to V and its mark are one step for an fsync: one that ran between them would
+	// copy the file's new size without its new bytes and mark it clean, which Linux never does
+	// (a page is in the cache before the file's size covers it).
+	p.mu.Lock()
 	written, errno := h.lf.(fs.FileWriter).Write(ctx, data, off)
 	if written > 0 {
-		p.mu.Lock()
 		h.id.mark(off, off+int64(written))
-		p.mu.Unlock()
 	}
+	p.mu.Unlock()
 	if errno == 0 && h.sync {
 		errno = p.fsync(n, h)
 	}
