@@ -193,22 +193,49 @@ func (s *syncer) syncAll() error {
 		}
 		s.rootStamp = fi.ModTime()
 	}
+	// The newest blocks that grew are fsynced side by side: a round then takes about one
+	// fsync however many streams were written (a convened meeting writes two).
+	var grown []*syncedStream
 	for _, st := range s.streams {
-		if err := st.sync(s.root); err != nil {
+		size, err := st.sync(s.root)
+		if err != nil {
 			return err
 		}
+		if size >= 0 {
+			st.pending = size
+			grown = append(grown, st)
+		}
 	}
+	errs := make([]error, len(grown))
+	var wg sync.WaitGroup
+	for i, st := range grown[min(1, len(grown)):] {
+		wg.Go(func() { errs[i+1] = st.flush() })
+	}
+	if len(grown) > 0 {
+		errs[0] = grown[0].flush()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// flush fsyncs the newest block, which sync found grown to st.pending bytes.
+func (st *syncedStream) flush() error {
+	if err := st.f.Sync(); err != nil {
+		return &fsyncError{err}
+	}
+	st.synced = st.pending
 	return nil
 }
 
 // syncedStream is one stream's newest message block, held open, and how much of it is synced.
 type syncedStream struct {
-	name   string
-	dir    *os.Root  // the stream's directory
-	stamp  time.Time // its modification time when its own files were last synced
-	last   int       // index of the newest block; 0 before the stream has one
-	f      *os.File  // the newest block, open
-	synced int64     // its size at the last fsync
+	name    string
+	dir     *os.Root  // the stream's directory
+	stamp   time.Time // its modification time when its own files were last synced
+	last    int       // index of the newest block; 0 before the stream has one
+	f       *os.File  // the newest block, open
+	synced  int64     // its size at the last fsync
+	pending int64     // its size when this round found it grown
 }
 
 // openSyncedStream finds the stream's newest block and fsyncs everything in the stream's
@@ -255,11 +282,12 @@ func openSyncedStream(root *os.Root, name string) (*syncedStream, error) {
 	return st, nil
 }
 
-// sync fsyncs what the stream wrote since the last round: its own files if they changed, any
-// block that stopped being the newest, and the newest if it grew.
-func (st *syncedStream) sync(root *os.Root) error {
+// sync fsyncs what the stream wrote since the last round, its own files if they changed and any
+// block that stopped being the newest, and returns the newest block's size if it grew (for
+// flush to fsync), else -1.
+func (st *syncedStream) sync(root *os.Root) (int64, error) {
 	if err := st.syncMeta(); err != nil {
-		return err
+		return -1, err
 	}
 	added := false
 	for {
@@ -268,7 +296,7 @@ func (st *syncedStream) sync(root *os.Root) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("fsync the log: %w", err)
+			return -1, fmt.Errorf("fsync the log: %w", err)
 		}
 		if st.f != nil {
 			// The block stopped growing when its successor was made; sync what it last got.
@@ -276,29 +304,29 @@ func (st *syncedStream) sync(root *os.Root) error {
 			st.f.Close()
 			if err != nil {
 				f.Close()
-				return &fsyncError{err}
+				return -1, &fsyncError{err}
 			}
 		}
 		st.f, st.last, st.synced, added = f, st.last+1, -1, true
 	}
 	if added {
 		if err := syncFile(st.dir, "msgs"); err != nil {
-			return err
+			return -1, err
 		}
 	}
 	if st.f == nil {
-		return nil
+		return -1, nil
 	}
 	fi, err := st.f.Stat()
 	if err != nil {
-		return fmt.Errorf("fsync the log: %w", err)
+		return -1, fmt.Errorf("fsync the log: %w", err)
 	}
 	if sys, ok := fi.Sys().(*syscall.Stat_t); ok && sys.Nlink == 0 {
 		// The block was removed (its messages aged out, or the stream was purged): find the
 		// stream's blocks again.
 		fresh, err := openSyncedStream(root, st.name)
 		if err != nil {
-			return err
+			return -1, err
 		}
 		if fresh.last < st.last {
 			// Only older blocks are left; the next block the server makes is st.last + 1.
@@ -310,18 +338,14 @@ func (st *syncedStream) sync(root *os.Root) error {
 		}
 		st.close()
 		*st = *fresh
-		return nil
+		return -1, nil
 	}
 	if fi.Size() == st.synced {
 		// Unchanged since the last fsync: the file system makes a page part of the file's size
 		// only once it holds the page's bytes, so a write still under way then grows it later.
-		return nil
+		return -1, nil
 	}
-	if err := st.f.Sync(); err != nil {
-		return &fsyncError{err}
-	}
-	st.synced = fi.Size()
-	return nil
+	return fi.Size(), nil
 }
 
 // syncMeta fsyncs the stream's own files when its directory changed: the server rewrites its

@@ -288,7 +288,10 @@ func (s *Store) WaitDurable(ctx context.Context, seq uint64) error {
 	if s.cfg.Durable == nil || seq <= s.durable.Load() {
 		return nil
 	}
-	if err := s.cfg.Durable(ctx); err != nil {
+	region := trace.StartRegion(ctx, "group commit: fsync")
+	err := s.cfg.Durable(ctx)
+	region.End()
+	if err != nil {
 		return err
 	}
 	for {

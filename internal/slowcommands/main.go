@@ -209,7 +209,7 @@ func read(rd io.Reader) (*traced, error) {
 }
 
 // regionTypes are the regions the report shows, in the order a command passes them.
-var regionTypes = []string{"load", "decide", "claim meeting id", "group commit: wait", "group commit: write", "publish", "append"}
+var regionTypes = []string{"load", "decide", "claim meeting id", "group commit: wait", "group commit: write", "group commit: fsync", "publish", "append"}
 
 func report(w io.Writer, t *traced, top int, stacks string) {
 	fmt.Fprintf(w, "trace %.0f ms; %d GC mark phases (%.1f ms), %d stop-the-world pauses (longest %.2f ms)\n",
