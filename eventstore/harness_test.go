@@ -19,8 +19,6 @@ type backend struct {
 	name     string
 	replicas int
 	start    func(t testing.TB) *cluster
-	// group turns group commit by atomic batches on, as serve does on a cluster's node.
-	group bool
 }
 
 // serverFsync has the server fsync every write itself (NodeConfig.ServerFsync).
@@ -31,7 +29,6 @@ var backends = []backend{
 	{name: "single", replicas: 1, start: func(t testing.TB) *cluster { return startCluster(t, 1) }},
 	// The engine as it comes: every write the server's own fsync.
 	{name: "single-server-fsync", replicas: 1, start: func(t testing.TB) *cluster { return startCluster(t, 1, serverFsync) }},
-	{name: "single-atomic-batches", replicas: 1, group: true, start: func(t testing.TB) *cluster { return startCluster(t, 1, serverFsync) }},
 	{name: "cluster3", replicas: 3, start: func(t testing.TB) *cluster { return startCluster(t, 3) }},
 }
 
@@ -143,23 +140,6 @@ func (c *cluster) open(t testing.TB, replicas int) *Store {
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	return s
-}
-
-// openGroup opens the log on a single node with group commit by atomic batches on for the
-// commits and the claims, their batches staged in memory, as serve opens it on a cluster's node.
-func (c *cluster) openGroup(t testing.TB) *Store {
-	t.Helper()
-	s := c.open(t, 1)
-	minBatch, err := c.nodes[0].StageBatchesInMemory(StreamName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.EnableGroupCommit(minBatch)
-	if minBatch, err = c.nodes[0].StageBatchesInMemory(IndexStreamName); err != nil {
-		t.Fatal(err)
-	}
-	s.EnableGroupClaims(minBatch)
 	return s
 }
 

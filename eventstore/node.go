@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -120,8 +119,6 @@ type Node struct {
 	srv            *server.Server
 	user, password string
 	dataDir        string
-	// staging are the memory directories atomic batches are staged in, one per stream.
-	staging []string
 	// syncer fsyncs for the server when it does not sync every write itself; nil otherwise.
 	syncer *syncer
 }
@@ -359,9 +356,6 @@ func (n *Node) Shutdown() {
 	}
 	n.srv.Shutdown()
 	n.srv.WaitForShutdown()
-	for _, dir := range n.staging {
-		_ = os.RemoveAll(dir)
-	}
 }
 
 // serverLog carries the server's log lines into slog.

@@ -117,9 +117,6 @@ type Store struct {
 	cache  *meetingCache
 	// readStream is the stream on Config.Reader's connection (or stream itself).
 	readStream jetstream.Stream
-	// group is the group commit writer, nil unless EnableGroupCommit was called; claims is the
-	// meeting ids' (EnableGroupClaims).
-	group, claims *groupWriter
 	// durable is the log's sequence up to which every commit is known to be on disk, when
 	// Config.Durable is set (WaitDurable).
 	durable *atomic.Uint64
@@ -146,10 +143,10 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		// ADR-53's MinLastSeq is not in nats-server 2.15). Loads decide what may be written next,
 		// so on a replicated stream they go to the leader.
 		AllowDirect: cfg.Replicas == 1,
-		// Group commit sends commits of several meetings as one atomic batch.
-		AllowAtomicPublish: true,
-		DenyDelete:         true,
-		DenyPurge:          true,
+		// No atomic batch publish (AllowAtomicPublish): a log written by a version that group
+		// committed by atomic batches has it on, and Open turns it off (nats-server allows it).
+		DenyDelete: true,
+		DenyPurge:  true,
 	}
 	stream, err := ensureStream(ctx, js, sc)
 	if err != nil {
@@ -163,10 +160,8 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		Replicas:          cfg.Replicas,
 		MaxMsgsPerSubject: 1,
 		AllowDirect:       cfg.Replicas == 1,
-		// Group commit sends the claims of meetings convened at once as one atomic batch.
-		AllowAtomicPublish: true,
-		DenyDelete:         true,
-		DenyPurge:          true,
+		DenyDelete:        true,
+		DenyPurge:         true,
 	})
 	if err != nil {
 		return nil, err
@@ -253,14 +248,9 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 		jetstream.MsgIDHeader:               {MsgID(c.Actor.ID, c.CommandID)},
 		jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(expected, 10)},
 	}}
-	var ack pubAck
-	if s.group != nil {
-		ack, err = s.group.write(ctx, msg)
-	} else {
-		region := trace.StartRegion(ctx, "publish")
-		ack, err = s.publish(ctx, msg)
-		region.End()
-	}
+	region := trace.StartRegion(ctx, "publish")
+	ack, err := s.publish(ctx, msg)
+	region.End()
 	if err != nil {
 		if isWrongLastSequence(err) {
 			return s.refused(ctx, c, expected, err)
@@ -307,7 +297,6 @@ func (s *Store) WaitDurable(ctx context.Context, seq uint64) error {
 type pubAck struct {
 	seq       uint64
 	duplicate bool
-	count     int // the messages of the atomic batch this answer commits; 0 for a single write
 }
 
 // publish sends msg to the log and waits for JetStream's answer, at most AppendTimeout (and no
@@ -358,7 +347,6 @@ func readPubAck(b []byte) (pubAck, error) {
 		Stream    string              `json:"stream"`
 		Seq       uint64              `json:"seq"`
 		Duplicate bool                `json:"duplicate"`
-		Count     int                 `json:"count"`
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
 		return pubAck{}, jetstream.ErrInvalidJSAck
@@ -369,16 +357,15 @@ func readPubAck(b []byte) (pubAck, error) {
 	if r.Stream == "" || r.Seq == 0 { // nothing is stored at sequence 0
 		return pubAck{}, jetstream.ErrInvalidJSAck
 	}
-	return pubAck{seq: r.Seq, duplicate: r.Duplicate, count: r.Count}, nil
+	return pubAck{seq: r.Seq, duplicate: r.Duplicate}, nil
 }
 
 // ackKeys are the keys of the success answer.
-var ackKeys = []string{"stream", "domain", "seq", "duplicate", "batch", "count"}
+var ackKeys = []string{"stream", "domain", "seq", "duplicate"}
 
 // scanPubAck reads the success answer with internal/wire: an object whose keys are stream, domain
 // (plain strings), seq (a number above 0) and duplicate (a boolean), each at most once, stream
-// and seq required, and for an atomic batch's answer batch (a string) and count (a number). It
-// reports false for anything else.
+// and seq required. It reports false for anything else.
 func scanPubAck(b []byte) (ack pubAck, ok bool) {
 	r := wire.NewReader(b)
 	var stream, seq bool
@@ -392,10 +379,6 @@ func scanPubAck(b []byte) (ack pubAck, ok bool) {
 			ack.seq, seq = r.Uint(), true
 		case 3:
 			ack.duplicate = r.Bool()
-		case 4:
-			r.Span()
-		case 5:
-			ack.count = int(r.Uint())
 		}
 	})
 	if !r.End() || !stream || !seq || ack.seq == 0 {
@@ -483,12 +466,7 @@ func encodeUUID(dst []byte, u uuid.UUID) {
 func (s *Store) claim(ctx context.Context, meeting, citizen uuid.UUID) error {
 	msg := &nats.Msg{Subject: indexSubject(meeting), Data: []byte(citizen.String()), Header: nats.Header{}}
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
-	var err error
-	if s.claims != nil {
-		_, err = s.claims.write(ctx, msg)
-	} else {
-		_, err = s.publish(ctx, msg)
-	}
+	_, err := s.publish(ctx, msg)
 	if err == nil {
 		return nil
 	}

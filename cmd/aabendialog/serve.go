@@ -209,18 +209,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.node != nil && m.durable() == nil && cfg.Fsync.Interval == 0 {
-		// A cluster's node: the server fsyncs every write, so group commit by atomic batches.
-		minBatch, err := m.node.StageBatchesInMemory(eventstore.StreamName)
-		if err != nil {
-			return err
-		}
-		m.Store.EnableGroupCommit(minBatch)
-		if minBatch, err = m.node.StageBatchesInMemory(eventstore.IndexStreamName); err != nil {
-			return err
-		}
-		m.Store.EnableGroupClaims(minBatch)
-	}
 	last, err := m.Store.LastSeq(ctx)
 	if err != nil {
 		return err

@@ -29,10 +29,9 @@ type Env struct {
 type Option func(*settings)
 
 type settings struct {
-	node    eventstore.NodeConfig
-	tcp     bool
-	reader  bool
-	batches bool
+	node   eventstore.NodeConfig
+	tcp    bool
+	reader bool
 }
 
 // Fsync sets the node's durability; without it the node syncs every write (eventstore's
@@ -58,12 +57,6 @@ func Client(c eventstore.ClientUser) Option {
 // compare it with group commit.
 func ServerFsync() Option {
 	return func(s *settings) { s.node.ServerFsync = true }
-}
-
-// AtomicBatches is ServerFsync with the store's group commit by JetStream atomic batches
-// (EnableGroupCommit, EnableGroupClaims), as a cluster's serve runs.
-func AtomicBatches() Option {
-	return func(s *settings) { s.node.ServerFsync, s.batches = true, true }
 }
 
 // TCP connects the store over the node's TCP port instead of in process, for tests that need
@@ -125,19 +118,6 @@ func StartIn(dir string, opts ...Option) (*Env, error) {
 	if e.Store, err = eventstore.Open(ctx, e.Conn, cfg); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("open the log in %s: %w", dir, err)
-	}
-	if s.batches {
-		minBatch, err := nd.StageBatchesInMemory(eventstore.StreamName)
-		if err != nil {
-			e.Close()
-			return nil, err
-		}
-		e.Store.EnableGroupCommit(minBatch)
-		if minBatch, err = nd.StageBatchesInMemory(eventstore.IndexStreamName); err != nil {
-			e.Close()
-			return nil, err
-		}
-		e.Store.EnableGroupClaims(minBatch)
 	}
 	return e, nil
 }
