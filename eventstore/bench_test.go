@@ -278,8 +278,8 @@ func BenchmarkFindMeeting(b *testing.B) {
 // different meetings that arrive together written as one atomic batch, one fsync for all) would
 // lower the latency of commits paced at 1,000/s from 16 clients with the server's fsync always
 // (ServerFsync). The log does not allow atomic publish; the benchmark turns it on for its own
-// stream. "single" is one publish per commit; "atomic" gives every commit to one batcher, which sends
-// whatever has queued while its previous batch was being written as the next atomic batch
+// stream. "single" is one publish per commit; "atomic" gives every commit to one batcher, which
+// sends whatever has queued while its previous batch was being written as the next atomic batch
 // (Nats-Batch-Id, Nats-Batch-Sequence, Nats-Batch-Commit on the last), each message with its own
 // expected subject sequence and message id. It reports the batches' mean size too.
 //

@@ -459,9 +459,9 @@ func testCachedEqualsCold(t *testing.T, c *cluster, s *Store, replicas int) {
 	}
 }
 
-// testFirstCommit: a meeting's first commit claims its id in the index before it is written. A retry
-// is answered as a duplicate; another citizen's meeting with the same id is refused and writes
-// nothing; and the log's last message is always a commit.
+// testFirstCommit: a meeting's first commit claims its id in the index before it is written. A
+// retry is answered as a duplicate; another citizen's meeting with the same id is refused and
+// writes nothing; and the log's last message is always a commit.
 func testFirstCommit(t *testing.T, s *Store) {
 	ctx := ctxT(t)
 	citizen, other, meeting := uuid.New(), uuid.New(), uuid.New()

@@ -2,9 +2,9 @@
 // slowest commands spent their time on. Each command is a "client command" task in the
 // benchmark's client, joined by its command id to the server's "command" task
 // (handlers/command.TraceTask) and its regions: load, decide, append, the meeting-id claim, the
-// publish, and the wait for group commit's fsync. Beside them, for each command's window: the GC mark phases and
-// stop-the-world pauses it overlapped, the time its goroutines waited to run, and the system
-// calls over 0.2 ms (the server's fsyncs) under way.
+// publish, and the wait for group commit's fsync. Beside them, for each command's window: the GC
+// mark phases and stop-the-world pauses it overlapped, the time its goroutines waited to run,
+// and the system calls over 0.2 ms (the fsyncs) under way.
 //
 //	go test ./handlers -run '^$' -bench 'LatencyAt1000PerSecond/fsync=always/commands' -benchtime 4000x -trace trace.out
 //	cd internal/slowcommands && go run . -top 20 ../../trace.out
