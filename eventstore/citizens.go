@@ -46,6 +46,10 @@ func (l LoadedCitizen) CommandSeq(id uuid.UUID) (uint64, bool) {
 // Citizens is the log of the citizens' aggregates, with a cache of their states whose freshness
 // is one last-message-for-subject lookup.
 type Citizens struct {
+	// Durable, when set, is waited for after every write, before it is acknowledged
+	// (Node.Durable: the node group commits by fsync).
+	Durable func(context.Context) error
+
 	js      jetstream.JetStream
 	stream  jetstream.Stream
 	timeout time.Duration
@@ -152,6 +156,9 @@ func (c *Citizens) Append(ctx context.Context, cc domain.CitizenCommit, expected
 				return Appended{}, fmt.Errorf("append citizen %s: refused as stale, and reading it back failed: %w", cc.CitizenID, lerr)
 			}
 			if seq, ok := l.CommandSeq(cc.CommandID); ok {
+				if err := c.durable(ctx); err != nil {
+					return Appended{}, fmt.Errorf("append citizen %s: %w", cc.CitizenID, err)
+				}
 				return Appended{Seq: seq, Duplicate: true}, nil
 			}
 			return Appended{}, fmt.Errorf("append citizen %s: %w: %w", cc.CitizenID, ErrConcurrentUpdate,
@@ -159,7 +166,17 @@ func (c *Citizens) Append(ctx context.Context, cc domain.CitizenCommit, expected
 		}
 		return Appended{}, fmt.Errorf("append citizen %s: %w", cc.CitizenID, err)
 	}
+	if err := c.durable(ctx); err != nil {
+		return Appended{}, fmt.Errorf("append citizen %s: %w", cc.CitizenID, err)
+	}
 	return Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+func (c *Citizens) durable(ctx context.Context) error {
+	if c.Durable == nil {
+		return nil
+	}
+	return c.Durable(ctx)
 }
 
 // CommitAt returns the citizen commit stored at seq.

@@ -23,12 +23,7 @@ func TestConformance(t *testing.T) {
 				t.Skip("cluster in -short mode")
 			}
 			c := b.start(t)
-			var s *Store
-			if b.group {
-				s = c.openGroup(t)
-			} else {
-				s = c.open(t, b.replicas)
-			}
+			s := c.open(t, b.replicas)
 			t.Run("AppendAndLoad", func(t *testing.T) { testAppendAndLoad(t, s) })
 			t.Run("ConcurrentAppendsOneWinnerPerRound", func(t *testing.T) { testRace(t, s) })
 			t.Run("RetriedCommandWritesOnce", func(t *testing.T) { testRetry(t, s) })
@@ -464,9 +459,9 @@ func testCachedEqualsCold(t *testing.T, c *cluster, s *Store, replicas int) {
 	}
 }
 
-// testFirstCommit: a meeting's first commit and its index entry are one atomic batch. A retry
-// is answered as a duplicate; another citizen's meeting with the same id is refused and writes
-// nothing; and the log's last message is always a commit.
+// testFirstCommit: a meeting's first commit claims its id in the index before it is written. A
+// retry is answered as a duplicate; another citizen's meeting with the same id is refused and
+// writes nothing; and the log's last message is always a commit.
 func testFirstCommit(t *testing.T, s *Store) {
 	ctx := ctxT(t)
 	citizen, other, meeting := uuid.New(), uuid.New(), uuid.New()

@@ -19,13 +19,16 @@ type backend struct {
 	name     string
 	replicas int
 	start    func(t testing.TB) *cluster
-	// group turns group commit on, as serve does on its embedded node.
-	group bool
 }
 
+// serverFsync has the server fsync every write itself (NodeConfig.ServerFsync).
+func serverFsync(cfg *NodeConfig) { cfg.ServerFsync = true }
+
 var backends = []backend{
+	// As serve runs its embedded node: the server writes, the node group commits by fsync.
 	{name: "single", replicas: 1, start: func(t testing.TB) *cluster { return startCluster(t, 1) }},
-	{name: "single-group-commit", replicas: 1, group: true, start: func(t testing.TB) *cluster { return startCluster(t, 1) }},
+	// The engine as it comes: every write the server's own fsync.
+	{name: "single-server-fsync", replicas: 1, start: func(t testing.TB) *cluster { return startCluster(t, 1, serverFsync) }},
 	{name: "cluster3", replicas: 3, start: func(t testing.TB) *cluster { return startCluster(t, 3) }},
 }
 
@@ -46,7 +49,8 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startCluster(t testing.TB, n int) *cluster {
+// startCluster starts n nodes, each configured by mods after the defaults.
+func startCluster(t testing.TB, n int, mods ...func(*NodeConfig)) *cluster {
 	t.Helper()
 	c := &cluster{t: t}
 	clusterPorts := make([]int, n)
@@ -68,6 +72,9 @@ func startCluster(t testing.TB, n int) *cluster {
 				}
 			}
 			cfg.Cluster = cc
+		}
+		for _, mod := range mods {
+			mod(&cfg)
 		}
 		c.configs = append(c.configs, cfg)
 	}
@@ -129,27 +136,10 @@ func (c *cluster) open(t testing.TB, replicas int) *Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := Open(ctx, c.connect(t), Config{Replicas: replicas, AppendTimeout: 2 * time.Second})
+	s, err := Open(ctx, c.connect(t), Config{Replicas: replicas, AppendTimeout: 2 * time.Second, Durable: c.nodes[0].Durable()})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	return s
-}
-
-// openGroup opens the log on a single node with group commit on for the commits and the claims,
-// their batches staged in memory, as serve opens it.
-func (c *cluster) openGroup(t testing.TB) *Store {
-	t.Helper()
-	s := c.open(t, 1)
-	minBatch, err := c.nodes[0].StageBatchesInMemory(StreamName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.EnableGroupCommit(minBatch)
-	if minBatch, err = c.nodes[0].StageBatchesInMemory(IndexStreamName); err != nil {
-		t.Fatal(err)
-	}
-	s.EnableGroupClaims(minBatch)
 	return s
 }
 

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +63,11 @@ type NodeConfig struct {
 	Port int
 	// Fsync is the durability setting; the zero value means FsyncAlways.
 	Fsync Fsync
+	// ServerFsync, with FsyncAlways, has the server fsync every write itself (nats-server's
+	// sync_interval: always), as a cluster's node always does. Without it a single node's server
+	// writes without syncing and the node group commits by fsync (WaitDurable): writers that
+	// need their write on disk wait for it after the server's answer.
+	ServerFsync bool
 	// Cluster, when set, makes the node one of a JetStream cluster.
 	Cluster *ClusterConfig
 	// Logger receives the server's log; nil discards it.
@@ -114,8 +119,8 @@ type Node struct {
 	srv            *server.Server
 	user, password string
 	dataDir        string
-	// staging are the memory directories atomic batches are staged in, one per stream.
-	staging []string
+	// syncer fsyncs for the server when it does not sync every write itself; nil otherwise.
+	syncer *syncer
 }
 
 // StartNode starts an embedded node and waits until it accepts connections.
@@ -142,13 +147,15 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if !fs.Always && fs.Interval == 0 {
 		fs = FsyncAlways
 	}
+	// Group commit by fsync on a single node: the server writes, the node syncs (WaitDurable).
+	groupFsync := fs.Always && !cfg.ServerFsync && cfg.Cluster == nil
 	opts := &server.Options{
 		ServerName: cfg.Name,
 		Host:       cfg.Host,
 		Port:       port,
 		JetStream:  true,
 		StoreDir:   cfg.DataDir,
-		SyncAlways: fs.Always,
+		SyncAlways: fs.Always && !groupFsync,
 		NoSigs:     true,
 		// Room for a large commit; the handlers limit what one command may carry.
 		MaxPayload: 8 << 20,
@@ -156,10 +163,15 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if opts.Users, err = users(cfg); err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	if fs.Always {
+	switch {
+	case groupFsync:
+		// The server's own flush, for what the node does not sync: blocks rewritten by a
+		// compaction, and the streams' state files (rebuilt from the blocks when stale).
+		opts.SyncInterval = groupFsyncServerInterval
+	case fs.Always:
 		// The server also flushes on this timer; keep its default while every write is synced.
 		opts.SyncInterval = 2 * time.Minute
-	} else {
+	default:
 		opts.SyncInterval = fs.Interval
 	}
 	if c := cfg.Cluster; c != nil {
@@ -187,7 +199,47 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("start node: not ready for connections after 30s")
 	}
-	return &Node{srv: srv, user: cfg.User, password: cfg.Password, dataDir: cfg.DataDir}, nil
+	n := &Node{srv: srv, user: cfg.User, password: cfg.Password, dataDir: cfg.DataDir}
+	if groupFsync {
+		n.syncer = newSyncer(filepath.Join(cfg.DataDir, "jetstream", server.DEFAULT_GLOBAL_ACCOUNT, "streams"))
+	}
+	return n, nil
+}
+
+// groupFsyncServerInterval is how often the server flushes by itself when the node syncs its
+// writes (NodeConfig.ServerFsync unset).
+const groupFsyncServerInterval = 10 * time.Second
+
+// WaitDurable returns when every write the node answered before the call is on disk. A writer
+// that has to acknowledge a durable write calls it after the server's answer: on a single node
+// with FsyncAlways (and not ServerFsync) the server writes without syncing and one fsync of the
+// streams' files then serves every writer waiting. Where the server syncs by itself (an
+// interval, a cluster, ServerFsync) it returns at once: the node's setting already says what an
+// answer means.
+func (n *Node) WaitDurable(ctx context.Context) error {
+	if n.syncer == nil {
+		return nil
+	}
+	return n.syncer.wait(ctx)
+}
+
+// Durable is WaitDurable where the node group commits by fsync, and nil where the server's
+// answer already says all there is (an interval, a cluster, ServerFsync): writers skip the
+// wait.
+func (n *Node) Durable() func(context.Context) error {
+	if n.syncer == nil {
+		return nil
+	}
+	return n.syncer.wait
+}
+
+// FsyncStats says how many fsync rounds the node ran for its writers and how many waits they
+// served (both 0 when the server syncs by itself).
+func (n *Node) FsyncStats() (rounds, waits int64) {
+	if n.syncer == nil {
+		return 0, 0
+	}
+	return n.syncer.rounds.Load(), n.syncer.waits.Load()
 }
 
 // users are the node's users: the service's own with every right (nil permissions), and the
@@ -299,11 +351,11 @@ func (n *Node) WaitJetStream(ctx context.Context) error {
 
 // Shutdown stops the node, flushing what it holds, and waits until it has stopped.
 func (n *Node) Shutdown() {
+	if n.syncer != nil {
+		n.syncer.close()
+	}
 	n.srv.Shutdown()
 	n.srv.WaitForShutdown()
-	for _, dir := range n.staging {
-		_ = os.RemoveAll(dir)
-	}
 }
 
 // serverLog carries the server's log lines into slog.

@@ -9,6 +9,7 @@ import (
 	"runtime/trace"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -82,6 +83,11 @@ type Config struct {
 	// just died gets no answer, so without a bound it would wait for the caller's whole deadline
 	// instead of being retried (with the same command id) once a new leader is elected.
 	AppendTimeout time.Duration
+	// Durable, when set, waits until every write the node answered before the call is on disk
+	// (Node.Durable: a single node that group commits by fsync). A commit is acknowledged only
+	// after it returns, and so is a retry answered as a duplicate; nil where the server's answer
+	// already means the commit is as durable as the node's setting says.
+	Durable func(context.Context) error
 }
 
 // withDefaults fills in what was left zero.
@@ -111,9 +117,9 @@ type Store struct {
 	cache  *meetingCache
 	// readStream is the stream on Config.Reader's connection (or stream itself).
 	readStream jetstream.Stream
-	// group is the group commit writer, nil unless EnableGroupCommit was called; claims is the
-	// meeting ids' (EnableGroupClaims).
-	group, claims *groupWriter
+	// durable is the log's sequence up to which every commit is known to be on disk, when
+	// Config.Durable is set (WaitDurable).
+	durable *atomic.Uint64
 }
 
 // Open ensures the stream exists with the configuration this code needs and returns the store.
@@ -137,10 +143,10 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		// ADR-53's MinLastSeq is not in nats-server 2.15). Loads decide what may be written next,
 		// so on a replicated stream they go to the leader.
 		AllowDirect: cfg.Replicas == 1,
-		// Group commit sends commits of several meetings as one atomic batch.
-		AllowAtomicPublish: true,
-		DenyDelete:         true,
-		DenyPurge:          true,
+		// No atomic batch publish (AllowAtomicPublish): a log written by a version that group
+		// committed by atomic batches has it on, and Open turns it off (nats-server allows it).
+		DenyDelete: true,
+		DenyPurge:  true,
 	}
 	stream, err := ensureStream(ctx, js, sc)
 	if err != nil {
@@ -154,10 +160,8 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		Replicas:          cfg.Replicas,
 		MaxMsgsPerSubject: 1,
 		AllowDirect:       cfg.Replicas == 1,
-		// Group commit sends the claims of meetings convened at once as one atomic batch.
-		AllowAtomicPublish: true,
-		DenyDelete:         true,
-		DenyPurge:          true,
+		DenyDelete:        true,
+		DenyPurge:         true,
 	})
 	if err != nil {
 		return nil, err
@@ -172,7 +176,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("open log for reading: %w", err)
 		}
 	}
-	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: readStream}, nil
+	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: readStream, durable: new(atomic.Uint64)}, nil
 }
 
 // ensureStream creates or updates a stream, retrying while a cluster is still forming.
@@ -220,6 +224,10 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 	c.At = c.At.UTC().Round(0)
 	if e := s.cache.get(c.MeetingID); e != nil && e.seq == expected {
 		if seq, ok := e.commands.at(c.CommandID, e.seq); ok {
+			// The cached state may have been read from the log before the commit's fsync.
+			if err := s.WaitDurable(ctx, seq); err != nil {
+				return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
+			}
 			return Appended{Seq: seq, Duplicate: true}, nil
 		}
 	}
@@ -240,18 +248,18 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 		jetstream.MsgIDHeader:               {MsgID(c.Actor.ID, c.CommandID)},
 		jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(expected, 10)},
 	}}
-	var ack pubAck
-	if s.group != nil {
-		ack, err = s.group.write(ctx, msg)
-	} else {
-		region := trace.StartRegion(ctx, "publish")
-		ack, err = s.publish(ctx, msg)
-		region.End()
-	}
+	region := trace.StartRegion(ctx, "publish")
+	ack, err := s.publish(ctx, msg)
+	region.End()
 	if err != nil {
 		if isWrongLastSequence(err) {
 			return s.refused(ctx, c, expected, err)
 		}
+		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
+	}
+	// A duplicate too: the first write may still wait for its fsync. The meeting id's claim
+	// was written before the commit, so the same fsync covers it.
+	if err := s.WaitDurable(ctx, ack.seq); err != nil {
 		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
 	}
 	if !ack.duplicate {
@@ -260,12 +268,35 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 	return Appended{Seq: ack.seq, Duplicate: ack.duplicate}, nil
 }
 
+// WaitDurable returns when the log is on disk up to seq, a sequence the server has answered
+// or a reader was given: at once when Config.Durable is nil or seq is known to be, else after
+// the node's next fsync. The server writes the log in sequence order, so that fsync covers
+// every commit before seq too. Whatever acts on what it read from the log where it cannot be
+// undone (a read model's transaction, a notice sent) calls it first: otherwise a power failure
+// could take a commit from the log that the read model or a citizen's inbox already holds.
+func (s *Store) WaitDurable(ctx context.Context, seq uint64) error {
+	if s.cfg.Durable == nil || seq <= s.durable.Load() {
+		return nil
+	}
+	region := trace.StartRegion(ctx, "group commit: fsync")
+	err := s.cfg.Durable(ctx)
+	region.End()
+	if err != nil {
+		return err
+	}
+	for {
+		old := s.durable.Load()
+		if seq <= old || s.durable.CompareAndSwap(old, seq) {
+			return nil
+		}
+	}
+}
+
 // pubAck is what JetStream answers a publish: where the message was stored, or that it was a
 // duplicate of the one stored there.
 type pubAck struct {
 	seq       uint64
 	duplicate bool
-	count     int // the messages of the atomic batch this answer commits; 0 for a single write
 }
 
 // publish sends msg to the log and waits for JetStream's answer, at most AppendTimeout (and no
@@ -316,7 +347,6 @@ func readPubAck(b []byte) (pubAck, error) {
 		Stream    string              `json:"stream"`
 		Seq       uint64              `json:"seq"`
 		Duplicate bool                `json:"duplicate"`
-		Count     int                 `json:"count"`
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
 		return pubAck{}, jetstream.ErrInvalidJSAck
@@ -327,16 +357,15 @@ func readPubAck(b []byte) (pubAck, error) {
 	if r.Stream == "" || r.Seq == 0 { // nothing is stored at sequence 0
 		return pubAck{}, jetstream.ErrInvalidJSAck
 	}
-	return pubAck{seq: r.Seq, duplicate: r.Duplicate, count: r.Count}, nil
+	return pubAck{seq: r.Seq, duplicate: r.Duplicate}, nil
 }
 
 // ackKeys are the keys of the success answer.
-var ackKeys = []string{"stream", "domain", "seq", "duplicate", "batch", "count"}
+var ackKeys = []string{"stream", "domain", "seq", "duplicate"}
 
 // scanPubAck reads the success answer with internal/wire: an object whose keys are stream, domain
 // (plain strings), seq (a number above 0) and duplicate (a boolean), each at most once, stream
-// and seq required, and for an atomic batch's answer batch (a string) and count (a number). It
-// reports false for anything else.
+// and seq required. It reports false for anything else.
 func scanPubAck(b []byte) (ack pubAck, ok bool) {
 	r := wire.NewReader(b)
 	var stream, seq bool
@@ -350,10 +379,6 @@ func scanPubAck(b []byte) (ack pubAck, ok bool) {
 			ack.seq, seq = r.Uint(), true
 		case 3:
 			ack.duplicate = r.Bool()
-		case 4:
-			r.Span()
-		case 5:
-			ack.count = int(r.Uint())
 		}
 	})
 	if !r.End() || !stream || !seq || ack.seq == 0 {
@@ -373,6 +398,9 @@ func (s *Store) refused(ctx context.Context, c domain.Commit, expected uint64, r
 		l, err := s.LoadOwned(ctx, c.CitizenID, c.MeetingID)
 		if err == nil {
 			if seq, ok := l.CommandSeq(c.CommandID); ok {
+				if err := s.WaitDurable(ctx, seq); err != nil {
+					return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
+				}
 				return Appended{Seq: seq, Duplicate: true}, nil
 			}
 			if l.Seq != expected && l.Seq >= actual {
@@ -438,12 +466,7 @@ func encodeUUID(dst []byte, u uuid.UUID) {
 func (s *Store) claim(ctx context.Context, meeting, citizen uuid.UUID) error {
 	msg := &nats.Msg{Subject: indexSubject(meeting), Data: []byte(citizen.String()), Header: nats.Header{}}
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
-	var err error
-	if s.claims != nil {
-		_, err = s.claims.write(ctx, msg)
-	} else {
-		_, err = s.publish(ctx, msg)
-	}
+	_, err := s.publish(ctx, msg)
 	if err == nil {
 		return nil
 	}
@@ -514,5 +537,5 @@ func Attach(ctx context.Context, nc *nats.Conn) (*Store, error) {
 	}
 	info := stream.CachedInfo().Config
 	cfg := Config{Replicas: info.Replicas, DuplicateWindow: info.Duplicates}.withDefaults()
-	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: stream}, nil
+	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: stream, durable: new(atomic.Uint64)}, nil
 }

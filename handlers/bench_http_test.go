@@ -23,10 +23,12 @@ import (
 // BenchmarkCommandsOverHTTP sends commands to the JSON API from 64 clients, each with its own
 // keep-alive connection, through the token check, the command service and the log, as serve
 // runs them; beside the raw engine (a plain JetStream publish with the same concurrency check,
-// from as many NATS clients) in the same run. With fsync always it runs the commands with group
-// commit (as serve does) and without it (every commit its own write and fsync), so the three
-// rates of the target come from one run: durable with group commit, the same binary
-// with a 1 s interval, and the engine's own fsync-per-message rate.
+// from as many NATS clients) in the same run. The variants: with fsync always, the raw engine
+// with the server's own fsync per message (testnode.ServerFsync), the commands with group commit
+// by fsync (the node fsyncs once for every commit waiting, as serve runs), and the commands with
+// every commit its own write and server fsync (ServerFsync); with a 1 s interval, the raw engine
+// and the commands. So the three rates of the target come from one run: durable with
+// group commit, the same binary with a 1 s interval, and the engine's own fsync-per-message rate.
 //
 //	go test ./handlers -run '^$' -bench CommandsOverHTTP -benchtime 20000x
 func BenchmarkCommandsOverHTTP(b *testing.B) {
@@ -38,9 +40,9 @@ func BenchmarkCommandsOverHTTP(b *testing.B) {
 		opts []testnode.Option
 		raw  bool
 	}{
-		{"fsync=always/raw", always, nil, true},
+		{"fsync=always/raw", always, []testnode.Option{testnode.ServerFsync()}, true},
 		{"fsync=always/commands", always, nil, false},
-		{"fsync=always/commands-without-group-commit", always, []testnode.Option{testnode.NoGroupCommit()}, false},
+		{"fsync=always/commands-without-group-commit", always, []testnode.Option{testnode.ServerFsync()}, false},
 		{"fsync=1s/raw", interval, nil, true},
 		{"fsync=1s/commands", interval, nil, false},
 	} {
@@ -61,10 +63,10 @@ func BenchmarkCommandsOverHTTP(b *testing.B) {
 			b.Cleanup(srv.Close)
 			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 			b.Cleanup(hc.CloseIdleConnections)
-			before := s.store.GroupCommitStats()
+			rounds, waits := s.node.FsyncStats()
 			runClients(b, cs, func(c *benchClient) error { return c.overHTTP(hc, srv.URL) })
-			if g := s.store.GroupCommitStats(); g.Batches > before.Batches {
-				b.ReportMetric(float64(g.Batched-before.Batched)/float64(g.Batches-before.Batches), "commits/batch")
+			if r, w := s.node.FsyncStats(); r > rounds {
+				b.ReportMetric(float64(w-waits)/float64(r-rounds), "waits/fsync")
 			}
 		})
 	}

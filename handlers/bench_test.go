@@ -34,7 +34,6 @@ import (
 // in-process connection to it. Clients connect over TCP, raw publishers as well.
 type benchServer struct {
 	node   *eventstore.Node
-	store  *eventstore.Store
 	signer *auth.Signer
 	svc    *command.Service
 	verify *auth.Verifier
@@ -57,7 +56,7 @@ func newBenchServer(b *testing.B, fs eventstore.Fsync, opts ...testnode.Option) 
 	go func() { defer close(done); _ = r.Run(context.Background()) }()
 	<-r.Running()
 	b.Cleanup(func() { _ = r.Close(); <-done })
-	return &benchServer{node: nd, store: store, signer: auth.NewSigner(key, time.Now), svc: svc, verify: verify}
+	return &benchServer{node: nd, signer: auth.NewSigner(key, time.Now), svc: svc, verify: verify}
 }
 
 // benchClient is one client: its own connection and citizen, moving to a new meeting every 20
@@ -284,12 +283,14 @@ func pacedFsync(b *testing.B) {
 func paced(b *testing.B, fs eventstore.Fsync, kind string) {
 	payload := commitPayload()
 	op := (*benchClient).command
+	var opts []testnode.Option
 	if kind == "raw" {
 		op = func(c *benchClient) error { return c.raw(payload) }
+		opts = append(opts, testnode.ServerFsync()) // the engine as it comes: its own fsync
 	}
 	{
 		{
-			s := newBenchServer(b, fs)
+			s := newBenchServer(b, fs, opts...)
 			const n = 16
 			const rate = 1000.0
 			clients := make([]*benchClient, n)

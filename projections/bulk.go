@@ -198,6 +198,10 @@ func LoadEmpty(ctx context.Context, ps []*Projector) error {
 	if err != nil || last < BulkThreshold {
 		return err
 	}
+	// What the read models keep must be in the log after a power failure too.
+	if err := todo[0].store.WaitDurable(ctx, last); err != nil {
+		return err
+	}
 	err = loadInto(ctx, todo, logSource(todo[0].store, last, nil))
 	if errors.Is(err, errUnusual) {
 		err = nil

@@ -380,6 +380,11 @@ func (p *Projector) follow(ctx context.Context) error {
 				break fill
 			}
 		}
+		// A commit answered a moment ago may not be on disk yet (the node group commits by
+		// fsync): a read model that kept it could hold what a power failure takes from the log.
+		if err := p.store.WaitDurable(ctx, batch[len(batch)-1].raw.Seq); err != nil {
+			return err
+		}
 		if err := p.applyBatch(ctx, p.currentDB(), batch, pending == 0); err != nil {
 			return err
 		}
@@ -485,6 +490,9 @@ func (p *Projector) Rebuild(ctx context.Context, progress func(done, total uint6
 		return 0, err
 	}
 	total, err := p.store.LastSeq(ctx)
+	if err == nil {
+		err = p.store.WaitDurable(ctx, total) // what the read model keeps is in the log for good
+	}
 	if err != nil {
 		db.Close()
 		return 0, err

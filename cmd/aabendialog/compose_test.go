@@ -72,7 +72,7 @@ func TestComposeFile(t *testing.T) {
 			t.Fatalf("%s: image %q is not nats:2.x", n, s.Image)
 		}
 		if minor, _ := strconv.Atoi(m[1]); minor < 12 {
-			t.Errorf("%s: nats %s lacks atomic batch publish (2.12+)", n, s.Image)
+			t.Errorf("%s: nats %s is older than 2.12, the oldest series the service is tested with", n, s.Image)
 		}
 		if s.Environment["NATS_NAME"] != n {
 			t.Errorf("%s: NATS_NAME %q", n, s.Environment["NATS_NAME"])

@@ -62,6 +62,7 @@ func (m *Main) openRights(ctx context.Context) error {
 	if m.Citizens, err = eventstore.OpenCitizens(ctx, m.nc, m.Config.Replicas); err != nil {
 		return err
 	}
+	m.Citizens.Durable = m.durable()
 	retention := m.Config.AccessLogRetention
 	if retention == 0 {
 		retention = accesslog.DefaultRetention
@@ -69,6 +70,7 @@ func (m *Main) openRights(ctx context.Context) error {
 	if m.AccessLog, err = accesslog.Open(ctx, m.nc, m.Config.Replicas, retention, time.Now); err != nil {
 		return err
 	}
+	m.AccessLog.Durable = m.durable()
 	if m.Config.AccessLogWait != accesslog.WaitAck {
 		// Watches the acks until Close cancels the background work.
 		bg, cancel := context.WithCancel(context.WithoutCancel(ctx))

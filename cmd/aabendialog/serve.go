@@ -205,20 +205,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	openCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	m.Store, err = eventstore.Open(openCtx, m.nc, eventstore.Config{Replicas: cfg.Replicas, Reader: m.reader})
+	m.Store, err = eventstore.Open(openCtx, m.nc, eventstore.Config{Replicas: cfg.Replicas, Reader: m.reader, Durable: m.durable()})
 	if err != nil {
 		return err
-	}
-	if m.node != nil && cfg.Fsync.Interval == 0 { // every write fsynced: group commit
-		minBatch, err := m.node.StageBatchesInMemory(eventstore.StreamName)
-		if err != nil {
-			return err
-		}
-		m.Store.EnableGroupCommit(minBatch)
-		if minBatch, err = m.node.StageBatchesInMemory(eventstore.IndexStreamName); err != nil {
-			return err
-		}
-		m.Store.EnableGroupClaims(minBatch)
 	}
 	last, err := m.Store.LastSeq(ctx)
 	if err != nil {
@@ -242,6 +231,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Verifier.Revocations, err = auth.OpenRevocations(bg, m.Store.JetStream(), cfg.Replicas, time.Now, log); err != nil {
 		return err
 	}
+	m.Verifier.Revocations.Durable = m.durable()
 	dir := filepath.Join(cfg.DataDir, "readmodels")
 	for _, proj := range []projections.Projection{projections.Meetings{}, projections.Services{}} {
 		p, err := projections.OpenProjector(ctx, dir, proj, m.Store, log)
@@ -424,6 +414,15 @@ func (m *Main) openVerifier() error {
 	return nil
 }
 
+// durable is what writers wait for before they acknowledge a write, where the embedded node
+// group commits by fsync (eventstore.Node.Durable); nil elsewhere.
+func (m *Main) durable() func(context.Context) error {
+	if m.node == nil {
+		return nil
+	}
+	return m.node.Durable()
+}
+
 // openProviders sets up sign-in through the configured OpenID Connect providers: the people
 // log (identities linked to person ids), the pages' sign-in, and, for the staff provider, its
 // access tokens on the API and NATS. Sessions are signed with the embedded key.
@@ -435,6 +434,7 @@ func (m *Main) openProviders(ctx context.Context, services *domain.Catalogue) (m
 	if m.People, err = auth.OpenPeople(ctx, m.Store.JetStream(), cfg.Replicas, time.Now, m.Logger); err != nil {
 		return nil, err
 	}
+	m.People.Durable = m.durable()
 	if cfg.CitizenOIDC.Issuer == "" && cfg.StaffOIDC.Issuer == "" {
 		return nil, nil
 	}

@@ -81,6 +81,11 @@ var ErrUnavailable = errors.New("the access log could not be written, so nothing
 
 // Log is the access log.
 type Log struct {
+	// Durable, when set, is waited for after the entries are stored (eventstore.Node.Durable:
+	// the node group commits by fsync): before Record returns in ack mode, and in buffered mode
+	// each time every entry sent is stored.
+	Durable func(context.Context) error
+
 	js      jetstream.JetStream
 	stream  jetstream.Stream
 	now     func() time.Time
@@ -162,6 +167,11 @@ func (l *Log) Record(ctx context.Context, entries ...Entry) error {
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		}
+	}
+	if l.Durable != nil {
+		if err := l.Durable(ctx); err != nil {
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
 	return nil

@@ -42,8 +42,9 @@ type pendingEntry struct {
 
 // buffer watches the acks of entries sent in buffered mode.
 type buffer struct {
-	js  jetstream.JetStream
-	log *slog.Logger
+	js      jetstream.JetStream
+	durable func(context.Context) error // Log.Durable
+	log     *slog.Logger
 
 	mu      sync.Mutex
 	pending []pendingEntry
@@ -53,7 +54,7 @@ type buffer struct {
 
 // Buffered switches the log to buffered mode (WaitBuffered) until ctx ends; log reports failures.
 func (l *Log) Buffered(ctx context.Context, log *slog.Logger) {
-	b := &buffer{js: l.js, log: log, wake: make(chan struct{}, 1)}
+	b := &buffer{js: l.js, durable: l.Durable, log: log, wake: make(chan struct{}, 1)}
 	l.buf = b
 	go b.run(ctx)
 }
@@ -106,11 +107,18 @@ func (b *buffer) run(ctx context.Context) {
 		case <-head.ack.Ok():
 			b.mu.Lock()
 			b.pending = b.pending[1:]
-			if len(b.pending) == 0 && b.broken != nil {
+			drained := len(b.pending) == 0
+			if drained && b.broken != nil {
 				b.log.Info("access log stored every entry again; logged reads are answered again")
 				b.broken = nil
 			}
 			b.mu.Unlock()
+			// Stored: now on disk too, one fsync for every entry stored so far.
+			if drained && b.durable != nil {
+				if err := b.durable(ctx); err != nil && ctx.Err() == nil {
+					b.trip(err)
+				}
+			}
 		case err := <-head.ack.Err():
 			b.trip(err)
 			if !b.resend(ctx, head.msg) {

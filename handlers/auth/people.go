@@ -95,6 +95,10 @@ type reservation struct {
 // municipality's staff and citizens who signed in are thousands to a few hundred thousand
 // profiles of a few hundred bytes.
 type People struct {
+	// Durable, when set, is waited for after every write, before it is acknowledged
+	// (eventstore.Node.Durable: the node group commits by fsync).
+	Durable func(context.Context) error
+
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	now    func() time.Time
@@ -317,6 +321,9 @@ func (p *People) write(ctx context.Context, subject string, expect uint64, data 
 	ack, err := p.js.Publish(ctx, subject, data, jetstream.WithExpectLastSequencePerSubject(expect))
 	if wrongLast(err) {
 		return false, p.reload(ctx, subject)
+	}
+	if err == nil && p.Durable != nil {
+		err = p.Durable(ctx)
 	}
 	if err != nil {
 		return false, err

@@ -25,6 +25,10 @@ const RevocationBucket = "AABENDIALOG_REVOKED"
 // A token is named by the SHA-256 of its issuer and id (jti), so every spelling of it is refused
 // and the bucket holds nothing that could be used as a token.
 type Revocations struct {
+	// Durable, when set, is waited for after every write, before it is acknowledged
+	// (eventstore.Node.Durable: the node group commits by fsync).
+	Durable func(context.Context) error
+
 	kv  jetstream.KeyValue
 	now func() time.Time
 	log *slog.Logger
@@ -95,6 +99,11 @@ func (r *Revocations) revoke(ctx context.Context, key string, expires time.Time)
 	_, err := r.kv.Create(ctx, key, []byte(expires.UTC().Format(time.RFC3339)), jetstream.KeyTTL(ttl.Round(time.Second)))
 	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 		return fmt.Errorf("revoke token: %w", err)
+	}
+	if r.Durable != nil {
+		if err := r.Durable(ctx); err != nil {
+			return fmt.Errorf("revoke token: %w", err)
+		}
 	}
 	// Known here at once; other processes learn it through the watch, and everyone forgets it
 	// when the entry's time to live ends.

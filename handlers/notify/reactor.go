@@ -132,7 +132,8 @@ func Open(ctx context.Context, file string, store *eventstore.Store, ch Channel,
 		return nil, err
 	}
 	r.router.AddMiddleware(middleware.Recoverer)
-	r.sub = &logSubscriber{js: store.JetStream(), from: func() (uint64, error) { return r.Checkpoint() + 1, nil }, log: r.log}
+	r.sub = &logSubscriber{js: store.JetStream(), from: func() (uint64, error) { return r.Checkpoint() + 1, nil },
+		durable: store.WaitDurable, log: r.log}
 	r.router.AddConsumerHandler("notices", eventstore.AllFilter, r.sub, r.handle)
 	return r, nil
 }

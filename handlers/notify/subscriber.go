@@ -31,7 +31,10 @@ const (
 type logSubscriber struct {
 	js   jetstream.JetStream
 	from func() (uint64, error) // the first sequence not yet handled
-	log  *slog.Logger
+	// durable waits until the log is on disk up to a sequence (eventstore.Store.WaitDurable):
+	// no notice goes out for a commit a power failure could still take from the log.
+	durable func(ctx context.Context, seq uint64) error
+	log     *slog.Logger
 
 	mu     sync.Mutex
 	closed bool
@@ -95,6 +98,9 @@ func (s *logSubscriber) follow(ctx context.Context, out chan<- *message.Message)
 		}
 		meta, err := m.Metadata()
 		if err != nil {
+			return err
+		}
+		if err := s.durable(ctx, meta.Sequence.Stream); err != nil {
 			return err
 		}
 		seq := strconv.FormatUint(meta.Sequence.Stream, 10)

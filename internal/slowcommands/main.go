@@ -1,10 +1,10 @@
 // Command slowcommands reads an execution trace of the paced command benchmark and says what the
 // slowest commands spent their time on. Each command is a "client command" task in the
 // benchmark's client, joined by its command id to the server's "command" task
-// (handlers/command.TraceTask) and its regions: load, decide, append, the meeting-id claim, and
-// group commit's wait and write. Beside them, for each command's window: the GC mark phases and
-// stop-the-world pauses it overlapped, the time its goroutines waited to run, and the system
-// calls over 0.2 ms (the server's fsyncs) under way.
+// (handlers/command.TraceTask) and its regions: load, decide, append, the meeting-id claim, the
+// publish, and the wait for group commit's fsync. Beside them, for each command's window: the GC
+// mark phases and stop-the-world pauses it overlapped, the time its goroutines waited to run,
+// and the system calls over 0.2 ms (the fsyncs) under way.
 //
 //	go test ./handlers -run '^$' -bench 'LatencyAt1000PerSecond/fsync=always/commands' -benchtime 4000x -trace trace.out
 //	cd internal/slowcommands && go run . -top 20 ../../trace.out
@@ -71,7 +71,6 @@ type task struct {
 	typ     string
 	s       span
 	id      string // the command id the task logged
-	group   string // the size of the group it led, if it led one
 	regions []region
 	gs      map[trace.GoID]bool // the goroutines it ran on
 }
@@ -130,13 +129,8 @@ func read(rd io.Reader) (*traced, error) {
 			}
 		case trace.EventLog:
 			l := ev.Log()
-			if tk := t.tasks[l.Task]; tk != nil {
-				switch l.Category {
-				case "command_id":
-					tk.id = l.Message
-				case "group":
-					tk.group = l.Message
-				}
+			if tk := t.tasks[l.Task]; tk != nil && l.Category == "command_id" {
+				tk.id = l.Message
 			}
 		case trace.EventRegionBegin:
 			g := ev.Goroutine()
@@ -209,7 +203,7 @@ func read(rd io.Reader) (*traced, error) {
 }
 
 // regionTypes are the regions the report shows, in the order a command passes them.
-var regionTypes = []string{"load", "decide", "claim meeting id", "group commit: wait", "group commit: write", "publish", "append"}
+var regionTypes = []string{"load", "decide", "claim meeting id", "publish", "group commit: fsync", "append"}
 
 func report(w io.Writer, t *traced, top int, stacks string) {
 	fmt.Fprintf(w, "trace %.0f ms; %d GC mark phases (%.1f ms), %d stop-the-world pauses (longest %.2f ms)\n",
@@ -246,9 +240,6 @@ func report(w io.Writer, t *traced, top int, stacks string) {
 			if v, ok := byType[typ]; ok && v >= 0.01 {
 				parts = append(parts, fmt.Sprintf("%s %.2f", typ, v))
 			}
-		}
-		if s.group != "" {
-			parts = append(parts, "led "+s.group)
 		}
 		var calls []string
 		for _, sc := range t.syscalls {

@@ -29,10 +29,9 @@ type Env struct {
 type Option func(*settings)
 
 type settings struct {
-	node    eventstore.NodeConfig
-	tcp     bool
-	reader  bool
-	noGroup bool
+	node   eventstore.NodeConfig
+	tcp    bool
+	reader bool
 }
 
 // Fsync sets the node's durability; without it the node syncs every write (eventstore's
@@ -53,10 +52,11 @@ func Client(c eventstore.ClientUser) Option {
 	return func(s *settings) { s.node.Clients = append(s.node.Clients, c) }
 }
 
-// NoGroupCommit writes every commit alone, as the store does unless group commit is enabled,
-// for the benchmarks that compare the two.
-func NoGroupCommit() Option {
-	return func(s *settings) { s.noGroup = true }
+// ServerFsync has the server fsync every write itself (eventstore.NodeConfig.ServerFsync), so
+// every commit is its own write and fsync: the engine as it comes, for the benchmarks that
+// compare it with group commit.
+func ServerFsync() Option {
+	return func(s *settings) { s.node.ServerFsync = true }
 }
 
 // TCP connects the store over the node's TCP port instead of in process, for tests that need
@@ -105,7 +105,7 @@ func StartIn(dir string, opts ...Option) (*Env, error) {
 		e.Close()
 		return nil, err
 	}
-	var cfg eventstore.Config
+	cfg := eventstore.Config{Durable: nd.Durable()}
 	if s.reader {
 		if e.Reader, err = nd.ConnectTCP(); err != nil {
 			e.Close()
@@ -118,20 +118,6 @@ func StartIn(dir string, opts ...Option) (*Env, error) {
 	if e.Store, err = eventstore.Open(ctx, e.Conn, cfg); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("open the log in %s: %w", dir, err)
-	}
-	// As serve does: group commit where every write is fsynced.
-	if s.node.Fsync.Interval == 0 && !s.noGroup {
-		minBatch, err := nd.StageBatchesInMemory(eventstore.StreamName)
-		if err != nil {
-			e.Close()
-			return nil, err
-		}
-		e.Store.EnableGroupCommit(minBatch)
-		if minBatch, err = nd.StageBatchesInMemory(eventstore.IndexStreamName); err != nil {
-			e.Close()
-			return nil, err
-		}
-		e.Store.EnableGroupClaims(minBatch)
 	}
 	return e, nil
 }

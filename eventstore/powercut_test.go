@@ -1,0 +1,266 @@
+package eventstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aabendialog/aabendialog/domain"
+	"github.com/aabendialog/aabendialog/internal/powercut"
+)
+
+// acked is a commit the store answered as written.
+type acked struct {
+	seq     uint64
+	subject string
+	command uuid.UUID
+}
+
+// TestPowerCutKeepsAcknowledgedCommits runs the single node as serve does (the server writes
+// without syncing, the node group commits by fsync) on a file system that forgets whatever was
+// not fsynced, cuts the power while sixteen writers append, and starts the node again on what
+// the disk kept: every commit that was answered as written is there, at its sequence. The same
+// run with appends answered without waiting for the node's fsync loses answered commits, so the
+// test would see the wait go.
+func TestPowerCutKeepsAcknowledgedCommits(t *testing.T) {
+	powercut.Require(t)
+	for _, tc := range []struct {
+		name string
+		wait bool
+	}{{"answered after the fsync", true}, {"answered without waiting", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			answered, lost := powerCutWhileAppending(t, tc.wait, 400)
+			t.Logf("%d commits answered before the cut, %d of them lost", answered, lost)
+			if tc.wait && lost > 0 {
+				t.Fatalf("%d of %d answered commits lost in the power cut", lost, answered)
+			}
+			if !tc.wait && lost == 0 {
+				t.Fatalf("none of %d commits answered without an fsync was lost: the cut did not bite", answered)
+			}
+		})
+	}
+}
+
+// powerCutWhileAppending appends from sixteen writers until at least n commits are answered,
+// cuts the power, and returns how many were answered and how many of those the restarted node
+// does not have.
+func powerCutWhileAppending(t *testing.T, wait bool, n int) (answered, lost int) {
+	backing := t.TempDir()
+	disk := powercut.Mount(t, backing, t.TempDir())
+	nd, err := StartNode(NodeConfig{DataDir: disk.Mountpoint(), Port: freePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nd.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{AppendTimeout: 2 * time.Second}
+	if wait {
+		cfg.Durable = nd.Durable()
+	}
+	s, err := Open(ctxT(t), nc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The streams themselves on disk, so that what is lost without the wait is answered commits.
+	if err := nd.WaitDurable(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu   sync.Mutex
+		acks []acked
+		wg   sync.WaitGroup
+	)
+	enough := make(chan struct{})
+	var once sync.Once
+	ctx, stop := context.WithCancel(context.Background())
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			citizen, meeting := uuid.New(), uuid.New()
+			c, expected := conveneCommit(citizen, meeting), uint64(0)
+			for ctx.Err() == nil {
+				a, err := s.Append(ctx, c, expected)
+				if err != nil {
+					return // the power is cut
+				}
+				mu.Lock()
+				acks = append(acks, acked{a.Seq, MeetingSubject(citizen, meeting), c.CommandID})
+				if len(acks) >= n {
+					once.Do(func() { close(enough) })
+				}
+				mu.Unlock()
+				c, expected = agendaCommit(citizen, meeting, "Punkt "+uuid.NewString()[:8]), a.Seq
+			}
+		}()
+	}
+	select {
+	case <-enough:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the writers did not get enough commits answered")
+	}
+	if err := disk.Cut(); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	wg.Wait()
+	nc.Close()
+	nd.Shutdown() // after the cut: its shutdown's syncs reach nothing
+
+	again, err := StartNode(NodeConfig{DataDir: backing, Port: freePort(t), ServerFsync: true})
+	if err != nil {
+		if !wait {
+			return len(acks), len(acks) // not even the stream survived
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(again.Shutdown)
+	nc2, err := again.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc2.Close)
+	s2, err := Open(ctxT(t), nc2, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range acks {
+		m, err := s2.stream.GetMsg(ctxT(t), a.seq)
+		if err != nil {
+			if !wait {
+				lost++
+				continue
+			}
+			t.Errorf("answered commit at %d: %v", a.seq, err)
+			lost++
+			continue
+		}
+		c, derr := domain.DecodeCommit(m.Data)
+		if m.Subject != a.subject || derr != nil || c.CommandID != a.command {
+			t.Errorf("at %d: %s command %s (%v), want %s command %s", a.seq, m.Subject, c.CommandID, derr, a.subject, a.command)
+			lost++
+		}
+	}
+	return len(acks), lost
+}
+
+// TestPowerCutAcrossNewAndRemovedBlocks writes a stream whose blocks are small (its byte limit
+// makes them so) far past its limit, so the server makes new blocks and removes old ones while
+// sixteen writers wait for the node's fsyncs, cuts the power, and finds every answered message
+// the stream still keeps after the restart, and none of them changed.
+func TestPowerCutAcrossNewAndRemovedBlocks(t *testing.T) {
+	powercut.Require(t)
+	backing := t.TempDir()
+	disk := powercut.Mount(t, backing, t.TempDir())
+	nd, err := StartNode(NodeConfig{DataDir: disk.Mountpoint(), Port: freePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nd.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	const limit = 1 << 20 // blocks of about a quarter of this
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SMALL_BLOCKS", Subjects: []string{"small.>"},
+		Storage: jetstream.FileStorage, MaxBytes: limit, Discard: jetstream.DiscardOld}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		acks = map[uint64]string{}
+		wg   sync.WaitGroup
+	)
+	payload := strings.Repeat("x", 2000)
+	start := time.Now()
+	wctx, stop := context.WithCancel(ctx)
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				data := fmt.Sprintf("%d/%d/%s", w, i, payload)
+				ack, err := js.Publish(wctx, fmt.Sprintf("small.%d", w), []byte(data))
+				if err == nil {
+					err = nd.WaitDurable(wctx)
+				}
+				if err != nil {
+					return // the power is cut
+				}
+				mu.Lock()
+				acks[ack.Sequence] = data
+				mu.Unlock()
+			}
+		}()
+	}
+	for {
+		mu.Lock()
+		n := len(acks)
+		mu.Unlock()
+		if n*len(payload) > 3*limit { // three times the limit: blocks made and removed
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("cut after %s", time.Since(start))
+	if err := disk.Cut(); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	wg.Wait()
+	nc.Close()
+	nd.Shutdown()
+
+	again, err := StartNode(NodeConfig{DataDir: backing, Port: freePort(t), ServerFsync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(again.Shutdown)
+	nc2, err := again.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc2.Close)
+	js2, _ := jetstream.New(nc2)
+	ctx = ctxT(t)
+	stream, err := js2.Stream(ctx, "SMALL_BLOCKS")
+	if err != nil {
+		t.Fatalf("the stream did not survive: %v", err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, last := 0, uint64(0)
+	for seq, data := range acks {
+		last = max(last, seq)
+		if seq < info.State.FirstSeq {
+			continue // removed by the byte limit before the cut
+		}
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil || string(m.Data) != data {
+			t.Errorf("answered message %d: %v", seq, err)
+			continue
+		}
+		kept++
+	}
+	t.Logf("%d messages answered, up to %d; the stream keeps %d..%d, %d answered ones checked",
+		len(acks), last, info.State.FirstSeq, info.State.LastSeq, kept)
+	if info.State.LastSeq < last || kept == 0 || info.State.FirstSeq == 1 {
+		t.Fatalf("after the cut the stream holds %d..%d, %d answered ones among them; answered up to %d",
+			info.State.FirstSeq, info.State.LastSeq, kept, last)
+	}
+}
