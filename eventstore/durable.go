@@ -57,6 +57,7 @@ type syncer struct {
 	failed    error
 
 	rounds, waits atomic.Int64
+	broken        atomic.Bool // failed is set, for FsyncStats
 }
 
 // syncRound is one fsync of the streams; done is closed when it has finished, err set before.
@@ -130,6 +131,7 @@ func (s *syncer) loop() {
 			r.err = s.syncAll()
 			if _, ok := errors.AsType[*fsyncError](r.err); ok {
 				s.failed = r.err
+				s.broken.Store(true)
 			}
 		}
 		s.rounds.Add(1)

@@ -145,7 +145,11 @@ func TestWaitDurableSharesFsyncs(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	rounds, waits := nd.FsyncStats()
+	st := nd.FsyncStats()
+	rounds, waits := st.Rounds, st.Waits
+	if st.Failed {
+		t.Fatal("an fsync failed")
+	}
 	// An append finds its commit already on disk when another's fsync covered it.
 	if waits == 0 || waits > writers*10 || rounds == 0 || rounds >= waits {
 		t.Fatalf("%d waits in %d rounds for %d appends: want rounds shared", waits, rounds, writers*10)

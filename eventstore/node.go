@@ -233,13 +233,21 @@ func (n *Node) Durable() func(context.Context) error {
 	return n.syncer.wait
 }
 
-// FsyncStats says how many fsync rounds the node ran for its writers and how many waits they
-// served (both 0 when the server syncs by itself).
-func (n *Node) FsyncStats() (rounds, waits int64) {
+// FsyncStats is how group commit by fsync has gone since the node started.
+type FsyncStats struct {
+	Rounds int64 // fsync rounds run for the node's writers
+	Waits  int64 // writers who waited for one
+	// Failed is set after an fsync failed: from then on every durable write is refused until
+	// the process restarts.
+	Failed bool
+}
+
+// FsyncStats says how group commit by fsync has gone (all zero when the server syncs by itself).
+func (n *Node) FsyncStats() FsyncStats {
 	if n.syncer == nil {
-		return 0, 0
+		return FsyncStats{}
 	}
-	return n.syncer.rounds.Load(), n.syncer.waits.Load()
+	return FsyncStats{Rounds: n.syncer.rounds.Load(), Waits: n.syncer.waits.Load(), Failed: n.syncer.broken.Load()}
 }
 
 // users are the node's users: the service's own with every right (nil permissions), and the

@@ -63,10 +63,10 @@ func BenchmarkCommandsOverHTTP(b *testing.B) {
 			b.Cleanup(srv.Close)
 			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 			b.Cleanup(hc.CloseIdleConnections)
-			rounds, waits := s.node.FsyncStats()
+			fsyncs := s.node.FsyncStats()
 			runClients(b, cs, func(c *benchClient) error { return c.overHTTP(hc, srv.URL) })
-			if r, w := s.node.FsyncStats(); r > rounds {
-				b.ReportMetric(float64(w-waits)/float64(r-rounds), "waits/fsync")
+			if f := s.node.FsyncStats(); f.Rounds > fsyncs.Rounds {
+				b.ReportMetric(float64(f.Waits-fsyncs.Waits)/float64(f.Rounds-fsyncs.Rounds), "waits/fsync")
 			}
 		})
 	}

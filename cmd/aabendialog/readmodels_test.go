@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -261,7 +262,7 @@ func TestQueriesEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real program")
 	}
-	s := startServerOn(t, t.TempDir(), "--min-group", "2")
+	s := startServerOn(t, t.TempDir(), "--min-group", "2", "--fsync", "always") // always: its metrics show the fsync rounds
 	waitReady(t, s)
 	citizen := domain.Actor{ID: uuid.New(), Role: domain.RoleCitizen}
 	job := domain.Actor{ID: uuid.New(), Role: domain.RoleProfessional, Service: "Jobcenter"}
@@ -385,10 +386,15 @@ func TestQueriesEndToEnd(t *testing.T) {
 			break
 		}
 	}
-	for _, want := range []string{`aabendialog_read_model_lag_events{projection="meetings"} 0`, `aabendialog_read_model_up{projection="services"} 1`} {
+	for _, want := range []string{`aabendialog_read_model_lag_events{projection="meetings"} 0`, `aabendialog_read_model_up{projection="services"} 1`, "aabendialog_log_fsync_failed 0"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// The commands above were answered after fsync rounds of the node.
+	if !regexp.MustCompile(`(?m)^aabendialog_log_fsyncs_total [1-9]`).MatchString(b.String()) ||
+		!regexp.MustCompile(`(?m)^aabendialog_log_fsync_waits_total [1-9]`).MatchString(b.String()) {
+		t.Errorf("/metrics shows no fsync rounds:\n%s", b.String())
 	}
 }
 

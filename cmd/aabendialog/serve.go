@@ -263,6 +263,9 @@ func (m *Main) Run(ctx context.Context) error {
 		defer cancel()
 		return m.Store.LastSeq(ctx)
 	})
+	if m.durable() != nil {
+		m.Metrics.WatchFsyncs(m.node.FsyncStats)
+	}
 	m.Service = command.New(m.Store, time.Now, m.Metrics)
 	m.Service.Services = services
 	m.Service.Citizens = m.Citizens

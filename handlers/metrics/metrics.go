@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/projections"
 )
 
@@ -112,6 +113,27 @@ func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter
 // Handler serves the metrics in Prometheus's text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// WatchFsyncs adds group commit by fsync to the metrics (eventstore.Node.FsyncStats): the
+// rounds, the writers who waited for one, and whether an fsync failed.
+func (m *Metrics) WatchFsyncs(stats func() eventstore.FsyncStats) {
+	m.Registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aabendialog_log_fsyncs_total",
+			Help: "Fsync rounds the embedded node ran for writers waiting for their writes to be on disk."},
+			func() float64 { return float64(stats().Rounds) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aabendialog_log_fsync_waits_total",
+			Help: "Writes that waited for an fsync round before they were answered."},
+			func() float64 { return float64(stats().Waits) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aabendialog_log_fsync_failed",
+			Help: "1 after an fsync of the log failed: every durable write is refused until serve is restarted."},
+			func() float64 {
+				if stats().Failed {
+					return 1
+				}
+				return 0
+			}),
+	)
 }
 
 // WatchReadModels adds each read model's lag to the metrics: events behind the log, seconds
