@@ -60,10 +60,21 @@ type syncer struct {
 	broken        atomic.Bool // failed is set, for FsyncStats
 }
 
-// syncRound is one fsync of the streams; done is closed when it has finished, err set before.
+// syncRound is one fsync of the streams; done is closed when it has finished, err set before,
+// and then each of then is called with err.
 type syncRound struct {
 	done chan struct{}
 	err  error
+	then []func(error)
+}
+
+// finish ends the round with err.
+func (r *syncRound) finish(err error) {
+	r.err = err
+	close(r.done)
+	for _, fn := range r.then {
+		fn(err)
+	}
 }
 
 // errSyncerClosed answers the writers still waiting when the node shuts down.
@@ -101,6 +112,29 @@ func (s *syncer) wait(ctx context.Context) error {
 	}
 }
 
+// after calls fn, on the syncer's goroutine, once a round that starts after the call has
+// finished, with that round's error: wait without a goroutine parked on it. The store hands a
+// commit's answer to it from nats.go's delivery, so that the command waiting is woken once,
+// after the fsync, instead of once for the answer and once for the round.
+func (s *syncer) after(fn func(error)) {
+	s.waits.Add(1)
+	s.mu.Lock()
+	r := s.next
+	select {
+	case <-r.done: // the syncer has stopped: r is the round it left closed
+		s.mu.Unlock()
+		fn(r.err)
+		return
+	default:
+	}
+	r.then = append(r.then, fn)
+	s.mu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
 func (s *syncer) loop() {
 	defer close(s.done)
 	for {
@@ -111,8 +145,7 @@ func (s *syncer) loop() {
 			s.next = &syncRound{done: make(chan struct{}), err: errSyncerClosed}
 			close(s.next.done)
 			s.mu.Unlock()
-			r.err = errSyncerClosed
-			close(r.done)
+			r.finish(errSyncerClosed)
 			for _, st := range s.streams {
 				st.close()
 			}
@@ -126,16 +159,17 @@ func (s *syncer) loop() {
 		r := s.next
 		s.next = &syncRound{done: make(chan struct{})}
 		s.mu.Unlock()
-		r.err = s.failed
-		if r.err == nil {
-			r.err = s.syncAll()
-			if _, ok := errors.AsType[*fsyncError](r.err); ok {
-				s.failed = r.err
+		err := s.failed
+		if err == nil {
+			err = s.syncAll()
+			if _, ok := errors.AsType[*fsyncError](err); ok {
+				s.failed = err
 				s.broken.Store(true)
 			}
 		}
 		s.rounds.Add(1)
-		close(r.done)
+		r.finish(err) // then was appended to under mu, before the swap above
+
 	}
 }
 

@@ -136,7 +136,7 @@ func (c *cluster) open(t testing.TB, replicas int) *Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := Open(ctx, c.connect(t), Config{Replicas: replicas, AppendTimeout: 2 * time.Second, Durable: c.nodes[0].Durable()})
+	s, err := Open(ctx, c.connect(t), Config{Replicas: replicas, AppendTimeout: 2 * time.Second, Durable: c.nodes[0].Durable(), AfterDurable: c.nodes[0].AfterDurable()})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

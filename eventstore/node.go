@@ -233,6 +233,16 @@ func (n *Node) Durable() func(context.Context) error {
 	return n.syncer.wait
 }
 
+// AfterDurable is, where the node group commits by fsync, a function that calls fn once every
+// write the node answered before the call is on disk (or with the fsync's error), without a
+// goroutine waiting; nil where the server syncs by itself. See Config.AfterDurable.
+func (n *Node) AfterDurable() func(fn func(error)) {
+	if n.syncer == nil {
+		return nil
+	}
+	return n.syncer.after
+}
+
 // FsyncStats is how group commit by fsync has gone since the node started.
 type FsyncStats struct {
 	Rounds int64 // fsync rounds run for the node's writers

@@ -63,7 +63,7 @@ func powerCutWhileAppending(t *testing.T, wait bool, n int) (answered, lost int)
 	}
 	cfg := Config{AppendTimeout: 2 * time.Second}
 	if wait {
-		cfg.Durable = nd.Durable()
+		cfg.Durable, cfg.AfterDurable = nd.Durable(), nd.AfterDurable()
 	}
 	s, err := Open(ctxT(t), nc, cfg)
 	if err != nil {

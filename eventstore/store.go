@@ -88,6 +88,10 @@ type Config struct {
 	// after it returns, and so is a retry answered as a duplicate; nil where the server's answer
 	// already means the commit is as durable as the node's setting says.
 	Durable func(context.Context) error
+	// AfterDurable, with Durable, is the same wait without a goroutine parked on it
+	// (Node.AfterDurable): the commits' answers are handed to it as they arrive, so a commit's
+	// caller is woken once, after its fsync.
+	AfterDurable func(func(error))
 }
 
 // withDefaults fills in what was left zero.
@@ -120,6 +124,8 @@ type Store struct {
 	// durable is the log's sequence up to which every commit is known to be on disk, when
 	// Config.Durable is set (WaitDurable).
 	durable *atomic.Uint64
+	// replies is the commits' answer path when Config.AfterDurable is set, else nil.
+	replies *durableReplies
 }
 
 // Open ensures the stream exists with the configuration this code needs and returns the store.
@@ -176,7 +182,13 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("open log for reading: %w", err)
 		}
 	}
-	return &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: readStream, durable: new(atomic.Uint64)}, nil
+	s := &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: readStream, durable: new(atomic.Uint64)}
+	if cfg.Durable != nil && cfg.AfterDurable != nil {
+		if s.replies, err = openDurableReplies(nc, cfg.AfterDurable, s.durable); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // ensureStream creates or updates a stream, retrying while a cluster is still forming.
@@ -249,7 +261,7 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 		jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(expected, 10)},
 	}}
 	region := trace.StartRegion(ctx, "publish")
-	ack, err := s.publish(ctx, msg)
+	ack, err := s.publishCommit(ctx, msg)
 	region.End()
 	if err != nil {
 		if isWrongLastSequence(err) {
@@ -284,12 +296,26 @@ func (s *Store) WaitDurable(ctx context.Context, seq uint64) error {
 	if err != nil {
 		return err
 	}
-	for {
-		old := s.durable.Load()
-		if seq <= old || s.durable.CompareAndSwap(old, seq) {
-			return nil
-		}
+	raise(s.durable, seq)
+	return nil
+}
+
+// publishCommit is publish for a commit: where the node group commits by fsync, through the
+// answer path that waits for the commit's fsync too (Config.AfterDurable). Without a stream to
+// answer (one being elected leader, or not yet made) it takes publish's way, which tries again.
+func (s *Store) publishCommit(ctx context.Context, msg *nats.Msg) (pubAck, error) {
+	if s.replies == nil {
+		return s.publish(ctx, msg)
 	}
+	timeout := s.cfg.AppendTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(d))
+	}
+	ack, err := s.replies.publish(ctx, s.nc, msg, timeout)
+	if errors.Is(err, errNoResponders) {
+		return s.publish(ctx, msg)
+	}
+	return ack, err
 }
 
 // pubAck is what JetStream answers a publish: where the message was stored, or that it was a

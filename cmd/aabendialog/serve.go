@@ -205,7 +205,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	openCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	m.Store, err = eventstore.Open(openCtx, m.nc, eventstore.Config{Replicas: cfg.Replicas, Reader: m.reader, Durable: m.durable()})
+	m.Store, err = eventstore.Open(openCtx, m.nc, eventstore.Config{Replicas: cfg.Replicas, Reader: m.reader, Durable: m.durable(), AfterDurable: m.afterDurable()})
 	if err != nil {
 		return err
 	}
@@ -415,6 +415,15 @@ func (m *Main) openVerifier() error {
 	m.Verifier = auth.NewVerifier(key.Public(), cfg.TokenIssuer, cfg.TokenAudience, time.Now)
 	m.signer = auth.NewSigner(key, time.Now)
 	return nil
+}
+
+// afterDurable is durable without a goroutine waiting (eventstore.Node.AfterDurable), for the
+// log's commits; nil where durable is.
+func (m *Main) afterDurable() func(func(error)) {
+	if m.node == nil {
+		return nil
+	}
+	return m.node.AfterDurable()
 }
 
 // durable is what writers wait for before they acknowledge a write, where the embedded node

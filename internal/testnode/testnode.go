@@ -105,7 +105,7 @@ func StartIn(dir string, opts ...Option) (*Env, error) {
 		e.Close()
 		return nil, err
 	}
-	cfg := eventstore.Config{Durable: nd.Durable()}
+	cfg := eventstore.Config{Durable: nd.Durable(), AfterDurable: nd.AfterDurable()}
 	if s.reader {
 		if e.Reader, err = nd.ConnectTCP(); err != nil {
 			e.Close()
