@@ -55,6 +55,7 @@ func (d *durableReplies) answer(m *nats.Msg) {
 	}
 	d.mu.Lock()
 	p := d.pending[id]
+	delete(d.pending, id) // answered once, whatever else arrives on its subject
 	d.mu.Unlock()
 	if p == nil {
 		return // its caller gave up
