@@ -264,3 +264,124 @@ func TestPowerCutAcrossNewAndRemovedBlocks(t *testing.T) {
 			info.State.FirstSeq, info.State.LastSeq, kept, last)
 	}
 }
+
+// TestPowerCutReadsGiveOnlyWhatIsOnDisk has one store append without waiting for the node's
+// fsync (so its commits stand in the log before they are on disk) while a second store reads
+// the log over and over, as a replay does, then cuts the power: every commit a read gave is
+// in the log after the restart. A reader that does not wait for the fsync is given commits the
+// cut takes back.
+func TestPowerCutReadsGiveOnlyWhatIsOnDisk(t *testing.T) {
+	powercut.Require(t)
+	for _, tc := range []struct {
+		name string
+		wait bool
+	}{{"reads wait for the fsync", true}, {"reads without waiting", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			read, lost := powerCutWhileReading(t, tc.wait)
+			t.Logf("%d commits given by reads before the cut, %d of them lost", read, lost)
+			if tc.wait && lost > 0 {
+				t.Fatalf("%d of %d commits a read gave were lost in the power cut", lost, read)
+			}
+			if !tc.wait && lost == 0 {
+				t.Fatalf("none of %d commits read without an fsync was lost: the cut did not bite", read)
+			}
+		})
+	}
+}
+
+// powerCutWhileReading appends from four writers that do not wait for the fsync while one
+// reader follows the log with Read, cuts the power once the reader has been given 200
+// commits, and returns how many it was given and how many of those the restarted node lacks.
+func powerCutWhileReading(t *testing.T, wait bool) (read, lost int) {
+	backing := t.TempDir()
+	disk := powercut.Mount(t, backing, t.TempDir())
+	nd, err := StartNode(NodeConfig{DataDir: disk.Mountpoint(), Port: freePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nd.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, err := Open(ctxT(t), nc, Config{AppendTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{}
+	if wait {
+		cfg.Durable = nd.Durable()
+	}
+	reader, err := Open(ctxT(t), nc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stream itself on disk, so that what is lost is commits.
+	if err := nd.WaitDurable(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			citizen, meeting := uuid.New(), uuid.New()
+			c, expected := conveneCommit(citizen, meeting), uint64(0)
+			for ctx.Err() == nil {
+				a, err := writer.Append(ctx, c, expected)
+				if err != nil {
+					return // the power is cut
+				}
+				c, expected = agendaCommit(citizen, meeting, "Punkt "+uuid.NewString()[:8]), a.Seq
+			}
+		})
+	}
+	given := map[uint64]uuid.UUID{}
+	deadline := time.Now().Add(60 * time.Second)
+	for next := uint64(1); len(given) < 200; {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader was not given enough commits")
+		}
+		err := reader.Read(ctxT(t), ReadOptions{From: next}, func(r Recorded) error {
+			given[r.Seq] = r.Commit.CommandID
+			next = r.Seq + 1
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := disk.Cut(); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	wg.Wait()
+	nc.Close()
+	nd.Shutdown() // after the cut: its shutdown's syncs reach nothing
+
+	again, err := StartNode(NodeConfig{DataDir: backing, Port: freePort(t), ServerFsync: true})
+	if err != nil {
+		if !wait {
+			return len(given), len(given) // not even the stream survived
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(again.Shutdown)
+	nc2, err := again.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc2.Close)
+	s2, err := Open(ctxT(t), nc2, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq, command := range given {
+		r, err := s2.CommitAt(ctxT(t), seq)
+		if err != nil || r.Commit.CommandID != command {
+			if wait {
+				t.Errorf("commit %d, given by a read before the cut: %v", seq, err)
+			}
+			lost++
+		}
+	}
+	return len(given), lost
+}

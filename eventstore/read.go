@@ -46,6 +46,10 @@ type RawRecorded struct {
 // Read calls fn for every commit that matches, in log order, from opts.From up to what the log
 // held when Read was called (or the until bounds). It returns fn's first error, or a
 // *CorruptError for a message that cannot be decoded: nothing is skipped in silence.
+//
+// Where the node group commits by fsync (Config.Durable), Read first waits until the log is on
+// disk up to the last commit it will give, so a reader is never shown a commit that a power
+// failure could still take from the log (one written, its command not yet answered).
 func (s *Store) Read(ctx context.Context, opts ReadOptions, fn func(Recorded) error) error {
 	return s.ReadRaw(ctx, opts, func(r RawRecorded) error {
 		c, err := domain.DecodeCommit(r.Data)
@@ -72,6 +76,9 @@ func (s *Store) ReadRaw(ctx context.Context, opts ReadOptions, fn func(RawRecord
 	}
 	if end < from {
 		return nil
+	}
+	if err := s.WaitDurable(ctx, end); err != nil {
+		return fmt.Errorf("read log up to %d: %w", end, err)
 	}
 	// Not under ctx: a request cancelled in flight can still create the consumer, and then
 	// nothing would delete it before its inactive threshold.

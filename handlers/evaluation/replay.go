@@ -209,6 +209,7 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 	// Which meetings this actor may see: evaluators all (pseudonymised); anyone else as the
 	// meeting stands now, so a withdrawn invitation no longer opens its past.
 	visible := map[uuid.UUID]bool{}
+	var decidedAt uint64 // the last commit the visibility was decided on
 	for _, id := range order {
 		if evaluator {
 			visible[id] = true
@@ -218,9 +219,15 @@ func (rp *Replayer) Replay(ctx context.Context, a domain.Actor, q ReplayQuery) (
 		if err != nil {
 			return Replay{}, err
 		}
+		decidedAt = max(decidedAt, l.Seq)
 		if l.Meeting.MayView(a) && (l.Meeting.CitizenID() != a.OnBehalfOf || q.Mandate.Covers(id)) {
 			visible[id] = true
 		}
+	}
+	// Read gave only commits on disk; what opened a meeting to this actor must be on disk too,
+	// or a power failure could take back the invitation that showed it.
+	if err := rp.Store.WaitDurable(ctx, decidedAt); err != nil {
+		return Replay{}, err
 	}
 	if len(visible) == 0 && len(order) > 0 {
 		if q.Meeting != uuid.Nil {
