@@ -24,12 +24,14 @@ import (
 // What it syncs, per stream directory under jetstream/$G/streams: the newest message block
 // (nats-server appends to the newest block only, and writes it with write(2) before it answers
 // a publish when the stream has one replica), every block before it that has not been synced
-// since it stopped being the newest, the msgs directory when a block was added, and once, when
-// the stream is first seen, everything under it (its configuration, the directories). A
-// stream's older blocks are changed only by removals (compaction writes a new file and renames
-// it over the old one; the server syncs those on its own interval). The power-cut test
-// (TestPowerCutKeepsAcknowledgedCommits) proves it on a file system that forgets whatever was
-// not fsynced.
+// since it stopped being the newest, an older block the server rewrote (a compaction writes a
+// new file, unsynced, and renames it over the old one: the new file is fsynced before the
+// directory that names it), the msgs directory when it changed, and once, when the stream is
+// first seen, everything under it (its configuration, the directories). A directory's change
+// is told by its modification time, which is not trusted while it is recent (settled). When no
+// writer asks for a round for a second the syncer runs one of its own, for what the server
+// changes on its timers. The power-cut tests (TestPowerCut*) prove it on a file system that
+// forgets whatever was not fsynced.
 //
 // Every file is reached through the directory opened when the streams directory was first
 // found (os.Root), never again by path: were the data directory's file system unmounted, a path
@@ -132,8 +134,16 @@ func (s *syncer) after(fn func(error)) {
 	}
 }
 
+// idleRound is how often the syncer runs a round of its own when no writer asked for one: what
+// the server changes on its own timers (a block rewritten after messages aged out) is then on
+// disk within about this, not only at the server's own flush or with the next write.
+const idleRound = time.Second
+
 func (s *syncer) loop() {
 	defer close(s.done)
+	tick := time.NewTicker(idleRound)
+	defer tick.Stop()
+	var ended time.Time // when the last round ended
 	for {
 		select {
 		case <-s.stop:
@@ -151,6 +161,10 @@ func (s *syncer) loop() {
 			}
 			return
 		case <-s.kick:
+		case <-tick.C:
+			if time.Since(ended) < idleRound {
+				continue // writers asked for rounds since the last tick
+			}
 		}
 		s.mu.Lock()
 		r := s.next
@@ -165,6 +179,7 @@ func (s *syncer) loop() {
 			}
 		}
 		s.rounds.Add(1)
+		ended = time.Now()
 		r.finish(err) // then was appended to under mu, before the swap above
 
 	}
@@ -224,7 +239,7 @@ func (s *syncer) syncAll() error {
 		if err := syncFile(s.root, "."); err != nil {
 			return err
 		}
-		s.rootStamp = fi.ModTime()
+		s.rootStamp = settled(fi.ModTime())
 	}
 	// The newest blocks that grew are fsynced side by side: a round then takes about one
 	// fsync however many streams were written (a convened meeting writes two).

@@ -21,6 +21,13 @@ type syncedStream struct {
 	f       *os.File  // the newest block, open
 	synced  int64     // its size at the last fsync
 	pending int64     // its size when this round found it grown
+
+	// The msgs directory as last synced: its modification time, and which file each block's
+	// name held then. The server rewrites an older block (a compaction) into a new file,
+	// unsynced, and renames it over the old one; a rename made durable before the new file's
+	// data would leave the block's name on an empty file.
+	msgsStamp time.Time
+	blocks    map[int]fileID
 }
 
 // openSyncedStream finds the stream's newest block and fsyncs everything in the stream's
@@ -30,10 +37,13 @@ func openSyncedStream(root *os.Root, name string) (*syncedStream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsync the log's stream %s: %w", name, err)
 	}
-	st := &syncedStream{name: name, dir: dir}
+	st := &syncedStream{name: name, dir: dir, blocks: map[int]fileID{}}
+	if fi, err := dir.Stat("msgs"); err == nil {
+		st.msgsStamp = settled(fi.ModTime()) // before the walk: a change during it is seen next round
+	}
 	fi, err := dir.Stat(".")
 	if err == nil {
-		st.stamp = fi.ModTime()
+		st.stamp = settled(fi.ModTime())
 		err = fs.WalkDir(dir.FS(), ".", func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
@@ -41,8 +51,11 @@ func openSyncedStream(root *os.Root, name string) (*syncedStream, error) {
 				}
 				return err
 			}
-			if i, ok := blockIndex(d.Name()); ok && filepath.Dir(path) == "msgs" && i > st.last {
-				st.last = i
+			if i, ok := blockIndex(d.Name()); ok && filepath.Dir(path) == "msgs" {
+				st.last = max(st.last, i)
+				if id, ok := idOf(d); ok {
+					st.blocks[i] = id
+				}
 			}
 			if d.Type()&fs.ModeSymlink != 0 { // a batch stage, in memory
 				return nil
@@ -94,10 +107,8 @@ func (st *syncedStream) sync(root *os.Root) (int64, error) {
 		}
 		st.f, st.last, st.synced, added = f, st.last+1, -1, true
 	}
-	if added {
-		if err := syncFile(st.dir, "msgs"); err != nil {
-			return -1, err
-		}
+	if err := st.syncBlocks(added); err != nil {
+		return -1, err
 	}
 	if st.f == nil {
 		return -1, nil
@@ -133,6 +144,115 @@ func (st *syncedStream) sync(root *os.Root) (int64, error) {
 	return fi.Size(), nil
 }
 
+// syncBlocks, when the msgs directory changed since the last round (or added says a block was
+// added), fsyncs every older block now under a name that held another file at the last look
+// (a block the server rewrote and renamed into place), and then the directory, so that no name
+// becomes durable before the data it names. A rename that lands between the listing and the
+// directory's fsync is made durable by that fsync: the directory is listed again after it, and
+// what changed meanwhile is fsynced before the round ends.
+func (st *syncedStream) syncBlocks(added bool) error {
+	fi, err := st.dir.Stat("msgs")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // no block yet
+	}
+	if err != nil {
+		return fmt.Errorf("fsync the log: %w", err)
+	}
+	if !added && fi.ModTime().Equal(st.msgsStamp) {
+		return nil
+	}
+	for range 4 {
+		changed, err := st.syncRenamedBlocks()
+		if err != nil {
+			return err
+		}
+		if !changed && !added {
+			break
+		}
+		if err := syncFile(st.dir, "msgs"); err != nil {
+			return err
+		}
+		added = false
+	}
+	st.msgsStamp = settled(fi.ModTime())
+	return nil
+}
+
+// syncRenamedBlocks lists the msgs directory, fsyncs each older block whose name holds a file
+// other than the one last seen there, and says whether the listing differed from the last.
+func (st *syncedStream) syncRenamedBlocks() (bool, error) {
+	entries, err := fs.ReadDir(st.dir.FS(), "msgs")
+	if err != nil {
+		return false, fmt.Errorf("fsync the log: %w", err)
+	}
+	changed := false
+	seen := map[int]bool{}
+	for _, e := range entries {
+		i, ok := blockIndex(e.Name())
+		if !ok {
+			continue
+		}
+		id, ok := idOf(e)
+		if !ok {
+			continue // removed since the listing
+		}
+		seen[i] = true
+		if known, ok := st.blocks[i]; ok && known == id {
+			continue
+		}
+		changed = true
+		if i != st.last { // the newest block is synced by flush
+			if err := syncFile(st.dir, "msgs/"+e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return false, err
+			}
+		}
+		st.blocks[i] = id
+	}
+	for i := range st.blocks {
+		if !seen[i] {
+			delete(st.blocks, i)
+			changed = true
+		}
+	}
+	return changed, nil
+}
+
+// fileID tells one file under a name from another: the inode number alone does not, as the
+// file system gives a freed number to the next file it makes (a block compacted twice can come
+// back to its first number), but a rewritten file has, besides, its own size or time.
+type fileID struct {
+	ino   uint64
+	size  int64
+	mtime time.Time
+}
+
+// idOf is the file a directory entry names, or false when it is gone.
+func idOf(e fs.DirEntry) (fileID, bool) {
+	info, err := e.Info()
+	if err != nil {
+		return fileID{}, false
+	}
+	sys, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, false
+	}
+	return fileID{ino: sys.Ino, size: info.Size(), mtime: info.ModTime()}, true
+}
+
+// racyWindow is how recent a directory's modification time may be before a round stops trusting
+// it: file systems stamp times from a clock that ticks every few milliseconds, so a change in
+// the same tick as the round's look leaves the time as it was.
+const racyWindow = 50 * time.Millisecond
+
+// settled is a directory's modification time to compare the next round's with: the time itself,
+// or, when it is within racyWindow of now, the zero time, so that the next round looks again.
+func settled(mtime time.Time) time.Time {
+	if time.Since(mtime) < racyWindow {
+		return time.Time{}
+	}
+	return mtime
+}
+
 // syncMeta fsyncs the stream's own files when its directory changed: the server rewrites its
 // configuration (meta.inf, meta.sum) through a temporary file renamed into place, unsynced,
 // and a stream whose configuration is lost is not loaded at all.
@@ -159,7 +279,7 @@ func (st *syncedStream) syncMeta() error {
 	if err := syncFile(st.dir, "."); err != nil {
 		return err
 	}
-	st.stamp = fi.ModTime()
+	st.stamp = settled(fi.ModTime())
 	return nil
 }
 
