@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aabendialog/aabendialog/domain"
@@ -52,16 +53,7 @@ func TestPowerCutKeepsAcknowledgedCommits(t *testing.T) {
 // cuts the power, and returns how many were answered and how many of those the restarted node
 // does not have.
 func powerCutWhileAppending(t *testing.T, wait bool, n int) (answered, lost int) {
-	backing := t.TempDir()
-	disk := powercut.Mount(t, backing, t.TempDir())
-	nd, err := StartNode(NodeConfig{DataDir: disk.Mountpoint(), Port: freePort(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nd.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
+	disk, backing, nd, nc := nodeOnDisk(t)
 	cfg := Config{AppendTimeout: 2 * time.Second}
 	if wait {
 		cfg.Durable, cfg.AfterDurable = nd.Durable(), nd.AfterDurable()
@@ -117,19 +109,13 @@ func powerCutWhileAppending(t *testing.T, wait bool, n int) (answered, lost int)
 	nc.Close()
 	nd.Shutdown() // after the cut: its shutdown's syncs reach nothing
 
-	again, err := StartNode(NodeConfig{DataDir: backing, Port: freePort(t), ServerFsync: true})
+	nc2, err := restartOn(t, backing)
 	if err != nil {
 		if !wait {
 			return len(acks), len(acks) // not even the stream survived
 		}
 		t.Fatal(err)
 	}
-	t.Cleanup(again.Shutdown)
-	nc2, err := again.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc2.Close)
 	s2, err := Open(ctxT(t), nc2, Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -160,16 +146,7 @@ func powerCutWhileAppending(t *testing.T, wait bool, n int) (answered, lost int)
 // the stream still keeps after the restart, and none of them changed.
 func TestPowerCutAcrossNewAndRemovedBlocks(t *testing.T) {
 	powercut.Require(t)
-	backing := t.TempDir()
-	disk := powercut.Mount(t, backing, t.TempDir())
-	nd, err := StartNode(NodeConfig{DataDir: disk.Mountpoint(), Port: freePort(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nd.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
+	disk, backing, nd, nc := nodeOnDisk(t)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -225,16 +202,10 @@ func TestPowerCutAcrossNewAndRemovedBlocks(t *testing.T) {
 	nc.Close()
 	nd.Shutdown()
 
-	again, err := StartNode(NodeConfig{DataDir: backing, Port: freePort(t), ServerFsync: true})
+	nc2, err := restartOn(t, backing)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(again.Shutdown)
-	nc2, err := again.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc2.Close)
 	js2, _ := jetstream.New(nc2)
 	ctx = ctxT(t)
 	stream, err := js2.Stream(ctx, "SMALL_BLOCKS")
@@ -294,16 +265,7 @@ func TestPowerCutReadsGiveOnlyWhatIsOnDisk(t *testing.T) {
 // reader follows the log with Read, cuts the power once the reader has been given 200
 // commits, and returns how many it was given and how many of those the restarted node lacks.
 func powerCutWhileReading(t *testing.T, wait bool) (read, lost int) {
-	backing := t.TempDir()
-	disk := powercut.Mount(t, backing, t.TempDir())
-	nd, err := StartNode(NodeConfig{DataDir: disk.Mountpoint(), Port: freePort(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nd.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
+	disk, backing, nd, nc := nodeOnDisk(t)
 	writer, err := Open(ctxT(t), nc, Config{AppendTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -358,19 +320,13 @@ func powerCutWhileReading(t *testing.T, wait bool) (read, lost int) {
 	nc.Close()
 	nd.Shutdown() // after the cut: its shutdown's syncs reach nothing
 
-	again, err := StartNode(NodeConfig{DataDir: backing, Port: freePort(t), ServerFsync: true})
+	nc2, err := restartOn(t, backing)
 	if err != nil {
 		if !wait {
 			return len(given), len(given) // not even the stream survived
 		}
 		t.Fatal(err)
 	}
-	t.Cleanup(again.Shutdown)
-	nc2, err := again.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc2.Close)
 	s2, err := Open(ctxT(t), nc2, Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -395,16 +351,7 @@ func powerCutWhileReading(t *testing.T, wait bool) (read, lost int) {
 // on an empty file, and lost every message kept in it.
 func TestPowerCutAfterACompaction(t *testing.T) {
 	powercut.Require(t)
-	backing := t.TempDir()
-	disk := powercut.Mount(t, backing, t.TempDir())
-	nd, err := StartNode(NodeConfig{DataDir: disk.Mountpoint(), Port: freePort(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nd.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
+	disk, backing, nd, nc := nodeOnDisk(t)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -465,16 +412,10 @@ func TestPowerCutAfterACompaction(t *testing.T) {
 	nc.Close()
 	nd.Shutdown()
 
-	again, err := StartNode(NodeConfig{DataDir: backing, Port: freePort(t), ServerFsync: true})
+	nc2, err := restartOn(t, backing)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(again.Shutdown)
-	nc2, err := again.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc2.Close)
 	js2, _ := jetstream.New(nc2)
 	stream2, err := js2.Stream(ctxT(t), "COMPACTED")
 	if err != nil {
@@ -497,16 +438,7 @@ func TestPowerCutAfterACompaction(t *testing.T) {
 // the messages are there after the restart.
 func TestPowerCutAfterAnIdleRound(t *testing.T) {
 	powercut.Require(t)
-	backing := t.TempDir()
-	disk := powercut.Mount(t, backing, t.TempDir())
-	nd, err := StartNode(NodeConfig{DataDir: disk.Mountpoint(), Port: freePort(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nd.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
+	disk, backing, nd, nc := nodeOnDisk(t)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -542,16 +474,10 @@ func TestPowerCutAfterAnIdleRound(t *testing.T) {
 	nc.Close()
 	nd.Shutdown()
 
-	again, err := StartNode(NodeConfig{DataDir: backing, Port: freePort(t), ServerFsync: true})
+	nc2, err := restartOn(t, backing)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(again.Shutdown)
-	nc2, err := again.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc2.Close)
 	js2, _ := jetstream.New(nc2)
 	stream, err := js2.Stream(ctxT(t), "IDLE")
 	if err != nil {
@@ -564,4 +490,37 @@ func TestPowerCutAfterAnIdleRound(t *testing.T) {
 	if info.State.LastSeq != last || info.State.Msgs != 50 {
 		t.Fatalf("after the cut the stream holds %d messages up to %d, want 50 up to %d", info.State.Msgs, info.State.LastSeq, last)
 	}
+}
+
+// nodeOnDisk starts a node as serve does (group commit by fsync) on a simulated disk whose
+// durable state is backing, and connects to it.
+func nodeOnDisk(t *testing.T) (disk *powercut.FS, backing string, nd *Node, nc *nats.Conn) {
+	t.Helper()
+	backing = t.TempDir()
+	disk = powercut.Mount(t, backing, t.TempDir())
+	nd, err := StartNode(NodeConfig{DataDir: disk.Mountpoint(), Port: freePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nc, err = nd.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	return disk, backing, nd, nc
+}
+
+// restartOn starts a node on what the disk kept after the cut and connects to it; the error is
+// the node's, when it cannot start.
+func restartOn(t *testing.T, backing string) (*nats.Conn, error) {
+	t.Helper()
+	again, err := StartNode(NodeConfig{DataDir: backing, Port: freePort(t), ServerFsync: true})
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(again.Shutdown)
+	nc, err := again.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc, nil
 }
