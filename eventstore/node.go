@@ -245,7 +245,7 @@ func (n *Node) AfterDurable() func(fn func(error)) {
 
 // FsyncStats is how group commit by fsync has gone since the node started.
 type FsyncStats struct {
-	Rounds int64 // fsync rounds run for the node's writers
+	Rounds int64 // fsync rounds run: for the node's writers, and one a second when none waits
 	Waits  int64 // writers who waited for one
 	// Failed is set after an fsync failed: from then on every durable write is refused until
 	// the process restarts.

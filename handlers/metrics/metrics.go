@@ -120,7 +120,7 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) WatchFsyncs(stats func() eventstore.FsyncStats) {
 	m.Registry.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aabendialog_log_fsyncs_total",
-			Help: "Fsync rounds the embedded node ran for writers waiting for their writes to be on disk."},
+			Help: "Fsync rounds the embedded node ran: for writers waiting for their writes to be on disk, and one a second of its own when none waits."},
 			func() float64 { return float64(stats().Rounds) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aabendialog_log_fsync_waits_total",
 			Help: "Writes that waited for an fsync round before they were answered."},
