@@ -2,15 +2,10 @@ package projections_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/aabendialog/aabendialog/domain"
-	"github.com/aabendialog/aabendialog/eventstore"
-	"github.com/aabendialog/aabendialog/internal/powercut"
+	"github.com/aabendialog/aabendialog/internal/testnode"
 	"github.com/aabendialog/aabendialog/projections"
 )
 
@@ -21,7 +16,6 @@ import (
 // read model must not hold a commit the log lost: the projector waits for the node's fsync
 // before each transaction. A projector that does not wait ends up ahead of the log.
 func TestReadModelNeverAheadOfTheLogAfterAPowerCut(t *testing.T) {
-	powercut.Require(t)
 	for _, tc := range []struct {
 		name string
 		wait bool
@@ -44,31 +38,8 @@ func TestReadModelNeverAheadOfTheLogAfterAPowerCut(t *testing.T) {
 func readModelThroughAPowerCut(t *testing.T, wait bool) (applied, kept uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	backing := t.TempDir()
-	disk := powercut.Mount(t, backing, t.TempDir())
-	nd, err := eventstore.StartNode(eventstore.NodeConfig{DataDir: disk.Mountpoint()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nd.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	writer, err := eventstore.Open(ctx, nc, eventstore.Config{AppendTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := eventstore.Config{AppendTimeout: 2 * time.Second}
-	if wait {
-		cfg.Durable = nd.Durable()
-	}
-	store, err := eventstore.Open(ctx, nc, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := nd.WaitDurable(ctx); err != nil { // the streams themselves on disk
-		t.Fatal(err)
-	}
+	pc := testnode.StartPowerCut(t)
+	store := pc.Store(t, ctx, wait)
 	p, err := projections.OpenProjector(ctx, t.TempDir(), projections.Meetings{}, store, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -76,63 +47,17 @@ func readModelThroughAPowerCut(t *testing.T, wait bool) (applied, kept uint64) {
 	pctx, stopProjector := context.WithCancel(ctx)
 	projected := make(chan struct{})
 	go func() { defer close(projected); _ = p.Run(pctx) }()
-
-	wctx, stopWriters := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			citizen, meeting := uuid.New(), uuid.New()
-			c := domain.Commit{CommandID: uuid.New(), Command: domain.CmdConveneMeeting, MeetingID: meeting, CitizenID: citizen,
-				Actor: domain.Actor{ID: citizen, Role: domain.RoleCitizen}, At: time.Now(),
-				Events: []domain.Event{domain.NewEvent(domain.MeetingConvened{MeetingID: meeting, CitizenID: citizen, Title: "Mit møde"})}}
-			expected := uint64(0)
-			for wctx.Err() == nil {
-				a, err := writer.Append(wctx, c, expected)
-				if err != nil {
-					return // the power is cut
-				}
-				c = domain.Commit{CommandID: uuid.New(), Command: domain.CmdCitizenSetsAgenda, MeetingID: meeting, CitizenID: citizen,
-					Actor: c.Actor, At: time.Now(), Events: []domain.Event{domain.NewEvent(domain.AgendaSet{Items: []string{"Punkt " + uuid.NewString()[:8]}})}}
-				expected = a.Seq
-			}
-		}()
-	}
+	pc.Write(ctx)
 	for p.Status().Seq < 300 {
 		if ctx.Err() != nil {
 			t.Fatal("the read model did not apply 300 commits")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := disk.Cut(); err != nil {
-		t.Fatal(err)
-	}
-	stopWriters()
-	wg.Wait()
+	pc.Cut(t)
 	stopProjector()
 	<-projected
 	applied = p.Status().Seq
 	p.Close()
-	nc.Close()
-	nd.Shutdown()
-
-	again, err := eventstore.StartNode(eventstore.NodeConfig{DataDir: backing, ServerFsync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Shutdown()
-	nc2, err := again.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc2.Close()
-	log, err := eventstore.Open(ctx, nc2, eventstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if kept, err = log.LastSeq(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return applied, kept
+	return applied, pc.Restart(t, ctx)
 }
