@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/aabendialog/aabendialog/domain"
 	"github.com/aabendialog/aabendialog/eventstore"
 	"github.com/aabendialog/aabendialog/handlers/httpapi"
 	"github.com/aabendialog/aabendialog/handlers/metrics"
@@ -74,16 +72,7 @@ func BenchmarkCommandsOverHTTP(b *testing.B) {
 
 // overHTTP sends the client's next command to the JSON API and waits for the answer.
 func (c *benchClient) overHTTP(hc *http.Client, base string) error {
-	var name string
-	var body any
-	if c.n%commandsPerMeeting == 0 {
-		c.meeting = uuid.New()
-		name, body = domain.CmdConveneMeeting, map[string]any{"meeting_id": c.meeting, "citizen_id": c.citizen}
-	} else {
-		name, body = domain.CmdCitizenSetsAgenda, map[string]any{"meeting_id": c.meeting, "items": agendaItems}
-	}
-	c.n++
-	data, _ := json.Marshal(body)
+	name, data := c.next()
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/commands/"+name, bytes.NewReader(data))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+c.token)
