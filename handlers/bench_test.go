@@ -299,65 +299,61 @@ func paced(b *testing.B, fs eventstore.Fsync, kind string) {
 		op = func(c *benchClient) error { return c.raw(payload) }
 		opts = append(opts, testnode.ServerFsync()) // the engine as it comes: its own fsync
 	}
-	{
-		{
-			s := newBenchServer(b, fs, opts...)
-			const n = 16
-			const rate = 1000.0
-			clients := make([]*benchClient, n)
-			for i := range clients {
-				clients[i] = s.client(b)
+	s := newBenchServer(b, fs, opts...)
+	const n = 16
+	const rate = 1000.0
+	clients := make([]*benchClient, n)
+	for i := range clients {
+		clients[i] = s.client(b)
+	}
+	var (
+		mu     sync.Mutex
+		lat    []time.Duration
+		wg     sync.WaitGroup
+		firsts []time.Duration // each client's first command on a meeting
+		rest   []time.Duration
+	)
+	b.ResetTimer()
+	start := time.Now()
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			count := b.N / n
+			if i < b.N%n {
+				count++
 			}
-			var (
-				mu     sync.Mutex
-				lat    []time.Duration
-				wg     sync.WaitGroup
-				firsts []time.Duration // each client's first command on a meeting
-				rest   []time.Duration
-			)
-			b.ResetTimer()
-			start := time.Now()
-			for i, c := range clients {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					count := b.N / n
-					if i < b.N%n {
-						count++
-					}
-					interval := time.Duration(float64(time.Second) * n / rate)
-					next := start.Add(time.Duration(i) * interval / n)
-					for range count {
-						time.Sleep(time.Until(next))
-						first := c.n%commandsPerMeeting == 0
-						t0 := time.Now()
-						if err := op(c); err != nil {
-							b.Error(err)
-							return
-						}
-						d := time.Since(t0)
-						mu.Lock()
-						lat = append(lat, d)
-						if first {
-							firsts = append(firsts, d)
-						} else {
-							rest = append(rest, d)
-						}
-						mu.Unlock()
-						next = next.Add(interval)
-					}
-				}()
+			interval := time.Duration(float64(time.Second) * n / rate)
+			next := start.Add(time.Duration(i) * interval / n)
+			for range count {
+				time.Sleep(time.Until(next))
+				first := c.n%commandsPerMeeting == 0
+				t0 := time.Now()
+				if err := op(c); err != nil {
+					b.Error(err)
+					return
+				}
+				d := time.Since(t0)
+				mu.Lock()
+				lat = append(lat, d)
+				if first {
+					firsts = append(firsts, d)
+				} else {
+					rest = append(rest, d)
+				}
+				mu.Unlock()
+				next = next.Add(interval)
 			}
-			wg.Wait()
-			reportLatency(b, lat, time.Since(start))
-			slices.Sort(firsts)
-			slices.Sort(rest)
-			if len(firsts) > 0 && len(rest) > 0 {
-				// Is the tail the convenes (two writes: the meeting-id claim, then the commit) or
-				// everyone? On this disk it is everyone: the fsync stalls.
-				b.ReportMetric(float64(firsts[len(firsts)/2].Microseconds())/1e3, "convene-p50-ms")
-				b.ReportMetric(float64(rest[len(rest)*99/100].Microseconds())/1e3, "others-p99-ms")
-			}
-		}
+		}()
+	}
+	wg.Wait()
+	reportLatency(b, lat, time.Since(start))
+	slices.Sort(firsts)
+	slices.Sort(rest)
+	if len(firsts) > 0 && len(rest) > 0 {
+		// Is the tail the convenes (two writes: the meeting-id claim, then the commit) or
+		// everyone? On this disk it is everyone: the fsync stalls.
+		b.ReportMetric(float64(firsts[len(firsts)/2].Microseconds())/1e3, "convene-p50-ms")
+		b.ReportMetric(float64(rest[len(rest)*99/100].Microseconds())/1e3, "others-p99-ms")
 	}
 }
