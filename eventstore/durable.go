@@ -51,9 +51,11 @@ type syncer struct {
 	done     chan struct{} // closed when the loop has returned
 
 	// Owned by the loop.
-	rootStamp time.Time
-	streams   map[string]*syncedStream
-	failed    error
+	thread     *fsyncThread // fsyncs the grown blocks off Go's scheduler; nil without cgo
+	threadFrom int          // the writers a round must have to use the thread (threadFrom); under mu
+	rootStamp  time.Time
+	streams    map[string]*syncedStream
+	failed     error
 
 	rounds, waits atomic.Int64
 	broken        atomic.Bool // failed is set, for FsyncStats
@@ -62,9 +64,10 @@ type syncer struct {
 // syncRound is one fsync of the streams; done is closed when it has finished, err set before,
 // and then each of then is called with err.
 type syncRound struct {
-	done chan struct{}
-	err  error
-	then []func(error)
+	done    chan struct{}
+	err     error
+	then    []func(error)
+	waiting int // writers who joined it (wait and after), under the syncer's mu
 }
 
 // finish ends the round with err.
@@ -81,13 +84,17 @@ var errSyncerClosed = errors.New("the node is shutting down: the write's fsync i
 
 func newSyncer(path string) *syncer {
 	s := &syncer{
-		path:    path,
-		next:    &syncRound{done: make(chan struct{})},
-		kick:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		streams: map[string]*syncedStream{},
+		path:       path,
+		next:       &syncRound{done: make(chan struct{})},
+		kick:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		streams:    map[string]*syncedStream{},
+		threadFrom: threadFrom,
 	}
+	if t, err := startFsyncThread(); err == nil {
+		s.thread = t
+	} // else the loop's goroutine fsyncs, as it did before the thread
 	go s.loop()
 	return s
 }
@@ -98,6 +105,7 @@ func (s *syncer) wait(ctx context.Context) error {
 	s.waits.Add(1)
 	s.mu.Lock()
 	r := s.next
+	r.waiting++
 	s.mu.Unlock()
 	select {
 	case s.kick <- struct{}{}:
@@ -127,6 +135,7 @@ func (s *syncer) after(fn func(error)) {
 	default:
 	}
 	r.then = append(r.then, fn)
+	r.waiting++
 	s.mu.Unlock()
 	select {
 	case s.kick <- struct{}{}:
@@ -159,6 +168,9 @@ func (s *syncer) loop() {
 			if s.root != nil {
 				s.root.Close()
 			}
+			if s.thread != nil {
+				s.thread.close()
+			}
 			return
 		case <-s.kick:
 		case <-tick.C:
@@ -169,10 +181,12 @@ func (s *syncer) loop() {
 		s.mu.Lock()
 		r := s.next
 		s.next = &syncRound{done: make(chan struct{})}
+		// Later joiners go to s.next.
+		onThread := s.thread != nil && r.waiting >= s.threadFrom
 		s.mu.Unlock()
 		err := s.failed
 		if err == nil {
-			err = s.syncAll()
+			err = s.syncAll(onThread)
 			if _, ok := errors.AsType[*fsyncError](err); ok {
 				s.failed = err
 				s.broken.Store(true)
@@ -191,8 +205,16 @@ func (s *syncer) close() {
 	<-s.done
 }
 
-// syncAll fsyncs what every stream wrote since the last round.
-func (s *syncer) syncAll() error {
+// threadFrom is how many writers a round must have before its blocks are fsynced on the fsync
+// thread. A round of a few is fsynced from the loop's goroutine: at a light load the thread's
+// two wake-ups (the request, the answer) cost more time than the hand-over of a processor they
+// save, and under load the hand-over costs more CPU than the wake-ups (docs/benchmarks.md,
+// "Group commit").
+const threadFrom = 4
+
+// syncAll fsyncs what every stream wrote since the last round; onThread fsyncs the grown blocks
+// on the fsync thread.
+func (s *syncer) syncAll(onThread bool) error {
 	if s.root == nil {
 		root, err := os.OpenRoot(s.path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -241,8 +263,6 @@ func (s *syncer) syncAll() error {
 		}
 		s.rootStamp = settled(fi.ModTime())
 	}
-	// The newest blocks that grew are fsynced side by side: a round then takes about one
-	// fsync however many streams were written (a convened meeting writes two).
 	var grown []*syncedStream
 	for _, st := range s.streams {
 		size, err := st.sync(s.root)
@@ -254,6 +274,26 @@ func (s *syncer) syncAll() error {
 			grown = append(grown, st)
 		}
 	}
+	if len(grown) == 0 {
+		return nil
+	}
+	if onThread {
+		files := make([]*os.File, len(grown))
+		for i, st := range grown {
+			files[i] = st.f
+		}
+		errs := s.thread.fsync(files)
+		for i, st := range grown {
+			if errs[i] != nil {
+				errs[i] = &fsyncError{errs[i]}
+			} else {
+				st.synced = st.pending
+			}
+		}
+		return errors.Join(errs...)
+	}
+	// Without the thread the newest blocks that grew are fsynced side by side: a round then
+	// takes about one fsync however many streams were written (a convened meeting writes two).
 	errs := make([]error, len(grown))
 	var wg sync.WaitGroup
 	for i, st := range grown[min(1, len(grown)):] {

@@ -33,11 +33,16 @@ type acked struct {
 func TestPowerCutKeepsAcknowledgedCommits(t *testing.T) {
 	powercut.Require(t)
 	for _, tc := range []struct {
-		name string
-		wait bool
-	}{{"answered after the fsync", true}, {"answered without waiting", false}} {
+		name       string
+		wait       bool
+		threadFrom int // the syncer's: 0 fsyncs every round on its thread, 1<<30 none
+	}{
+		{"answered after the fsync, on the fsync thread", true, 0},
+		{"answered after the fsync, from the syncer's goroutine", true, 1 << 30},
+		{"answered without waiting", false, threadFrom},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			answered, lost := powerCutWhileAppending(t, tc.wait, 400)
+			answered, lost := powerCutWhileAppending(t, tc.wait, tc.threadFrom, 400)
 			t.Logf("%d commits answered before the cut, %d of them lost", answered, lost)
 			if tc.wait && lost > 0 {
 				t.Fatalf("%d of %d answered commits lost in the power cut", lost, answered)
@@ -52,8 +57,11 @@ func TestPowerCutKeepsAcknowledgedCommits(t *testing.T) {
 // powerCutWhileAppending appends from sixteen writers until at least n commits are answered,
 // cuts the power, and returns how many were answered and how many of those the restarted node
 // does not have.
-func powerCutWhileAppending(t *testing.T, wait bool, n int) (answered, lost int) {
+func powerCutWhileAppending(t *testing.T, wait bool, threadFrom, n int) (answered, lost int) {
 	disk, backing, nd, nc := nodeOnDisk(t)
+	nd.syncer.mu.Lock()
+	nd.syncer.threadFrom = threadFrom // read by the loop under mu
+	nd.syncer.mu.Unlock()
 	cfg := Config{AppendTimeout: 2 * time.Second}
 	if wait {
 		cfg.Durable, cfg.AfterDurable = nd.Durable(), nd.AfterDurable()
