@@ -43,19 +43,19 @@ type syncer struct {
 	path string   // the account's streams directory
 	root *os.Root // it, opened by the first round that finds it
 
-	mu       sync.Mutex
-	next     *syncRound // the round that starts after the one under way
-	kick     chan struct{}
-	stop     chan struct{}
-	stopOnce sync.Once
-	done     chan struct{} // closed when the loop has returned
+	mu         sync.Mutex
+	next       *syncRound // the round that starts after the one under way
+	threadFrom int        // the writers a round must have to use the thread (threadFrom)
+	kick       chan struct{}
+	stop       chan struct{}
+	stopOnce   sync.Once
+	done       chan struct{} // closed when the loop has returned
 
 	// Owned by the loop.
-	thread     *fsyncThread // fsyncs the grown blocks off Go's scheduler; nil without cgo
-	threadFrom int          // the writers a round must have to use the thread (threadFrom); under mu
-	rootStamp  time.Time
-	streams    map[string]*syncedStream
-	failed     error
+	thread    *fsyncThread // fsyncs the grown blocks off Go's scheduler; nil without cgo
+	rootStamp time.Time
+	streams   map[string]*syncedStream
+	failed    error
 
 	rounds, waits atomic.Int64
 	broken        atomic.Bool // failed is set, for FsyncStats
