@@ -277,40 +277,29 @@ func (s *syncer) syncAll(onThread bool) error {
 	if len(grown) == 0 {
 		return nil
 	}
+	errs := make([]error, len(grown))
 	if onThread {
 		files := make([]*os.File, len(grown))
 		for i, st := range grown {
 			files[i] = st.f
 		}
-		errs := s.thread.fsync(files)
-		for i, st := range grown {
-			if errs[i] != nil {
-				errs[i] = &fsyncError{errs[i]}
-			} else {
-				st.synced = st.pending
-			}
+		errs = s.thread.fsync(files)
+	} else {
+		// The newest blocks that grew are fsynced side by side: a round then takes about one
+		// fsync however many streams were written (a convened meeting writes two).
+		var wg sync.WaitGroup
+		for i, st := range grown[1:] {
+			wg.Go(func() { errs[i+1] = st.f.Sync() })
 		}
-		return errors.Join(errs...)
+		errs[0] = grown[0].f.Sync()
+		wg.Wait()
 	}
-	// Without the thread the newest blocks that grew are fsynced side by side: a round then
-	// takes about one fsync however many streams were written (a convened meeting writes two).
-	errs := make([]error, len(grown))
-	var wg sync.WaitGroup
-	for i, st := range grown[min(1, len(grown)):] {
-		wg.Go(func() { errs[i+1] = st.flush() })
+	for i, st := range grown {
+		if errs[i] != nil {
+			errs[i] = &fsyncError{errs[i]}
+		} else {
+			st.synced = st.pending // sync found it grown to this
+		}
 	}
-	if len(grown) > 0 {
-		errs[0] = grown[0].flush()
-	}
-	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// flush fsyncs the newest block, which sync found grown to st.pending bytes.
-func (st *syncedStream) flush() error {
-	if err := st.f.Sync(); err != nil {
-		return &fsyncError{err}
-	}
-	st.synced = st.pending
-	return nil
 }

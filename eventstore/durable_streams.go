@@ -82,7 +82,7 @@ func openSyncedStream(root *os.Root, name string) (*syncedStream, error) {
 
 // sync fsyncs what the stream wrote since the last round, its own files if they changed and any
 // block that stopped being the newest, and returns the newest block's size if it grew (for
-// flush to fsync), else -1.
+// the round to fsync), else -1.
 func (st *syncedStream) sync(root *os.Root) (int64, error) {
 	if err := st.syncMeta(); err != nil {
 		return -1, err
@@ -145,7 +145,7 @@ func (st *syncedStream) sync(root *os.Root) (int64, error) {
 }
 
 // syncBlocks, when the msgs directory changed since the last round (or added says a block was
-// added), fsyncs every older block now under a name that held another file at the last look
+// added), fsyncs every block now under a name that held another file at the last look
 // (a block the server rewrote and renamed into place), and then the directory, so that no name
 // becomes durable before the data it names. A rename that lands between the listing and the
 // directory's fsync is made durable by that fsync: the directory is listed again after it, and
@@ -178,8 +178,8 @@ func (st *syncedStream) syncBlocks(added bool) error {
 	return nil
 }
 
-// syncRenamedBlocks lists the msgs directory, fsyncs each older block whose name holds a file
-// other than the one last seen there, and says whether the listing differed from the last.
+// syncRenamedBlocks lists the msgs directory, fsyncs each block whose name holds a file other
+// than the one last seen there, and says whether the listing differed from the last.
 func (st *syncedStream) syncRenamedBlocks() (bool, error) {
 	entries, err := fs.ReadDir(st.dir.FS(), "msgs")
 	if err != nil {
@@ -197,16 +197,17 @@ func (st *syncedStream) syncRenamedBlocks() (bool, error) {
 			continue // removed since the listing
 		}
 		seen[i] = true
-		if known, ok := st.blocks[i]; ok && known == id {
+		known, ok := st.blocks[i]
+		st.blocks[i] = id
+		// The newest block grows between looks (the round fsyncs it): only another file under
+		// its name is a change.
+		if ok && (known == id || i == st.last && known.ino == id.ino) {
 			continue
 		}
 		changed = true
-		if i != st.last { // the newest block is synced by flush
-			if err := syncFile(st.dir, "msgs/"+e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return false, err
-			}
+		if err := syncFile(st.dir, "msgs/"+e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, err
 		}
-		st.blocks[i] = id
 	}
 	for i := range st.blocks {
 		if !seen[i] {

@@ -192,3 +192,37 @@ func TestWaitDurableAtShutdown(t *testing.T) {
 		t.Fatalf("the commit did not reach the server: %v", err)
 	}
 }
+
+// A listing of the msgs directory tells a block the server rewrote and renamed into place from
+// the newest block growing: only the first is a change of the directory (and is fsynced before
+// it), so the writes the newest block takes between looks do not make every listing fsync the
+// directory again.
+func TestSyncerTellsARenamedBlockFromTheNewestGrowing(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "streams")
+	msgs := filepath.Join(root, "DIALOG", "msgs")
+	writeBlock(t, filepath.Join(msgs, "1.blk"), "one")
+	writeBlock(t, filepath.Join(msgs, "2.blk"), "two")
+	s := &syncer{path: root, streams: map[string]*syncedStream{}}
+	if err := s.syncAll(false); err != nil {
+		t.Fatal(err)
+	}
+	st := s.streams["DIALOG"]
+	if changed, err := st.syncRenamedBlocks(); err != nil || changed {
+		t.Fatalf("nothing happened: changed %v (%v)", changed, err)
+	}
+	writeBlock(t, filepath.Join(msgs, "2.blk"), " and more")
+	if changed, err := st.syncRenamedBlocks(); err != nil || changed {
+		t.Fatalf("the newest block grew: changed %v (%v), want no change", changed, err)
+	}
+	// A compaction of block 1: written beside it, renamed over it.
+	writeBlock(t, filepath.Join(msgs, "1.new"), "on")
+	if err := os.Rename(filepath.Join(msgs, "1.new"), filepath.Join(msgs, "1.blk")); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := st.syncRenamedBlocks(); err != nil || !changed {
+		t.Fatalf("block 1 rewritten: changed %v (%v), want a change", changed, err)
+	}
+	if changed, err := st.syncRenamedBlocks(); err != nil || changed {
+		t.Fatalf("looked at again: changed %v (%v), want none", changed, err)
+	}
+}

@@ -74,7 +74,7 @@ import (
 // goroutine that fsyncs blocks its thread in the system call, and the runtime hands its
 // processor to another thread and takes one back after: on this project's two-core virtual
 // machines that hand-over, once per round, cost more than the round's own work (the durable
-// rate was 21–26 % higher with this thread, docs/benchmarks.md "Group commit"). The syncer
+// rate was 15–44 % higher with this thread, docs/benchmarks.md "Group commit"). The syncer
 // waits for the thread's answer on an eventfd read through the runtime's poller, so no
 // goroutine's thread blocks.
 type fsyncThread struct {
@@ -89,7 +89,7 @@ func startFsyncThread() (*fsyncThread, error) {
 	if err != nil {
 		return nil, err
 	}
-	done, err := eventfd(syscall.O_NONBLOCK | syscall.O_CLOEXEC)
+	done, err := eventfd(syscall.O_NONBLOCK)
 	if err != nil {
 		syscall.Close(req)
 		return nil, err

@@ -109,13 +109,7 @@ func powerCutWhileAppending(t *testing.T, wait bool, threadFrom, n int) (answere
 	case <-time.After(60 * time.Second):
 		t.Fatal("the writers did not get enough commits answered")
 	}
-	if err := disk.Cut(); err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	wg.Wait()
-	nc.Close()
-	nd.Shutdown() // after the cut: its shutdown's syncs reach nothing
+	cutPower(t, disk, nd, nc, func() { stop(); wg.Wait() })
 
 	nc2, err := restartOn(t, backing)
 	if err != nil {
@@ -202,13 +196,7 @@ func TestPowerCutAcrossNewAndRemovedBlocks(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("cut after %s", time.Since(start))
-	if err := disk.Cut(); err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	wg.Wait()
-	nc.Close()
-	nd.Shutdown()
+	cutPower(t, disk, nd, nc, func() { stop(); wg.Wait() })
 
 	nc2, err := restartOn(t, backing)
 	if err != nil {
@@ -320,13 +308,7 @@ func powerCutWhileReading(t *testing.T, wait bool) (read, lost int) {
 			t.Fatal(err)
 		}
 	}
-	if err := disk.Cut(); err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	wg.Wait()
-	nc.Close()
-	nd.Shutdown() // after the cut: its shutdown's syncs reach nothing
+	cutPower(t, disk, nd, nc, func() { stop(); wg.Wait() })
 
 	nc2, err := restartOn(t, backing)
 	if err != nil {
@@ -414,11 +396,7 @@ func TestPowerCutAfterACompaction(t *testing.T) {
 	for before := blocks(); blocks() == before; {
 		publish(100)
 	}
-	if err := disk.Cut(); err != nil {
-		t.Fatal(err)
-	}
-	nc.Close()
-	nd.Shutdown()
+	cutPower(t, disk, nd, nc, nil)
 
 	nc2, err := restartOn(t, backing)
 	if err != nil {
@@ -476,11 +454,7 @@ func TestPowerCutAfterAnIdleRound(t *testing.T) {
 	if st := nd.FsyncStats(); st.Waits != before.Waits {
 		t.Fatalf("%d waits: the round was not the syncer's own", st.Waits-before.Waits)
 	}
-	if err := disk.Cut(); err != nil {
-		t.Fatal(err)
-	}
-	nc.Close()
-	nd.Shutdown()
+	cutPower(t, disk, nd, nc, nil)
 
 	nc2, err := restartOn(t, backing)
 	if err != nil {
@@ -514,6 +488,20 @@ func nodeOnDisk(t *testing.T) (disk *powercut.FS, backing string, nd *Node, nc *
 		t.Fatal(err)
 	}
 	return disk, backing, nd, nc
+}
+
+// cutPower cuts the power under the node, then stops what was writing to it (stop, which may be
+// nil) and shuts the node down: after the cut its shutdown's syncs reach nothing.
+func cutPower(t *testing.T, disk *powercut.FS, nd *Node, nc *nats.Conn, stop func()) {
+	t.Helper()
+	if err := disk.Cut(); err != nil {
+		t.Fatal(err)
+	}
+	if stop != nil {
+		stop()
+	}
+	nc.Close()
+	nd.Shutdown()
 }
 
 // restartOn starts a node on what the disk kept after the cut and connects to it; the error is

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -172,16 +170,7 @@ func powerCutWhileConvening(t *testing.T, fsync string) (answered []uuid.UUID, l
 // projectedMeetings is the meetings the meetings read model in data holds.
 func projectedMeetings(t *testing.T, data string) []uuid.UUID {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(data, "readmodels", "meetings.current"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, "readmodels", strings.TrimSpace(string(b)))+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT meeting_id FROM meetings`)
+	rows, err := openReadModel(t, data, "meetings").Query(`SELECT meeting_id FROM meetings`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,22 +134,25 @@ func truthFromLog(t *testing.T, natsURL string) truth {
 	return tr
 }
 
+// openReadModel opens the current file of a read model in data, read-only, until the test ends.
+func openReadModel(t *testing.T, data, name string) *sql.DB {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(data, "readmodels", name+".current"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, "readmodels", strings.TrimSpace(string(b)))+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // truthFromFiles counts what the read models' SQLite files hold.
 func truthFromFiles(t *testing.T, data string) truth {
 	t.Helper()
-	open := func(name string) *sql.DB {
-		b, err := os.ReadFile(filepath.Join(data, "readmodels", name+".current"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, "readmodels", strings.TrimSpace(string(b)))+"?mode=ro")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	m, s := open("meetings"), open("services")
+	m, s := openReadModel(t, data, "meetings"), openReadModel(t, data, "services")
 	tr := truth{Status: map[string]int{}}
 	one := func(db *sql.DB, q string, dst *int) {
 		if err := db.QueryRow(q).Scan(dst); err != nil {
