@@ -25,6 +25,7 @@ import (
 // same node, read models and data serve both; the figure that matters is the ratio of the
 // p99s (docs/benchmarks.md, "The access log").
 func BenchmarkReadLoggedAt1000PerSecond(b *testing.B) {
+	asServe()
 	e := newEnvWith(b)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	models := e.readModels(log)

@@ -27,6 +27,7 @@ import (
 	"github.com/aabendialog/aabendialog/handlers/command"
 	"github.com/aabendialog/aabendialog/handlers/metrics"
 	"github.com/aabendialog/aabendialog/handlers/natsrpc"
+	"github.com/aabendialog/aabendialog/internal/heapfloor"
 	"github.com/aabendialog/aabendialog/internal/testnode"
 )
 
@@ -41,6 +42,7 @@ type benchServer struct {
 
 func newBenchServer(b *testing.B, fs eventstore.Fsync, opts ...testnode.Option) *benchServer {
 	b.Helper()
+	asServe()
 	tn := testnode.Start(b, append([]testnode.Option{testnode.Fsync(fs)}, opts...)...)
 	nd, nc, store := tn.Node, tn.Conn, tn.Store
 	_, key, _ := ed25519.GenerateKey(nil)
@@ -58,6 +60,10 @@ func newBenchServer(b *testing.B, fs eventstore.Fsync, opts ...testnode.Option) 
 	b.Cleanup(func() { _ = r.Close(); <-done })
 	return &benchServer{node: nd, signer: auth.NewSigner(key, time.Now), svc: svc, verify: verify}
 }
+
+// asServe gives the benchmarks' process the garbage collector's setting serve runs with: its
+// default heap floor (internal/heapfloor).
+var asServe = sync.OnceFunc(func() { heapfloor.Start(heapfloor.Default) })
 
 // benchClient is one client: its own connection and citizen, moving to a new meeting every 20
 // commands (a convene, then agenda changes), as in the log's append benchmark.

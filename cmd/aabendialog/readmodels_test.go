@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -398,6 +399,15 @@ func TestQueriesEndToEnd(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^aabendialog_log_fsyncs_total [1-9]`).MatchString(b.String()) ||
 		!regexp.MustCompile(`(?m)^aabendialog_log_fsync_waits_total [1-9]`).MatchString(b.String()) {
 		t.Errorf("/metrics shows no fsync rounds:\n%s", b.String())
+	}
+	// The heap floor (128 MiB by default) set the collector's next goal, far above what this
+	// small server's live heap would give (a few tens of MB at GOGC=100).
+	next := regexp.MustCompile(`(?m)^go_memstats_next_gc_bytes (\S+)`).FindStringSubmatch(b.String())
+	if next == nil {
+		t.Fatalf("/metrics lacks go_memstats_next_gc_bytes")
+	}
+	if goal, err := strconv.ParseFloat(next[1], 64); err != nil || goal < 120<<20 {
+		t.Errorf("the collector's next goal is %s bytes, want the heap floor's 128 MiB", next[1])
 	}
 }
 
