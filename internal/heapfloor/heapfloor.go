@@ -1,18 +1,19 @@
 // Package heapfloor keeps the garbage collector's heap goal at no less than a floor.
 //
 // Go collects when the heap has grown by GOGC percent (100) of what the last collection left
-// live. A server whose live heap is small therefore collects often: the command path's live
-// heap is a few tens of megabytes, and at 1,000 commands a second it collected twice a second.
-// Each collection's mark phase takes one of the two cores' time for milliseconds, and the
-// commands it overlaps are the slowest one in a hundred (docs/benchmarks.md, "Latency").
+// live. A server whose live heap is small therefore collects often: the benchmarks' is about
+// 9 MB, and at 1,000 commands a second it collected twice a second. Each collection's mark
+// phase takes one of the two cores for milliseconds, and the commands it overlaps were about
+// the slowest one in a hundred (docs/benchmarks.md, "Command latency at 1,000 commands/s").
 //
 // A memory limit (GOMEMLIMIT) is a ceiling, not a floor: set low it makes a large live heap
 // collect without pause (the duplicate window after a bulk import is hundreds of megabytes), set
 // high it changes nothing while the heap is small. So after each collection this package sets
 // GOGC so that the next goal is the floor while the live heap is under half of it, and leaves
-// GOGC as configured above that: the process never holds more than the floor, or twice its
-// live heap as Go does by default, whichever is more. A GOMEMLIMIT the operator sets still
-// caps the goal, and GOGC=off turns the floor off.
+// GOGC as configured above that: the heap grows to about the floor, or to twice its live size
+// as Go lets it by default, whichever is more. A GOMEMLIMIT the operator sets still caps the
+// goal, GOGC=off (or a negative GOGC) turns the floor off, and an unreadable GOGC counts as
+// 100, as the runtime reads it.
 package heapfloor
 
 import (
@@ -47,8 +48,7 @@ type Floor struct {
 type sentinel struct{ _ *byte }
 
 // Start keeps the heap goal at no less than bytes until Stop, and returns nil when there is
-// nothing to keep: bytes is 0 or GOGC is off (or unreadable, which the runtime treats as 100:
-// then so does the floor).
+// nothing to keep: bytes is 0 or GOGC is off.
 func Start(bytes uint64) *Floor {
 	base := 100
 	if v, ok := os.LookupEnv("GOGC"); ok {
