@@ -27,7 +27,8 @@ import (
 // since it stopped being the newest, an older block the server rewrote (a compaction writes a
 // new file, unsynced, and renames it over the old one: the new file is fsynced before the
 // directory that names it), the msgs directory when it changed, and once, when the stream is
-// first seen, everything under it (its configuration, the directories). A directory's change
+// first seen, everything under it (its configuration, the directories); a derived stream's
+// newest block (the meeting index, derivedStreams) only in a round of its own. A directory's change
 // is told by its modification time, which is not trusted while it is recent (settled). When no
 // writer asks for a round for a second the syncer runs one of its own, for what the server
 // changes on its timers. The power-cut tests (TestPowerCut*) prove it on a file system that
@@ -154,6 +155,7 @@ func (s *syncer) loop() {
 	defer tick.Stop()
 	var ended time.Time // when the last round ended
 	for {
+		idle := false // a round of the syncer's own, not a writer's
 		select {
 		case <-s.stop:
 			s.mu.Lock()
@@ -177,6 +179,7 @@ func (s *syncer) loop() {
 			if time.Since(ended) < idleRound {
 				continue // writers asked for rounds since the last tick
 			}
+			idle = true
 		}
 		s.mu.Lock()
 		r := s.next
@@ -186,7 +189,7 @@ func (s *syncer) loop() {
 		s.mu.Unlock()
 		err := s.failed
 		if err == nil {
-			err = s.syncAll(onThread)
+			err = s.syncAll(onThread, idle)
 			if _, ok := errors.AsType[*fsyncError](err); ok {
 				s.failed = err
 				s.broken.Store(true)
@@ -212,9 +215,16 @@ func (s *syncer) close() {
 // "Group commit").
 const threadFrom = 4
 
+// derivedStreams are the streams whose new messages a writer's round does not fsync: what they
+// hold is derived from the log and made whole from it when a store opens (the meeting index,
+// Store.repairIndex), so a convene's round fsyncs the log alone. Their configuration, new and
+// rewritten blocks are followed as every stream's are, and an idle round fsyncs their messages
+// too.
+var derivedStreams = map[string]bool{IndexStreamName: true}
+
 // syncAll fsyncs what every stream wrote since the last round; onThread fsyncs the grown blocks
-// on the fsync thread.
-func (s *syncer) syncAll(onThread bool) error {
+// on the fsync thread, and idle (a round of the syncer's own) the derived streams' too.
+func (s *syncer) syncAll(onThread, idle bool) error {
 	if s.root == nil {
 		root, err := os.OpenRoot(s.path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -264,12 +274,12 @@ func (s *syncer) syncAll(onThread bool) error {
 		s.rootStamp = settled(fi.ModTime())
 	}
 	var grown []*syncedStream
-	for _, st := range s.streams {
+	for name, st := range s.streams {
 		size, err := st.sync(s.root)
 		if err != nil {
 			return err
 		}
-		if size >= 0 {
+		if size >= 0 && (idle || !derivedStreams[name]) {
 			st.pending = size
 			grown = append(grown, st)
 		}

@@ -34,14 +34,14 @@ func writeBlock(t *testing.T, path string, data string) {
 func TestSyncerFollowsTheNewestBlock(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "streams")
 	s := &syncer{path: root, streams: map[string]*syncedStream{}}
-	if err := s.syncAll(false); err != nil {
+	if err := s.syncAll(false, false); err != nil {
 		t.Fatalf("no streams directory yet: %v", err)
 	}
 	msgs := filepath.Join(root, "DIALOG", "msgs")
 	writeBlock(t, filepath.Join(root, "DIALOG", "meta.inf"), "{}")
 	writeBlock(t, filepath.Join(msgs, "1.blk"), "one")
 	writeBlock(t, filepath.Join(msgs, "2.blk"), "two")
-	if err := s.syncAll(false); err != nil {
+	if err := s.syncAll(false, false); err != nil {
 		t.Fatal(err)
 	}
 	st := s.streams["DIALOG"]
@@ -50,14 +50,14 @@ func TestSyncerFollowsTheNewestBlock(t *testing.T) {
 	}
 
 	writeBlock(t, filepath.Join(msgs, "2.blk"), "more")
-	if err := s.syncAll(false); err != nil || st.synced != 7 {
+	if err := s.syncAll(false, false); err != nil || st.synced != 7 {
 		t.Fatalf("the newest block grew: synced %d (%v), want 7", st.synced, err)
 	}
 
 	// Two blocks added between rounds: both followed, the newest held.
 	writeBlock(t, filepath.Join(msgs, "3.blk"), "three")
 	writeBlock(t, filepath.Join(msgs, "4.blk"), "four!")
-	if err := s.syncAll(false); err != nil || st.last != 4 || st.synced != 5 || filepath.Base(st.f.Name()) != "4.blk" {
+	if err := s.syncAll(false, false); err != nil || st.last != 4 || st.synced != 5 || filepath.Base(st.f.Name()) != "4.blk" {
 		t.Fatalf("after new blocks: last %d synced %d (%v), want 4 and 5", st.last, st.synced, err)
 	}
 
@@ -65,23 +65,23 @@ func TestSyncerFollowsTheNewestBlock(t *testing.T) {
 	if err := os.Remove(filepath.Join(msgs, "4.blk")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.syncAll(false); err != nil {
+	if err := s.syncAll(false, false); err != nil {
 		t.Fatal(err)
 	}
 	writeBlock(t, filepath.Join(msgs, "5.blk"), "five")
-	if err := s.syncAll(false); err != nil || s.streams["DIALOG"].last != 5 {
+	if err := s.syncAll(false, false); err != nil || s.streams["DIALOG"].last != 5 {
 		t.Fatalf("after a removed block: %+v (%v), want block 5", s.streams["DIALOG"], err)
 	}
 
 	// A second stream appears; a stream removed is forgotten, not an error.
 	writeBlock(t, filepath.Join(root, "DIALOG_ACCESS", "msgs", "1.blk"), "entry")
-	if err := s.syncAll(false); err != nil || s.streams["DIALOG_ACCESS"] == nil {
+	if err := s.syncAll(false, false); err != nil || s.streams["DIALOG_ACCESS"] == nil {
 		t.Fatalf("a new stream: %v %v", s.streams, err)
 	}
 	if err := os.RemoveAll(filepath.Join(root, "DIALOG_ACCESS")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.syncAll(false); err != nil {
+	if err := s.syncAll(false, false); err != nil {
 		t.Fatalf("a removed stream: %v", err)
 	}
 	if _, ok := s.streams["DIALOG_ACCESS"]; ok {
@@ -97,7 +97,7 @@ func TestSyncerFollowsTheNewestBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeBlock(t, filepath.Join(root+".gone", "DIALOG", "msgs", "5.blk"), "grown")
-	if err := s.syncAll(false); err != nil || s.streams["DIALOG"].synced != 9 {
+	if err := s.syncAll(false, false); err != nil || s.streams["DIALOG"].synced != 9 {
 		t.Fatalf("after the directory moved: %+v %v, want the moved block followed and synced", s.streams["DIALOG"], err)
 	}
 }
@@ -203,7 +203,7 @@ func TestSyncerTellsARenamedBlockFromTheNewestGrowing(t *testing.T) {
 	writeBlock(t, filepath.Join(msgs, "1.blk"), "one")
 	writeBlock(t, filepath.Join(msgs, "2.blk"), "two")
 	s := &syncer{path: root, streams: map[string]*syncedStream{}}
-	if err := s.syncAll(false); err != nil {
+	if err := s.syncAll(false, false); err != nil {
 		t.Fatal(err)
 	}
 	st := s.streams["DIALOG"]

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/trace"
 	"strconv"
 	"strings"
@@ -45,6 +46,9 @@ const AllFilter = SubjectPrefix + ".>"
 const IndexStreamName = "DIALOG_MEETINGS"
 
 func indexSubject(meeting uuid.UUID) string { return "dialog.meetings." + meeting.String() }
+
+// indexFilter is the filter for every claim of the index.
+const indexFilter = "dialog.meetings.*"
 
 // ErrConcurrentUpdate means the meeting changed between loading and appending. The caller
 // reloads, decides again and retries. Errors wrapping it are also domain Conflict errors.
@@ -86,8 +90,11 @@ type Config struct {
 	// Durable, when set, waits until every write the node answered before the call is on disk
 	// (Node.Durable: a single node that group commits by fsync). A commit is acknowledged only
 	// after it returns, and so is a retry answered as a duplicate; nil where the server's answer
-	// already means the commit is as durable as the node's setting says.
+	// already means the commit is as durable as the node's setting says. With it, Open first
+	// gives the meeting index back any claim a power failure took (repairIndex).
 	Durable func(context.Context) error
+	// Logger says what Open repaired; nil means slog.Default().
+	Logger *slog.Logger
 	// AfterDurable, with Durable, is the same wait without a goroutine parked on it
 	// (Node.AfterDurable): the commits' answers are handed to it as they arrive, so a commit's
 	// caller is woken once, after its fsync.
@@ -161,7 +168,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	index, err := ensureStream(ctx, js, jetstream.StreamConfig{
 		Name:              IndexStreamName,
 		Description:       "Which citizen each meeting id belongs to (derived from DIALOG)",
-		Subjects:          []string{"dialog.meetings.*"},
+		Subjects:          []string{indexFilter},
 		Storage:           jetstream.FileStorage,
 		Replicas:          cfg.Replicas,
 		MaxMsgsPerSubject: 1,
@@ -183,6 +190,11 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		}
 	}
 	s := &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: readStream, durable: new(atomic.Uint64)}
+	if cfg.Durable != nil {
+		if err := s.repairIndex(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Durable != nil && cfg.AfterDurable != nil {
 		if s.replies, err = openDurableReplies(nc, cfg.AfterDurable, s.durable); err != nil {
 			return nil, err
@@ -269,8 +281,8 @@ func (s *Store) Append(ctx context.Context, c domain.Commit, expected uint64) (A
 		}
 		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
 	}
-	// A duplicate too: the first write may still wait for its fsync. The meeting id's claim
-	// was written before the commit, so the same fsync covers it.
+	// A duplicate too: the first write may still wait for its fsync. The meeting id's claim is
+	// not waited for: the index is derived from the log, and Open repairs it (repairIndex).
 	if err := s.WaitDurable(ctx, ack.seq); err != nil {
 		return Appended{}, fmt.Errorf("append meeting %s: %w", c.MeetingID, err)
 	}
@@ -508,6 +520,77 @@ func (s *Store) claim(ctx context.Context, meeting, citizen uuid.UUID) error {
 			domain.Errorf(domain.Conflict, "a meeting with id %s already exists; use a new id", meeting))
 	}
 	return nil
+}
+
+// repairIndex claims every meeting of the log that the index lacks. With group commit by fsync
+// a convene's round fsyncs the log, not the index (derivedStreams): the claim is written before
+// the commit, but a power failure can keep the commit and lose the claim. The log says whose each
+// meeting is (its subject), so the claim is written again here, before the store is used.
+func (s *Store) repairIndex(ctx context.Context) error {
+	start := time.Now()
+	meetings, err := s.stream.Info(ctx, jetstream.WithSubjectFilter(AllFilter))
+	if err != nil {
+		return fmt.Errorf("repair the meeting index: %w", err)
+	}
+	claimed, err := s.index.Info(ctx, jetstream.WithSubjectFilter(indexFilter))
+	if err != nil {
+		return fmt.Errorf("repair the meeting index: %w", err)
+	}
+	log := s.cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	// Every meeting is looked up: a count would not do, as a claim whose commit was never
+	// written (a convene that failed after its claim) can stand beside a lost one.
+	repaired := 0
+	for subject := range meetings.State.Subjects {
+		citizen, meeting, ok := parseMeetingSubject(subject)
+		if !ok {
+			// Not a meeting's: the readers of the log refuse its commits (CorruptError) and
+			// say where; the index has nothing to hold for it.
+			log.Warn("the log has a subject that names no meeting", "subject", subject)
+			continue
+		}
+		if _, ok := claimed.State.Subjects[indexSubject(meeting)]; ok {
+			continue
+		}
+		if err := s.claim(ctx, meeting, citizen); err != nil {
+			if domain.IsKind(err, domain.Conflict) {
+				// Another citizen holds the id: no run of this code leaves that, as a claim is
+				// refused while the id's claim stands and the repair runs before any. Said, not
+				// fixed: the log does not say which of the two is right.
+				log.Error("a meeting of the log has its id claimed for another citizen", "meeting", meeting)
+				continue
+			}
+			return fmt.Errorf("repair the meeting index: %w", err)
+		}
+		repaired++
+	}
+	if repaired > 0 {
+		log.Warn("meeting index repaired from the log (claims a power failure took)", "claims", repaired)
+	}
+	log.Debug("meeting index checked against the log", "meetings", len(meetings.State.Subjects), "took", time.Since(start))
+	return nil
+}
+
+// parseMeetingSubject reads MeetingSubject.
+func parseMeetingSubject(subject string) (citizen, meeting uuid.UUID, ok bool) {
+	rest, ok := strings.CutPrefix(subject, SubjectPrefix+".")
+	if !ok {
+		return uuid.Nil, uuid.Nil, false
+	}
+	c, m, ok := strings.Cut(rest, ".")
+	if !ok {
+		return uuid.Nil, uuid.Nil, false
+	}
+	var err error
+	if citizen, err = uuid.Parse(c); err != nil {
+		return uuid.Nil, uuid.Nil, false
+	}
+	if meeting, err = uuid.Parse(m); err != nil {
+		return uuid.Nil, uuid.Nil, false
+	}
+	return citizen, meeting, true
 }
 
 // owner returns the citizen a meeting id was claimed for, or uuid.Nil.

@@ -206,7 +206,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	openCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	m.Store, err = eventstore.Open(openCtx, m.nc, eventstore.Config{Replicas: cfg.Replicas, Reader: m.reader, Durable: m.durable(), AfterDurable: m.afterDurable()})
+	m.Store, err = eventstore.Open(openCtx, m.nc, eventstore.Config{Replicas: cfg.Replicas, Reader: m.reader, Durable: m.durable(), AfterDurable: m.afterDurable(), Logger: m.Logger})
 	if err != nil {
 		return err
 	}
