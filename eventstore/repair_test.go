@@ -10,9 +10,9 @@ import (
 )
 
 // TestOpenRepairsTheMeetingIndex writes a meeting's first commit to the log without its claim,
-// as a power failure leaves it when it takes the index's last writes and keeps the log's: a
-// store opened with group commit claims the meeting again, so it is found by its id and its id
-// stays its citizen's. A store opened without Durable (a cluster) leaves the index alone.
+// as a power failure leaves it when it takes the index's last writes and keeps the log's: the
+// store that opens next claims the meeting again, so it is found by its id and its id stays its
+// citizen's.
 func TestOpenRepairsTheMeetingIndex(t *testing.T) {
 	c := startCluster(t, 1)
 	s := c.open(t, 1)
@@ -25,17 +25,11 @@ func TestOpenRepairsTheMeetingIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc := c.connect(t)
 	if _, err := s.js.PublishMsg(ctxT(t), &nats.Msg{Subject: MeetingSubject(citizen, meeting), Data: data}); err != nil {
 		t.Fatal(err)
 	}
-
-	plain, err := Open(ctxT(t), nc, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l, err := plain.Load(ctxT(t), meeting); err != nil || l.Meeting.Exists() {
-		t.Fatalf("without the repair: Load = %v, %v; want the meeting not found (no claim)", l.Meeting.Exists(), err)
+	if l, err := s.Load(ctxT(t), meeting); err != nil || l.Meeting.Exists() {
+		t.Fatalf("before the repair: Load = %v, %v; want the meeting not found (no claim)", l.Meeting.Exists(), err)
 	}
 
 	repaired := c.open(t, 1)

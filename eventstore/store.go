@@ -90,8 +90,7 @@ type Config struct {
 	// Durable, when set, waits until every write the node answered before the call is on disk
 	// (Node.Durable: a single node that group commits by fsync). A commit is acknowledged only
 	// after it returns, and so is a retry answered as a duplicate; nil where the server's answer
-	// already means the commit is as durable as the node's setting says. With it, Open first
-	// gives the meeting index back any claim a power failure took (repairIndex).
+	// already means the commit is as durable as the node's setting says.
 	Durable func(context.Context) error
 	// Logger says what Open repaired; nil means slog.Default().
 	Logger *slog.Logger
@@ -190,10 +189,8 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		}
 	}
 	s := &Store{nc: nc, js: js, stream: stream, index: index, cfg: cfg, cache: newMeetingCache(cfg.MaxMeetings), readStream: readStream, durable: new(atomic.Uint64)}
-	if cfg.Durable != nil {
-		if err := s.repairIndex(ctx); err != nil {
-			return nil, err
-		}
+	if err := s.repairIndex(ctx); err != nil {
+		return nil, err
 	}
 	if cfg.Durable != nil && cfg.AfterDurable != nil {
 		if s.replies, err = openDurableReplies(nc, cfg.AfterDurable, s.durable); err != nil {
@@ -522,10 +519,13 @@ func (s *Store) claim(ctx context.Context, meeting, citizen uuid.UUID) error {
 	return nil
 }
 
-// repairIndex claims every meeting of the log that the index lacks. With group commit by fsync
-// a convene's round fsyncs the log, not the index (derivedStreams): the claim is written before
-// the commit, but a power failure can keep the commit and lose the claim. The log says whose each
-// meeting is (its subject), so the claim is written again here, before the store is used.
+// repairIndex claims every meeting of the log that the index lacks. The claim is written before
+// the meeting's first commit, but the two are in different files: with group commit by fsync a
+// convene's round fsyncs the log, not the index (derivedStreams), and with an fsync interval
+// the server flushes each file on its own, so a power failure can keep the commit and lose the
+// claim. The log says whose each meeting is (its subject), so Open writes the claim again
+// before the store is used. Claims are idempotent, so stores opening side by side (two serve
+// processes on a cluster) may both do it.
 func (s *Store) repairIndex(ctx context.Context) error {
 	start := time.Now()
 	meetings, err := s.stream.Info(ctx, jetstream.WithSubjectFilter(AllFilter))
