@@ -28,7 +28,7 @@ import (
 // new file, unsynced, and renames it over the old one: the new file is fsynced before the
 // directory that names it), the msgs directory when it changed, and once, when the stream is
 // first seen, everything under it (its configuration, the directories); a derived stream's
-// newest block (the meeting index, derivedStreams) only in a round of its own. A directory's change
+// newest block (the meeting index, derived) only in a round of its own. A directory's change
 // is told by its modification time, which is not trusted while it is recent (settled). When no
 // writer asks for a round for a second the syncer runs one of its own, for what the server
 // changes on its timers. The power-cut tests (TestPowerCut*) prove it on a file system that
@@ -215,12 +215,12 @@ func (s *syncer) close() {
 // "Group commit").
 const threadFrom = 4
 
-// derivedStreams are the streams whose new messages a writer's round does not fsync: what they
-// hold is derived from the log and made whole from it when a store opens (the meeting index,
-// Store.repairIndex), so a convene's round fsyncs the log alone. Their configuration, new and
-// rewritten blocks are followed as every stream's are, and an idle round fsyncs their messages
+// derived says whether a stream's new messages are left out of a writer's round: what it holds
+// is derived from the log and made whole from it when a store opens (the meeting index,
+// Store.repairIndex), so a convene's round fsyncs the log alone. Its configuration, new and
+// rewritten blocks are followed as every stream's are, and an idle round fsyncs its messages
 // too.
-var derivedStreams = map[string]bool{IndexStreamName: true}
+func derived(stream string) bool { return stream == IndexStreamName }
 
 // syncAll fsyncs what every stream wrote since the last round; onThread fsyncs the grown blocks
 // on the fsync thread, and idle (a round of the syncer's own) the derived streams' too.
@@ -279,7 +279,7 @@ func (s *syncer) syncAll(onThread, idle bool) error {
 		if err != nil {
 			return err
 		}
-		if size >= 0 && (idle || !derivedStreams[name]) {
+		if size >= 0 && (idle || !derived(name)) {
 			st.pending = size
 			grown = append(grown, st)
 		}

@@ -531,7 +531,7 @@ func restartNodeOn(t *testing.T, cfg NodeConfig) (*Node, *nats.Conn, error) {
 }
 
 // TestPowerCutLeavesEveryAnsweredMeetingFindable: a convene's round fsyncs the log, not its
-// meeting-id claim in the index (derivedStreams). Sixteen writers convene meeting after
+// meeting-id claim in the index (derived). Sixteen writers convene meeting after
 // meeting and the power is cut: the index the disk kept lacks claims of answered meetings (the
 // cut took them), and a store opened on it finds every answered meeting by its id alone, with
 // its claim for its citizen, since Open gives the index back what the cut took (repairIndex).

@@ -521,7 +521,7 @@ func (s *Store) claim(ctx context.Context, meeting, citizen uuid.UUID) error {
 
 // repairIndex claims every meeting of the log that the index lacks. The claim is written before
 // the meeting's first commit, but the two are in different files: with group commit by fsync a
-// convene's round fsyncs the log, not the index (derivedStreams), and with an fsync interval
+// convene's round fsyncs the log, not the index (derived), and with an fsync interval
 // the server flushes each file on its own, so a power failure can keep the commit and lose the
 // claim. The log says whose each meeting is (its subject), so Open writes the claim again
 // before the store is used. Claims are idempotent, so stores opening side by side (two serve
