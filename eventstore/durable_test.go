@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -224,5 +225,23 @@ func TestSyncerTellsARenamedBlockFromTheNewestGrowing(t *testing.T) {
 	}
 	if changed, err := st.syncRenamedBlocks(); err != nil || changed {
 		t.Fatalf("looked at again: changed %v (%v), want none", changed, err)
+	}
+}
+
+func TestGap(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		lastBusy   bool
+		sinceEnded time.Duration
+		want       time.Duration
+	}{
+		{"after a light round", false, 0, 0},
+		{"at once after a busy round", true, 0, roundGap},
+		{"a while after a busy round", true, 200 * time.Microsecond, roundGap - 200*time.Microsecond},
+		{"long after a busy round", true, time.Millisecond, 0},
+	} {
+		if got := gap(c.lastBusy, c.sinceEnded); got != c.want {
+			t.Errorf("%s: gap = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
