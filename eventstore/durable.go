@@ -210,7 +210,7 @@ func (s *syncer) loop() {
 // roundGap is how long after a busy round ends the next one waits (gap). Under a heavy load the
 // writers that arrive meanwhile share the next fsync instead of asking for one each, and where
 // each fsync costs CPU (a virtual disk: 125–190 µs of it here) the CPU saved is worth more than
-// the wait: at 64 clients over HTTP, +6 % durable commands and a lower p50 over six
+// the wait: at 64 clients over HTTP, 3.5–6 % more durable commands in two series of
 // alternations (docs/benchmarks.md, "Group commit"). Only the round after a busy one waits, so
 // rounds alternate between larger and smaller and the wait stays bounded; keeping every round
 // waiting while a moving average of their writers stayed high made rounds of 24 writers and
