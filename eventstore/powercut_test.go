@@ -150,10 +150,7 @@ func powerCutWhileAppending(t *testing.T, wait bool, threadFrom, n int) (answere
 func TestPowerCutAcrossNewAndRemovedBlocks(t *testing.T) {
 	powercut.Require(t)
 	disk, backing, nd, nc := nodeOnDisk(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamOn(t, nc)
 	ctx := ctxT(t)
 	const limit = 1 << 20 // blocks of about a quarter of this
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SMALL_BLOCKS", Subjects: []string{"small.>"},
@@ -199,16 +196,8 @@ func TestPowerCutAcrossNewAndRemovedBlocks(t *testing.T) {
 	t.Logf("cut after %s", time.Since(start))
 	cutPower(t, disk, nd, nc, func() { stop(); wg.Wait() })
 
-	nc2, err := restartOn(t, backing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js2, _ := jetstream.New(nc2)
+	stream := streamAfterCut(t, backing, "SMALL_BLOCKS")
 	ctx = ctxT(t)
-	stream, err := js2.Stream(ctx, "SMALL_BLOCKS")
-	if err != nil {
-		t.Fatalf("the stream did not survive: %v", err)
-	}
 	info, err := stream.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -343,10 +332,7 @@ func powerCutWhileReading(t *testing.T, wait bool) (read, lost int) {
 func TestPowerCutAfterACompaction(t *testing.T) {
 	powercut.Require(t)
 	disk, backing, nd, nc := nodeOnDisk(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamOn(t, nc)
 	ctx := ctxT(t)
 	// Blocks of 8 MB: the server compacts an older block at once only over 2 MB.
 	stream, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "COMPACTED", Subjects: []string{"compacted.>"},
@@ -399,15 +385,7 @@ func TestPowerCutAfterACompaction(t *testing.T) {
 	}
 	cutPower(t, disk, nd, nc, nil)
 
-	nc2, err := restartOn(t, backing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js2, _ := jetstream.New(nc2)
-	stream2, err := js2.Stream(ctxT(t), "COMPACTED")
-	if err != nil {
-		t.Fatalf("the stream did not survive: %v", err)
-	}
+	stream2 := streamAfterCut(t, backing, "COMPACTED")
 	lost := 0
 	for seq, data := range kept {
 		if m, err := stream2.GetMsg(ctxT(t), seq); err != nil || string(m.Data) != data {
@@ -426,10 +404,7 @@ func TestPowerCutAfterACompaction(t *testing.T) {
 func TestPowerCutAfterAnIdleRound(t *testing.T) {
 	powercut.Require(t)
 	disk, backing, nd, nc := nodeOnDisk(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamOn(t, nc)
 	ctx := ctxT(t)
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "IDLE", Subjects: []string{"idle.>"}, Storage: jetstream.FileStorage}); err != nil {
 		t.Fatal(err)
@@ -457,16 +432,7 @@ func TestPowerCutAfterAnIdleRound(t *testing.T) {
 	}
 	cutPower(t, disk, nd, nc, nil)
 
-	nc2, err := restartOn(t, backing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js2, _ := jetstream.New(nc2)
-	stream, err := js2.Stream(ctxT(t), "IDLE")
-	if err != nil {
-		t.Fatalf("the stream did not survive: %v", err)
-	}
-	info, err := stream.Info(ctxT(t))
+	info, err := streamAfterCut(t, backing, "IDLE").Info(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,6 +477,37 @@ func restartOn(t *testing.T, backing string) (*nats.Conn, error) {
 	t.Helper()
 	_, nc, err := restartNodeOn(t, NodeConfig{DataDir: backing, ServerFsync: true})
 	return nc, err
+}
+
+// jetStreamOn is the JetStream API over nc.
+func jetStreamOn(t *testing.T, nc *nats.Conn) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// streamOn is the stream name on the node nc reaches; the test fails when the node lacks it.
+func streamOn(t *testing.T, nc *nats.Conn, name string) jetstream.Stream {
+	t.Helper()
+	stream, err := jetStreamOn(t, nc).Stream(ctxT(t), name)
+	if err != nil {
+		t.Fatalf("stream %s did not survive the cut: %v", name, err)
+	}
+	return stream
+}
+
+// streamAfterCut starts a node on what the disk kept (restartOn) and returns the stream name
+// on it; the test fails when the node cannot start or the stream is gone.
+func streamAfterCut(t *testing.T, backing, name string) jetstream.Stream {
+	t.Helper()
+	nc, err := restartOn(t, backing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return streamOn(t, nc, name)
 }
 
 // restartNodeOn starts a node as cfg says (on a free port) and connects to it.
@@ -582,15 +579,7 @@ func TestPowerCutLeavesEveryAnsweredMeetingFindable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What the cut left, before any store opens.
-	js, err := jetstream.New(nc2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	index, err := js.Stream(ctxT(t), IndexStreamName)
-	if err != nil {
-		t.Fatal(err)
-	}
+	index := streamOn(t, nc2, IndexStreamName) // what the cut left, before any store opens
 	unclaimed := 0
 	for _, m := range answered {
 		if _, err := index.GetLastMsgForSubject(ctxT(t), indexSubject(m.id)); errors.Is(err, jetstream.ErrMsgNotFound) {

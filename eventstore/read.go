@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -191,11 +190,9 @@ func (s *Store) CommitCounts(ctx context.Context) (map[uuid.UUID]uint32, error) 
 	}
 	counts := make(map[uuid.UUID]uint32, len(info.State.Subjects))
 	for subject, n := range info.State.Subjects {
-		id, err := uuid.Parse(subject[strings.LastIndexByte(subject, '.')+1:])
-		if err != nil {
-			continue
+		if _, id, ok := parseMeetingSubject(subject); ok {
+			counts[id] += uint32(n)
 		}
-		counts[id] += uint32(n)
 	}
 	return counts, nil
 }

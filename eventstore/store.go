@@ -573,7 +573,7 @@ func (s *Store) repairIndex(ctx context.Context) error {
 	return nil
 }
 
-// parseMeetingSubject reads MeetingSubject.
+// parseMeetingSubject reads MeetingSubject; false for a subject it did not make.
 func parseMeetingSubject(subject string) (citizen, meeting uuid.UUID, ok bool) {
 	rest, ok := strings.CutPrefix(subject, SubjectPrefix+".")
 	if !ok {
